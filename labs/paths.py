@@ -1,0 +1,33 @@
+"""Where the lab keeps its files: the repository (configs) and the state directory (data).
+
+The state directory holds everything a running lab writes -- model registry, prediction log, Prometheus
+TSDB, reports, drill journals -- so ``aiops-lab down --reset`` can wipe a lab without touching the repo.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def state_dir() -> Path:
+    """``AIOPS_STATE_DIR`` if set, else ``.lab/`` in the repository."""
+    raw = os.environ.get("AIOPS_STATE_DIR")
+    return Path(raw).expanduser().resolve() if raw else REPO_ROOT / ".lab"
+
+
+def models_dir() -> Path:
+    raw = os.environ.get("AIOPS_MODELS_DIR")
+    return Path(raw).expanduser().resolve() if raw else state_dir() / "models"
+
+
+def reports_dir() -> Path:
+    raw = os.environ.get("AIOPS_REPORTS_DIR")
+    return Path(raw).expanduser().resolve() if raw else state_dir() / "reports"
+
+
+def prediction_log_path() -> Path:
+    raw = os.environ.get("AIOPS_PREDICTION_LOG")
+    return Path(raw).expanduser().resolve() if raw else state_dir() / "predictions.db"

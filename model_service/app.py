@@ -1,0 +1,95 @@
+"""The FastAPI app factory: wires settings, state, routes, error handling and the middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from model_service import metrics
+from model_service.errors import ApiError, from_validation
+from model_service.middleware import ObservabilityMiddleware
+from model_service.prediction_log import PredictionLog
+from model_service.registry import Registry, RegistryError
+from model_service.routes import admin, health, predict
+from model_service.runtime_config import ConfigStore
+from model_service.schemas import batch_model
+from model_service.settings import Settings
+from model_service.state import ServiceState
+
+log = logging.getLogger("aiops.service")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics.register_bulk_collectors()
+    registry = Registry(settings.models_dir)
+    state = ServiceState(
+        settings=settings,
+        registry=registry,
+        log=PredictionLog(settings.prediction_log, settings.log_flush_ms, settings.log_queue_max_rows,
+                          settings.log_retention_days, settings.log_retention_rows),
+        config=ConfigStore(settings.state_dir),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.log.start()
+        state.publish_flags()
+        if registry.active():
+            try:
+                state.load_model()
+            except (RegistryError, OSError, ValueError) as exc:
+                log.error("active model failed to load; serving 503 until a deploy", extra={"error": str(exc)})
+        else:
+            log.warning("no model is active; run: aiops-lab model train")
+        log.info("model service started", extra={"port": settings.port, "admin_api": bool(settings.admin_token)})
+        try:
+            yield
+        finally:
+            state.log.close()
+            log.info("model service stopped; prediction log flushed")
+
+    app = FastAPI(
+        title="aiops-lab model service",
+        version="0.1.0",
+        description="Delivery-time predictions from a linear model, instrumented for the lab.",
+        lifespan=lifespan,
+    )
+    app.state.svc = state
+    app.state.batch_model = batch_model(settings.max_batch_rows)
+    app.include_router(predict.router)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        err = from_validation(ValidationError.from_exception_data("request", list(exc.errors())))
+        return JSONResponse(err.body(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = f"{request.url.path}: {exc.detail}"
+        return JSONResponse({"error": message, "details": []}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = request.scope.get("state", {}).get("request_id")
+        log.exception("unhandled error", extra={"request_id": rid})
+        return JSONResponse({"error": f"internal error (request id {rid}); see the service logs",
+                             "details": []}, status_code=500)
+
+    app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_body_bytes,
+                       access_log=settings.access_log)
+    return app

@@ -1,0 +1,141 @@
+"""Seeded, deterministic delivery-time data: training data, live traffic and ground-truth labels.
+
+The lab knows the true function that produced every label, so it can judge a model (and a learner)
+against the truth. Scenarios shift the data the way real incidents do; each one has a name that the load
+profiles, the drills and the curriculum refer to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from model_service.features import FEATURE_NAMES, TARGET
+
+# Ground truth: minutes = intercept + sum(coef * feature) + noise.
+TRUE_INTERCEPT = 8.0
+TRUE_COEFFICIENTS: dict[str, float] = {
+    "distance_km": 3.0,
+    "items_count": 0.8,
+    "is_peak_hour": 5.0,
+    "traffic_index": 1.5,
+    "courier_experience_months": -0.05,
+}
+NOISE_SD_MINUTES = 3.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How live data departs from the training distribution.
+
+    distance_scale: covariate shift, e.g. a new city with longer routes (1.0 = none).
+    traffic_shift: added to traffic_index before clipping, e.g. rain (+3).
+    feed_broken: ``"zero"`` or ``"null"`` -- the upstream traffic feed sends zeros or nothing.
+    distance_unit_factor: unit bug, e.g. 1000 when metres are sent in the km field.
+    concept: changed ground-truth coefficients (concept drift: inputs look the same, the world differs).
+    concept_intercept_shift: added to the true intercept under concept drift.
+    """
+
+    name: str
+    description: str
+    distance_scale: float = 1.0
+    traffic_shift: float = 0.0
+    feed_broken: str | None = None
+    distance_unit_factor: float = 1.0
+    concept: dict[str, float] = field(default_factory=dict)
+    concept_intercept_shift: float = 0.0
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("normal", "Same distribution as the training data."),
+        Scenario("covariate-shift", "Expansion to a sprawling city: routes about 1.8x longer.",
+                 distance_scale=1.8),
+        Scenario("rain", "Heavy rain: traffic index up by 3 points.", traffic_shift=3.0),
+        Scenario("feed-broken-zero", "Traffic feed broken: traffic_index arrives as 0.", feed_broken="zero"),
+        Scenario("feed-broken-null", "Traffic feed broken: traffic_index arrives as null.", feed_broken="null"),
+        Scenario("unit-error", "Upstream sends distance in metres in the distance_km field.",
+                 distance_unit_factor=1000.0),
+        Scenario("concept-drift", "Courier pay change: traffic hurts twice as much and every delivery "
+                 "takes 6 minutes longer; inputs look unchanged.",
+                 concept={"traffic_index": 3.0}, concept_intercept_shift=6.0),
+    )
+}
+
+
+def scenario(name: str) -> Scenario:
+    """Look a scenario up by name, with an error listing the valid names."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise KeyError(f"unknown data scenario {name!r}; choose one of: {', '.join(SCENARIOS)}") from None
+
+
+def _clean_features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    is_peak = (rng.random(n) < 0.35).astype(np.int64)
+    traffic = np.clip(rng.beta(2.0, 3.0, n) * 10.0 + 1.5 * is_peak, 0.0, 10.0)
+    return {
+        "distance_km": np.clip(rng.lognormal(mean=1.2, sigma=0.55, size=n), 0.3, 20.0),
+        "items_count": np.clip(1 + rng.poisson(2.5, n), 1, 30).astype(np.int64),
+        "is_peak_hour": is_peak,
+        "traffic_index": traffic,
+        "courier_experience_months": np.clip(rng.gamma(2.0, 12.0, n), 0.0, 240.0),
+    }
+
+
+def true_minutes(features: dict[str, np.ndarray], sc: Scenario | None = None) -> np.ndarray:
+    """Noise-free ground truth for (true, correctly-unitted, non-missing) features."""
+    sc = sc or SCENARIOS["normal"]
+    coefs = {**TRUE_COEFFICIENTS, **sc.concept}
+    out = np.full(len(features["distance_km"]), TRUE_INTERCEPT + sc.concept_intercept_shift)
+    for name, coef in coefs.items():
+        out = out + coef * np.asarray(features[name], dtype=float)
+    return out
+
+
+def generate(n: int, seed: int, scenario_name: str = "normal") -> pd.DataFrame:
+    """``n`` rows of features *as the service receives them* plus the true label.
+
+    Labels always come from the real world (true distances, true traffic), while the feature columns
+    carry the scenario's corruption (unit bug, broken feed) -- exactly the training-serving skew a
+    learner must diagnose.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    sc = scenario(scenario_name)
+    rng = np.random.default_rng(seed)
+    real = _clean_features(rng, n)
+    real["distance_km"] = np.clip(real["distance_km"] * sc.distance_scale, 0.3, 60.0)
+    real["traffic_index"] = np.clip(real["traffic_index"] + sc.traffic_shift, 0.0, 10.0)
+    label = true_minutes(real, sc) + rng.normal(0.0, NOISE_SD_MINUTES, n)
+
+    seen = {k: v.astype(float) if k != "items_count" and k != "is_peak_hour" else v for k, v in real.items()}
+    seen["distance_km"] = seen["distance_km"] * sc.distance_unit_factor
+    if sc.feed_broken == "zero":
+        seen["traffic_index"] = np.zeros(n)
+    elif sc.feed_broken == "null":
+        seen["traffic_index"] = np.full(n, np.nan)
+    frame = pd.DataFrame({name: seen[name] for name in FEATURE_NAMES})
+    frame[TARGET] = np.maximum(label, 1.0)
+    return frame
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, float | int | None]]:
+    """Rows as JSON-ready request records (NaN becomes null, integers stay integers)."""
+    out: list[dict[str, float | int | None]] = []
+    cols = {name: frame[name].to_numpy() for name in FEATURE_NAMES}
+    for i in range(len(frame)):
+        row: dict[str, float | int | None] = {}
+        for name in FEATURE_NAMES:
+            value = cols[name][i]
+            if name in ("items_count", "is_peak_hour"):
+                row[name] = int(value)
+            elif np.isnan(value):
+                row[name] = None
+            else:
+                row[name] = round(float(value), 4)
+        out.append(row)
+    return out

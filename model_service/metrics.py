@@ -1,0 +1,156 @@
+"""Every Prometheus metric the model service exports, defined once.
+
+Naming follows the Prometheus conventions: ``aiops_`` prefix, base units in the name, ``_total`` on
+counters, bounded label values only (routes are templates, statuses are codes, features and flags come
+from fixed lists). Rules, dashboards and runbooks are checked against this module by a test.
+
+Per-feature and prediction-value histograms are fed in bulk (one call per request, not per row) through
+``BulkHistogram``: a batch of 1000 rows must not cost 5000 ``observe()`` calls on the hot path.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterable, Sequence
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from model_service.features import FEATURE_NAMES, FEATURES
+
+# Latency SLO threshold (seconds). A bucket boundary sits exactly here so the SLI is exact.
+LATENCY_SLO_SECONDS = 0.25
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+PREDICTION_BUCKETS_SECONDS = tuple(m * 60.0 for m in (5, 10, 15, 20, 25, 30, 40, 50, 60, 90, 120, 240))
+ABS_ERROR_BUCKETS_SECONDS = tuple(m * 60.0 for m in (0.5, 1, 2, 3, 5, 8, 12, 20, 30, 60))
+
+ROUTES = ("/predict", "/feedback", "/healthz", "/readyz", "/model", "/metrics", "/admin", "other")
+VALIDATION_FIELDS = (*FEATURE_NAMES, "instances", "body", "prediction_id", "actual", "other")
+ANOMALY_KINDS = ("missing", "zero", "out_of_training_range")
+
+HTTP_REQUESTS = Counter(
+    "aiops_http_requests_total", "HTTP requests by route template, method and status code.",
+    ["route", "method", "status"])
+HTTP_DURATION = Histogram(
+    "aiops_http_request_duration_seconds", "HTTP request latency by route template.",
+    ["route"], buckets=LATENCY_BUCKETS)
+HTTP_IN_FLIGHT = Gauge("aiops_http_requests_in_flight", "HTTP requests being served right now.")
+
+PREDICTIONS = Counter("aiops_predictions_total", "Rows predicted, by model version.", ["model_version"])
+VALIDATION_ERRORS = Counter(
+    "aiops_validation_errors_total", "Rejected inputs by the field that failed validation.", ["field"])
+FEATURE_ANOMALIES = Counter(
+    "aiops_feature_anomalies_total",
+    "Rows whose feature was missing (null, imputed), zero, or outside the active model's training range.",
+    ["feature", "kind"])
+
+FEEDBACK = Counter("aiops_feedback_total", "Ground-truth labels received, by the model version that "
+                   "made the prediction.", ["model_version"])
+FEEDBACK_UNKNOWN = Counter("aiops_feedback_unknown_prediction_total",
+                           "Feedback for a prediction id the log does not know.")
+ABS_ERROR = Histogram(
+    "aiops_prediction_absolute_error_seconds",
+    "|predicted - actual| delivery time for predictions that received feedback. "
+    "Windowed MAE = rate(_sum) / rate(_count).", ["model_version"], buckets=ABS_ERROR_BUCKETS_SECONDS)
+
+MODEL_INFO = Gauge("aiops_model_info", "The active model (value 1), with its identity as labels.",
+                   ["version", "algorithm", "data_scenario", "training_data_hash"])
+MODEL_LOAD_SECONDS = Gauge("aiops_model_load_duration_seconds", "Time the last model load took.")
+MODEL_CREATED = Gauge("aiops_model_created_timestamp_seconds",
+                      "Unix time the active model was trained (model age = time() - this).")
+MODEL_DEPLOYS = Counter("aiops_model_deployments_total", "Model activations (deploys and rollbacks).",
+                        ["action"])
+
+CONFIG_FLAG = Gauge("aiops_config_flag", "Current value of each runtime config flag (enums: index).",
+                    ["flag"])
+CONFIG_CHANGES = Counter("aiops_config_changes_total", "Runtime config changes applied.", ["flag"])
+
+LOG_QUEUE_DEPTH = Gauge("aiops_prediction_log_queue_depth", "Rows waiting to be written to the log.")
+LOG_WRITE_ERRORS = Counter("aiops_prediction_log_write_errors_total", "Failed prediction-log commits.")
+LOG_ROWS_WRITTEN = Counter("aiops_prediction_log_rows_written_total", "Rows committed to the log.",
+                           ["table"])
+LOG_COMMIT_SECONDS = Histogram("aiops_prediction_log_commit_duration_seconds",
+                               "Time per batched log commit.", buckets=LATENCY_BUCKETS)
+
+
+class BulkHistogram(Collector):
+    """A label-less histogram that accepts many observations in one call.
+
+    prometheus_client's Histogram takes a lock per ``observe()``; here one lock covers a whole batch.
+    """
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.bounds = [float(b) for b in buckets]
+        self._counts = [0] * (len(self.bounds) + 1)  # last slot is +Inf
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe_many(self, values: Iterable[float]) -> None:
+        bounds, counts = self.bounds, self._counts
+        total = 0.0
+        with self._lock:
+            for v in values:
+                counts[bisect.bisect_left(bounds, v)] += 1
+                total += v
+            self._sum += total
+
+    def collect(self) -> Iterable[HistogramMetricFamily]:
+        with self._lock:
+            counts, total = list(self._counts), self._sum
+        cumulative, running = [], 0
+        for bound, c in zip([*map(str, self.bounds), "+Inf"], counts, strict=True):
+            running += c
+            cumulative.append((bound, running))
+        yield HistogramMetricFamily(self.name, self.documentation, buckets=cumulative, sum_value=total)
+
+
+PREDICTED_DELIVERY = BulkHistogram(
+    "aiops_predicted_delivery_seconds", "Predicted delivery time served to clients.",
+    PREDICTION_BUCKETS_SECONDS)
+FEATURE_VALUES: dict[str, BulkHistogram] = {
+    f.name: BulkHistogram(f.metric_name, f"Served values of {f.name} ({f.unit}); nulls are not observed.",
+                          f.buckets)
+    for f in FEATURES
+}
+
+_registered = False
+
+
+def register_bulk_collectors() -> None:
+    """Register the bulk histograms once per process (the app factory may run more than once)."""
+    global _registered
+    if _registered:
+        return
+    REGISTRY.register(PREDICTED_DELIVERY)
+    for hist in FEATURE_VALUES.values():
+        REGISTRY.register(hist)
+    for route in ROUTES:
+        HTTP_DURATION.labels(route)
+    for field in VALIDATION_FIELDS:
+        VALIDATION_ERRORS.labels(field)
+    for name in FEATURE_NAMES:
+        for kind in ANOMALY_KINDS:
+            FEATURE_ANOMALIES.labels(name, kind)
+    for action in ("deploy", "rollback"):
+        MODEL_DEPLOYS.labels(action)
+    LOG_ROWS_WRITTEN.labels("predictions")
+    LOG_ROWS_WRITTEN.labels("feedback")
+    _registered = True
+
+
+def all_metric_names() -> set[str]:
+    """Every exported family name, including the suffixed series names Prometheus will store."""
+    names: set[str] = set()
+    for collector in (HTTP_REQUESTS, HTTP_DURATION, HTTP_IN_FLIGHT, PREDICTIONS, VALIDATION_ERRORS,
+                      FEATURE_ANOMALIES, FEEDBACK, FEEDBACK_UNKNOWN, ABS_ERROR, MODEL_INFO,
+                      MODEL_LOAD_SECONDS, MODEL_CREATED, MODEL_DEPLOYS, CONFIG_FLAG, CONFIG_CHANGES,
+                      LOG_QUEUE_DEPTH, LOG_WRITE_ERRORS, LOG_ROWS_WRITTEN, LOG_COMMIT_SECONDS,
+                      PREDICTED_DELIVERY, *FEATURE_VALUES.values()):
+        for family in collector.collect():
+            names.update(s.name for s in family.samples)
+            names.add(family.name)
+    return names

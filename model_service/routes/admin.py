@@ -1,0 +1,133 @@
+"""The admin API: model deploy/rollback and runtime config flags, behind a bearer token.
+
+Without ``AIOPS_ADMIN_TOKEN`` the admin API is disabled (403), never open. The token is compared in
+constant time. The actor recorded in histories comes from ``X-Actor`` (default ``admin-api``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from pydantic import ValidationError
+
+from model_service import metrics
+from model_service.errors import ApiError, from_validation
+from model_service.registry import RegistryError
+from model_service.runtime_config import FLAG_NAMES, ConfigError, RuntimeConfig
+from model_service.schemas import ConfigChange, DeployRequest, ErrorResponse
+from model_service.state import ServiceState
+
+_ACTOR_RE = re.compile(r"^[A-Za-z0-9@._:-]{1,64}$")
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    token = request.app.state.svc.settings.admin_token
+    if token is None:
+        raise ApiError(403, "admin API is disabled: start the service with AIOPS_ADMIN_TOKEN set "
+                       "(aiops-lab up does this for you)")
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ApiError(401, "authorization: send 'Authorization: Bearer <token>' (the token is in "
+                       "the lab's state dir: admin-token)", headers={"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(authorization[7:].strip().encode(), token.encode()):
+        raise ApiError(403, "authorization: the bearer token is wrong")
+
+
+def actor(x_actor: Annotated[str | None, Header()] = None) -> str:
+    if x_actor is None:
+        return "admin-api"
+    if not _ACTOR_RE.match(x_actor):
+        raise ApiError(422, "x-actor: use 1-64 letters, digits or @._:-")
+    return x_actor
+
+
+Actor = Annotated[str, Depends(actor)]
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}})
+
+
+def _svc(request: Request) -> ServiceState:
+    return request.app.state.svc
+
+
+async def _body(request: Request, model: type) -> Any:
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+
+
+def _switch(svc: ServiceState, version: str, who: str, action: str) -> dict[str, Any]:
+    """Load first, then move the pointer: a model that fails to load never becomes active."""
+    try:
+        svc.load_model(version)
+        previous = svc.registry.activate(version, actor=who, action=action)
+    except RegistryError as exc:
+        raise ApiError(409 if action == "rollback" else 404, f"version: {exc}") from None
+    metrics.MODEL_DEPLOYS.labels(action).inc()
+    return {"active": version, "previous": previous, "action": action}
+
+
+@router.get("/models", summary="Registered model versions with their evaluation metrics")
+async def list_models(request: Request) -> dict[str, Any]:
+    svc = _svc(request)
+    out = []
+    for v in svc.registry.versions():
+        card = svc.registry.card(v)
+        out.append({"version": v, "created_at": card.created_at.isoformat(), "description": card.description,
+                    "golden_mae": card.metrics["golden"].mae, "golden_r2": card.metrics["golden"].r2})
+    return {"active": svc.registry.active(), "versions": out, "history": svc.registry.history()[-20:]}
+
+
+@router.post("/model/deploy", summary="Activate a registered version (hot swap, no restart)",
+             responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"$ref": "#/components/schemas/DeployRequest"}}}}})
+async def deploy(request: Request, who: Actor) -> dict[str, Any]:
+    req = await _body(request, DeployRequest)
+    return _switch(_svc(request), req.version, who, "deploy")
+
+
+@router.post("/model/rollback", summary="Re-activate the version that was active before this one",
+             responses={409: {"model": ErrorResponse}})
+async def rollback(request: Request, who: Actor) -> dict[str, Any]:
+    svc = _svc(request)
+    try:
+        target = svc.registry.rollback_target()
+    except RegistryError as exc:
+        raise ApiError(409, f"version: {exc}") from None
+    return _switch(svc, target, who, "rollback")
+
+
+@router.get("/config", summary="Current runtime flags and what each one does")
+async def get_config(request: Request) -> dict[str, Any]:
+    current = _svc(request).config.current.model_dump()
+    docs = {name: f.description for name, f in RuntimeConfig.model_fields.items()}
+    return {"flags": current, "descriptions": docs}
+
+
+@router.put("/config/{flag}", summary="Change one runtime flag (recorded in the history)",
+            responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ConfigChange"}}}}})
+async def set_config(request: Request, who: Actor,
+                     flag: Annotated[str, Path(max_length=64, description=f"One of: {', '.join(FLAG_NAMES)}")]
+                     ) -> dict[str, Any]:
+    change = await _body(request, ConfigChange)
+    svc = _svc(request)
+    try:
+        entry = svc.config.set(flag, change.value, actor=who, reason=change.reason)
+    except ConfigError as exc:
+        raise ApiError(exc.status, f"{exc.field}: {exc}" if not str(exc).startswith(exc.field) else str(exc),
+                       [{"field": exc.field, "rule": "flag", "message": str(exc)}]) from None
+    metrics.CONFIG_CHANGES.labels(flag).inc()
+    svc.publish_flags()
+    return entry
+
+
+@router.get("/config/history", summary="Every flag change: time, actor, reason, old -> new")
+async def config_history(request: Request,
+                         limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> dict[str, Any]:
+    return {"changes": _svc(request).config.history(limit)}

@@ -1,0 +1,51 @@
+"""Liveness, readiness, the model card and the metrics endpoint."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from model_service import metrics
+from model_service.schemas import ErrorResponse
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: a model is loaded and the prediction log is writable",
+            responses={503: {"description": "Not ready; `checks` says why"}})
+async def readyz(request: Request) -> JSONResponse:
+    svc = request.app.state.svc
+    checks = {
+        "model_loaded": svc.model is not None,
+        "prediction_log_writable": svc.log.healthy,
+    }
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks,
+            "model_version": svc.model.version if svc.model else None}
+    if not checks["model_loaded"]:
+        body["hint"] = "no model is active; run: aiops-lab model train"
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/model", summary="The active model card", responses={503: {"model": ErrorResponse}})
+async def model_card(request: Request) -> JSONResponse:
+    svc = request.app.state.svc
+    if svc.model is None:
+        return JSONResponse({"error": "model: no model is active; run: aiops-lab model train",
+                             "details": []}, status_code=503)
+    return JSONResponse(svc.model.loaded.card.model_dump(mode="json"))
+
+
+@router.get("/metrics", summary="Prometheus exposition", include_in_schema=True,
+            response_class=Response)
+async def prometheus_metrics(request: Request) -> Response:
+    svc = request.app.state.svc
+    metrics.LOG_QUEUE_DEPTH.set(svc.log.depth())
+    svc.publish_flags()
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,107 @@
+"""Runtime config flags: what operators (and injected faults) change without a redeploy.
+
+Flags persist in the state directory, so a restart does *not* undo a bad flag -- exactly as with a real
+config service, and why "restart it" is the wrong mitigation for a config-caused incident. Every change is
+appended to a history file (time, actor, reason, old -> new): the config-change log an on-call engineer
+reads first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class RuntimeConfig(BaseModel):
+    """The flags. Field descriptions are the documentation shown by ``aiops-lab config get``."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    extra_latency_ms: int = Field(0, ge=0, le=30_000,
+                                  description="Delay added to every /predict (simulated slow dependency).")
+    error_ratio: float = Field(0.0, ge=0.0, le=1.0,
+                               description="Share of /predict requests answered with HTTP 500.")
+    explanations_enabled: bool = Field(
+        False, description="Attach per-feature explanations to every prediction (expensive: a sampling "
+        "explainer runs on the request path).")
+    traffic_feed: Literal["live", "zero", "null"] = Field(
+        "live", description="What the service uses for traffic_index: the live value, or a broken feed's "
+        "zeros / nulls.")
+    memory_leak_kb_per_request: int = Field(
+        0, ge=0, le=1024, description="Response cache that never evicts: KiB retained per /predict.")
+    cpu_burn_ms: int = Field(0, ge=0, le=5000, description="Busy CPU work added to every /predict.")
+
+    def numeric(self) -> dict[str, float]:
+        """Flag values as numbers, for the ``aiops_config_flag`` gauge (enums as their index)."""
+        out: dict[str, float] = {}
+        for name, value in self.model_dump().items():
+            if name == "traffic_feed":
+                out[name] = float(("live", "zero", "null").index(value))
+            else:
+                out[name] = float(value)
+        return out
+
+
+FLAG_NAMES: tuple[str, ...] = tuple(RuntimeConfig.model_fields)
+
+
+class ConfigError(ValueError):
+    """A flag change was refused; ``field`` names the flag."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+class ConfigStore:
+    """Flags on disk plus their change history; thread-safe within one process."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / "runtime_config.json"
+        self.history_path = Path(state_dir) / "config_history.jsonl"
+        self._lock = threading.Lock()
+        self.current = self._load()
+
+    def _load(self) -> RuntimeConfig:
+        if not self.path.is_file():
+            return RuntimeConfig()
+        try:
+            return RuntimeConfig.model_validate_json(self.path.read_text())
+        except ValidationError as exc:
+            raise ConfigError("runtime_config", f"{self.path} is invalid ({exc.errors()[0]['msg']}); "
+                              "fix or delete it, then restart") from exc
+
+    def set(self, flag: str, value: Any, actor: str, reason: str = "") -> dict[str, Any]:
+        """Apply one change, persist it, and record it. Returns the history entry."""
+        if flag not in FLAG_NAMES:
+            raise ConfigError(flag, f"unknown flag {flag!r}; known flags: {', '.join(FLAG_NAMES)}", 404)
+        with self._lock:
+            old = getattr(self.current, flag)
+            try:
+                updated = RuntimeConfig.model_validate({**self.current.model_dump(), flag: value})
+            except ValidationError as exc:
+                raise ConfigError(flag, f"{flag}: {exc.errors()[0]['msg']}") from exc
+            new = getattr(updated, flag)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(updated.model_dump_json(indent=2))
+            os.replace(tmp, self.path)
+            self.current = updated
+            entry = {"time": datetime.now(UTC).isoformat(), "flag": flag, "old": old, "new": new,
+                     "actor": actor, "reason": reason}
+            with self.history_path.open("a") as fh:
+                fh.write(json.dumps(entry) + "\n")
+        return entry
+
+    def history(self, limit: int = 200) -> list[dict[str, Any]]:
+        if not self.history_path.is_file():
+            return []
+        lines = self.history_path.read_text().splitlines()[-limit:]
+        return [json.loads(line) for line in lines if line.strip()]

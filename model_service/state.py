@@ -1,0 +1,57 @@
+"""Process-wide service state: the settings, the active model, the log, the flags."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model_service import metrics
+from model_service.prediction_log import PredictionLog
+from model_service.predictor import ServingModel, load_active
+from model_service.registry import Registry
+from model_service.runtime_config import ConfigStore
+from model_service.settings import Settings
+
+log = logging.getLogger("aiops.service")
+
+
+class IdGenerator:
+    """Prediction ids: a random per-process prefix plus a counter -- unique across restarts, and much
+    cheaper than uuid4 on the hot path."""
+
+    def __init__(self) -> None:
+        self._prefix = "p" + secrets.token_hex(5)
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._counter):x}"
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    registry: Registry
+    log: PredictionLog
+    config: ConfigStore
+    model: ServingModel | None = None
+    ids: IdGenerator = field(default_factory=IdGenerator)
+    leaked: list[bytearray] = field(default_factory=list)  # the memory-leak flag's "cache"
+    background: np.ndarray | None = None  # explainer background rows
+
+    def load_model(self, version: str | None = None) -> ServingModel:
+        model = load_active(self.registry, version)
+        ref = self.registry.reference(model.version)
+        from model_service.features import FEATURE_NAMES
+
+        self.background = ref[list(FEATURE_NAMES)].to_numpy(dtype=float)[:200]
+        self.model = model
+        log.info("model loaded", extra={"model_version": model.version})
+        return model
+
+    def publish_flags(self) -> None:
+        for name, value in self.config.current.numeric().items():
+            metrics.CONFIG_FLAG.labels(name).set(value)

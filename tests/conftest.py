@@ -1,0 +1,41 @@
+"""Shared fixtures: a trained model registry and the real model service on a free port."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from model_service import training
+from model_service.registry import Registry
+from tests.support.processes import ServiceUnderTest, start_service
+
+
+@pytest.fixture(scope="session")
+def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models dir with v1 (good, active) and v2 (bad candidate: shuffled labels). Copy before mutating."""
+    root = tmp_path_factory.mktemp("registry") / "models"
+    reg = Registry(root)
+    reg.activate(reg.register(training.train(rows=5000, seed=7)), actor="test")
+    reg.register(training.train(rows=5000, seed=7, corruption="labels-shuffled"))
+    return root
+
+
+@pytest.fixture
+def lab_state(tmp_path: Path, trained_registry: Path) -> Path:
+    """A fresh state dir holding a private copy of the trained registry."""
+    state = tmp_path / "state"
+    shutil.copytree(trained_registry, state / "models")
+    return state
+
+
+@pytest.fixture
+def service(lab_state: Path) -> Iterator[ServiceUnderTest]:
+    """The real model service (uvicorn, free loopback port), stopped with SIGTERM afterwards."""
+    svc = start_service(lab_state)
+    try:
+        yield svc
+    finally:
+        svc.process.stop()

@@ -1,0 +1,108 @@
+"""Real processes on free loopback ports, always cleaned up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.support.polling import wait_until
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ManagedProcess:
+    """A child process with its log file; ``stop()`` is SIGTERM, then SIGKILL after a grace period."""
+
+    args: Sequence[str]
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    _log: object | None = field(default=None, repr=False)
+
+    def start(self) -> ManagedProcess:
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(list(self.args), env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        return self
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._log is not None:
+            self._log.close()  # type: ignore[attr-defined]
+        return self.proc.returncode
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def lab_env(state_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
+    env.update({"AIOPS_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+@dataclass
+class ServiceUnderTest:
+    """The real model service under uvicorn on a free loopback port."""
+
+    state_dir: Path
+    port: int
+    process: ManagedProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10.0)
+
+
+def start_service(state_dir: Path, port: int | None = None, wait_ready: bool = True,
+                  **env_extra: str) -> ServiceUnderTest:
+    port = port or free_port()
+    env = lab_env(state_dir, AIOPS_PORT=str(port), AIOPS_ADMIN_TOKEN=ADMIN_TOKEN, **env_extra)
+    proc = ManagedProcess([sys.executable, "-m", "model_service"], env,
+                          state_dir / f"service-{port}.log").start()
+    svc = ServiceUnderTest(state_dir, port, proc)
+
+    def ready() -> bool:
+        if proc.proc is not None and proc.proc.poll() is not None:
+            raise AssertionError(f"model service exited early:\n{proc.output()[-3000:]}")
+        path = "/readyz" if wait_ready else "/healthz"
+        return httpx.get(svc.url + path, timeout=1.0).status_code == 200
+
+    wait_until(ready, timeout=30, what=f"model service on port {port}")
+    return svc
