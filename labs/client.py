@@ -9,13 +9,16 @@ import httpx
 
 from labs import paths
 from labs.cli.errors import ExitStatus, LabError
-from labs.topology import LOOPBACK, MODEL_SERVICE
+from labs.topology import MODEL_SERVICE
 
 ADMIN_TOKEN_FILE = "admin-token"
 
 
 def service_url() -> str:
-    return os.environ.get("AIOPS_SERVICE_URL") or f"http://{LOOPBACK}:{MODEL_SERVICE.port()}"
+    """The model service: AIOPS_MODEL_SERVICE_URL, else the running lab's record, else the default port."""
+    from labs.stack.runstate import component_url
+
+    return component_url(MODEL_SERVICE.name)
 
 
 def admin_token() -> str | None:

@@ -1,0 +1,39 @@
+"""``aiops-lab service``: run the model service in the foreground, or restart it inside a running lab."""
+
+from __future__ import annotations
+
+import click
+
+from labs.cli.errors import ExitStatus, LabError
+from labs.cli.output import ok
+from labs.stack import supervisor
+from labs.stack.runstate import RunState
+
+_COMPONENTS = ("model-service", "drift-monitor", "pager", "traffic-feed", "prometheus", "alertmanager")
+
+
+@click.group()
+def cli() -> None:
+    """Run or restart lab services."""
+
+
+@cli.command("run")
+def service_run() -> None:
+    """Run the model service in the foreground (settings from AIOPS_* environment variables)."""
+    from model_service.__main__ import main
+
+    main()
+
+
+@cli.command("restart")
+@click.argument("component", default="model-service", type=click.Choice(_COMPONENTS))
+def service_restart(component: str) -> None:
+    """Restart COMPONENT (default: model-service) in the running lab and wait until it is healthy."""
+    state = RunState.load()
+    if state is None or not state.alive():
+        raise LabError("the lab is not running; start it with: aiops-lab up", ExitStatus.NOT_RUNNING)
+    result = supervisor.request("restart", component)
+    if not result.get("ok"):
+        raise LabError(f"restart of {component} failed: {result.get('error') or result.get('detail')}",
+                       ExitStatus.CHECK_FAILED)
+    ok(f"{component} restarted (pid {result.get('pid')}) and healthy")

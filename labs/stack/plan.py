@@ -1,0 +1,141 @@
+"""What the native lab runs: one ``ProcessSpec`` per component, built from the topology and the repo's configs.
+
+The same plan drives ``aiops-lab up`` and the integration tests, so the tests exercise exactly what a
+learner runs. The compose file mirrors it (a parity test compares them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labs import paths
+from labs.topology import (
+    ALERTMANAGER,
+    DRIFT_MONITOR,
+    GRAFANA,
+    LOOPBACK,
+    MODEL_SERVICE,
+    PAGER,
+    PROMETHEUS,
+    TRAFFIC_FEED,
+)
+
+MODES = ("lab", "production")
+APT_HINT = "install it with: sudo apt-get install -y prometheus prometheus-alertmanager"
+
+
+@dataclass
+class ProcessSpec:
+    """How to start one component and how to tell it is healthy."""
+
+    name: str
+    port: int
+    argv: list[str] | None  # None: skipped, see skip_reason
+    health_path: str
+    env: dict[str, str] = field(default_factory=dict)
+    ui_path: str = ""
+    skip_reason: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+
+def ensure_admin_token(state_dir: Path) -> str:
+    """The admin token lives in the state dir (mode 0600) so CLI commands in other terminals can use it."""
+    path = state_dir / "admin-token"
+    if path.is_file():
+        return path.read_text().strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return token
+
+
+def _python_module(module: str) -> list[str] | None:
+    return [sys.executable, "-m", module] if importlib.util.find_spec(module) is not None else None
+
+
+def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[ProcessSpec]:
+    """The lab's processes in start order (dependencies first)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    state_dir = state_dir or paths.state_dir()
+    token = ensure_admin_token(state_dir)
+    ports = {c.name: c.port() for c in (MODEL_SERVICE, DRIFT_MONITOR, PAGER, TRAFFIC_FEED, PROMETHEUS,
+                                       ALERTMANAGER, GRAFANA)}
+    base_env = {"AIOPS_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1", "AIOPS_LAB_MODE": mode}
+    for name, port in ports.items():
+        base_env[f"AIOPS_{name.upper().replace('-', '_')}_PORT"] = str(port)
+    base_env["AIOPS_MODEL_SERVICE_URL"] = f"http://{LOOPBACK}:{ports[MODEL_SERVICE.name]}"
+    specs: list[ProcessSpec] = []
+
+    feed_argv = _python_module("labs.traffic_feed")
+    if feed_argv is not None:
+        specs.append(ProcessSpec(TRAFFIC_FEED.name, ports[TRAFFIC_FEED.name], feed_argv, "/healthz", base_env))
+
+    specs.append(ProcessSpec(
+        MODEL_SERVICE.name, ports[MODEL_SERVICE.name], [sys.executable, "-m", "model_service"], "/readyz",
+        {**base_env, "AIOPS_PORT": str(ports[MODEL_SERVICE.name]), "AIOPS_ADMIN_TOKEN": token}, ui_path="/docs"))
+
+    drift_argv = _python_module("monitoring.drift")
+    drift_env = {**base_env, "AIOPS_DRIFT_INTERVAL_S": "30" if mode == "lab" else "300"}
+    specs.append(ProcessSpec(DRIFT_MONITOR.name, ports[DRIFT_MONITOR.name], drift_argv, "/healthz", drift_env,
+                             ui_path="/reports",
+                             skip_reason="" if drift_argv else "drift monitor not installed in this checkout"))
+
+    pager_argv = _python_module("labs.pager")
+    specs.append(ProcessSpec(PAGER.name, ports[PAGER.name], pager_argv, "/healthz", base_env, ui_path="/pages",
+                             skip_reason="" if pager_argv else "pager not installed in this checkout"))
+
+    specs.extend(_monitoring_specs(mode, state_dir, ports, base_env))
+    specs.append(_grafana_spec(state_dir, ports, base_env))
+    return specs
+
+
+def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: dict[str, str]) -> list[ProcessSpec]:
+    from monitoring import render
+
+    out_dir = state_dir / "run" / "config"
+    targets = {name: f"{LOOPBACK}:{port}" for name, port in ports.items()}
+    rendered = render.render(out_dir, targets=targets, pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}",
+                             lab_mode=(mode == "lab"))
+    specs = []
+    for comp, binary, command, config in (
+        (PROMETHEUS, "prometheus", render.prometheus_command, rendered.prometheus_yml),
+        (ALERTMANAGER, "prometheus-alertmanager", render.alertmanager_command, rendered.alertmanager_yml),
+    ):
+        port = ports[comp.name]
+        if shutil.which(binary) is None:
+            specs.append(ProcessSpec(comp.name, port, None, "/-/ready",
+                                     skip_reason=f"{binary} is not installed; {APT_HINT}"))
+            continue
+        data_dir = state_dir / comp.name
+        specs.append(ProcessSpec(comp.name, port, command(config, data_dir, port), "/-/ready", env,
+                                 ui_path="/alerts" if comp is PROMETHEUS else "/#/alerts"))
+    return specs
+
+
+def _grafana_spec(state_dir: Path, ports: dict[str, int], env: dict[str, str]) -> ProcessSpec:
+    """Grafana runs only when a grafana-server binary exists (no Debian package; see the README)."""
+    port = ports[GRAFANA.name]
+    binary = shutil.which("grafana-server") or shutil.which("grafana")
+    if binary is None:
+        return ProcessSpec(GRAFANA.name, port, None, "/api/health",
+                           skip_reason="grafana-server not found (optional): import grafana/dashboards/*.json into "
+                           "any Grafana, or use docker compose")
+    from labs.stack.grafana_config import render_grafana
+
+    ini = render_grafana(state_dir / "run" / "grafana", port=port,
+                         prometheus_url=f"http://{LOOPBACK}:{ports[PROMETHEUS.name]}")
+    argv = [binary, "server"] if binary.endswith("grafana") else [binary]
+    homepath = next((p for p in ("/usr/share/grafana", "/opt/grafana") if Path(p).is_dir()), "/usr/share/grafana")
+    return ProcessSpec(GRAFANA.name, port, [*argv, "--homepath", homepath, "--config", str(ini)], "/api/health", env)
