@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from model_service import metrics
@@ -19,7 +20,7 @@ from model_service.prediction_log import PredictionLog
 from model_service.registry import Registry, RegistryError
 from model_service.routes import admin, health, predict
 from model_service.runtime_config import ConfigStore
-from model_service.schemas import batch_model
+from model_service.schemas import OPENAPI_BODY_MODELS, batch_model
 from model_service.settings import Settings
 from model_service.state import ServiceState
 
@@ -89,6 +90,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unhandled error", extra={"request_id": rid})
         return JSONResponse({"error": f"internal error (request id {rid}); see the service logs",
                              "details": []}, status_code=500)
+
+    generate_openapi = app.openapi
+
+    def openapi_with_bodies() -> dict:
+        # Routes that validate raw bytes reference their body models by $ref (openapi_extra); FastAPI
+        # never sees those models, so they must be added to the components or the schema is unresolvable.
+        if app.openapi_schema is None:
+            schema = generate_openapi()
+            _, defs = models_json_schema([(m, "validation") for m in OPENAPI_BODY_MODELS],
+                                         ref_template="#/components/schemas/{model}")
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+        return app.openapi_schema
+
+    app.openapi = openapi_with_bodies  # type: ignore[method-assign]
 
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_body_bytes,
                        access_log=settings.access_log)

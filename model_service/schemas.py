@@ -81,3 +81,7 @@ class ConfigChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: Any
     reason: Annotated[str, Field(max_length=500)] = ""
+
+
+# Bodies the routes validate from raw bytes; app.py publishes them in the OpenAPI components.
+OPENAPI_BODY_MODELS: tuple[type[BaseModel], ...] = (PredictionRecord, FeedbackRequest, DeployRequest, ConfigChange)

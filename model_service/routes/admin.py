@@ -45,7 +45,8 @@ def actor(x_actor: Annotated[str | None, Header()] = None) -> str:
 
 Actor = Annotated[str, Depends(actor)]
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}})
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                              422: {"model": ErrorResponse}})
 
 
 def _svc(request: Request) -> ServiceState:
@@ -108,6 +109,14 @@ async def get_config(request: Request) -> dict[str, Any]:
     return {"flags": current, "descriptions": docs}
 
 
+# Registered before PUT /config/{flag} so that /config/history is matched as its own route
+# (otherwise a wrong method there is answered as if "history" were a flag, with Allow: PUT).
+@router.get("/config/history", summary="Every flag change: time, actor, reason, old -> new")
+async def config_history(request: Request,
+                         limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> dict[str, Any]:
+    return {"changes": _svc(request).config.history(limit)}
+
+
 @router.put("/config/{flag}", summary="Change one runtime flag (recorded in the history)",
             responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
@@ -125,9 +134,3 @@ async def set_config(request: Request, who: Actor,
     metrics.CONFIG_CHANGES.labels(flag).inc()
     svc.publish_flags()
     return entry
-
-
-@router.get("/config/history", summary="Every flag change: time, actor, reason, old -> new")
-async def config_history(request: Request,
-                         limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> dict[str, Any]:
-    return {"changes": _svc(request).config.history(limit)}
