@@ -35,7 +35,10 @@ def require_admin(request: Request, authorization: Annotated[str | None, Header(
         raise ApiError(403, "authorization: the bearer token is wrong")
 
 
-def actor(x_actor: Annotated[str | None, Header()] = None) -> str:
+# The pattern is published in the OpenAPI schema (truthful to fuzzers and clients) but checked here, so
+# the error keeps its plain-language message.
+def actor(x_actor: Annotated[str | None, Header(description="Who made the change, recorded in the histories",
+                                                json_schema_extra={"pattern": _ACTOR_RE.pattern})] = None) -> str:
     if x_actor is None:
         return "admin-api"
     if not _ACTOR_RE.match(x_actor):
