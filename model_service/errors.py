@@ -9,8 +9,12 @@ from pydantic import ValidationError
 
 from model_service import metrics
 from model_service.features import FEATURE_NAMES
+from model_service.schemas import OPENAPI_BODY_MODELS
 
 _KNOWN_FIELDS = set(metrics.VALIDATION_FIELDS)
+# Fields each body model accepts, by model title, so "unknown field" lists the right alternatives.
+_BODY_FIELDS: dict[str, tuple[str, ...]] = {m.__name__: tuple(m.model_fields) for m in OPENAPI_BODY_MODELS}
+_BODY_FIELDS["PredictionBatch"] = ("instances",)
 
 
 class ApiError(Exception):
@@ -56,7 +60,9 @@ def from_validation(exc: ValidationError, status: int = 422) -> ApiError:
         rule = err["type"]
         msg = err["msg"]
         if rule == "extra_forbidden":
-            msg = f"unknown field; allowed fields are: {', '.join(FEATURE_NAMES)}"
+            in_batch_row = len(loc) == 3 and loc[0] == "instances"
+            allowed = FEATURE_NAMES if in_batch_row else _BODY_FIELDS.get(exc.title, ())
+            msg = f"unknown field; allowed fields are: {', '.join(allowed)}" if allowed else "unknown field"
         details.append({"field": path, "rule": rule, "message": msg})
         metrics.VALIDATION_ERRORS.labels(_metric_field(loc)).inc()
     first = details[0] if details else {"field": "body", "message": "invalid"}

@@ -131,7 +131,7 @@ class ObservabilityMiddleware:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > limit:
-                return _too_big(f"request body exceeds {size} bytes", limit), receive
+                return _too_big(f"request body is at least {size} bytes", limit), receive
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)

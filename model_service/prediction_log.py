@@ -152,7 +152,8 @@ class PredictionLog:
         last_retention = 0.0
         while True:
             stopping = self._stop.is_set()
-            self._wake.wait(self.flush_s)
+            if not stopping:  # when closing, drain at once instead of sleeping one more flush interval
+                self._wake.wait(self.flush_s)
             self._wake.clear()
             with self._lock:
                 preds, self._preds = self._preds, []

@@ -1,0 +1,92 @@
+"""Service dashboard: RED by route, the availability SLO and its burn rates, input and log health.
+
+The home dashboard: the first screen of "is the service OK?" -- rate, errors, duration, then budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashgen import promql as q
+from dashgen.panels import RATE, Grid, dashboard, datasource_variable, query_variable, stat, targets, thresholds
+from dashgen.panels import timeseries as ts
+
+UID = "aiops-service"
+ROUTE = 'route=~"$route"'
+REQ = q.REQUESTS
+
+
+def build() -> dict[str, Any]:
+    g = Grid()
+    g.add(stat("Request rate", "Requests per second on the selected routes (all status codes).", "reqps",
+               targets((f"sum(rate({REQ}{{{ROUTE}}}[{RATE}]))", "requests/s"))), 4, 4)
+    g.add(stat("5xx error ratio", "Share of requests on the selected routes answered with a 5xx. The SLO "
+               f"allows {q.ERROR_BUDGET:.1%} on {q.SLO_ROUTE}.", "percentunit",
+               targets((q.error_ratio(ROUTE), "5xx ratio")),
+               thresholds(("green", None), ("orange", q.ERROR_BUDGET / 2), ("red", q.ERROR_BUDGET))), 4, 4)
+    g.add(stat("p99 latency", "99th percentile request duration on the selected routes, from the latency "
+               "histogram (interpolated within buckets).", "s",
+               targets((f"histogram_quantile(0.99, sum by (le) (rate({q.DURATION}_bucket{{{ROUTE}}}[{RATE}])))",
+                        "p99")),
+               thresholds(("green", None), ("orange", 0.1), ("red", float(q.LATENCY_LE)))), 4, 4)
+    g.add(stat("Requests in flight", "Requests being served right now: rises when the service saturates.",
+               "short", targets(("aiops_http_requests_in_flight", "in flight")),
+               thresholds(("green", None), ("orange", 20), ("red", 50))), 4, 4)
+    g.add(stat(f"Error budget remaining ({q.SLO_WINDOW})",
+               f"Unspent share of the {q.SLO_WINDOW} error budget of the {q.SLO_TARGET:.1%} availability SLO on "
+               f"{q.SLO_ROUTE} (5xx = bad). Below 0 the SLO is missed. Covers the data Prometheus retains.",
+               "percentunit", targets((q.budget_remaining(), "budget remaining")),
+               thresholds(("red", None), ("orange", 0), ("green", 0.25))), 4, 4)
+    g.add(stat(f"Latency SLI (< {float(q.LATENCY_LE) * 1000:g} ms)",
+               f"Share of {q.SLO_ROUTE} requests faster than {q.LATENCY_LE} s (a histogram bucket sits exactly "
+               "at the threshold, so this is exact).", "percentunit",
+               targets((q.latency_sli(), "fast share")),
+               thresholds(("red", None), ("orange", 0.95), ("green", 0.99))), 4, 4)
+
+    g.add(ts("Request rate by route", "Requests per second by route template.", "reqps",
+             targets((f"sum by (route) (rate({REQ}{{{ROUTE}}}[{RATE}]))", "{{route}}"))), 12, 8)
+    g.add(ts("Request rate by status code", "Requests per second on the selected routes, by HTTP status. "
+             "4xx are client mistakes (see validation errors), 5xx are ours.", "reqps",
+             targets((f"sum by (status) (rate({REQ}{{{ROUTE}}}[{RATE}]))", "{{status}}"))), 12, 8)
+    g.add(ts("5xx error ratio by route", "Share of each route's requests answered with a 5xx (0 when none "
+             "failed).", "percentunit", targets((q.error_ratio(ROUTE, by="route"), "{{route}}")),
+             thresholds(("green", None), ("red", q.ERROR_BUDGET)), threshold_lines=True), 12, 8)
+    g.add(ts("Latency p50 / p95 / p99 by route", "Request duration quantiles per route from "
+             f"{q.DURATION}. A route without traffic has no quantile (gap).", "s",
+             targets(*[(q.latency_quantile(p, ROUTE), f"p{round(p * 100)} {{{{route}}}}") for p in (0.5, 0.95, 0.99)]),
+             thresholds(("green", None), ("red", float(q.LATENCY_LE))), threshold_lines=True), 12, 8)
+
+    g.add(ts("SLO burn rate (1h and 6h windows)",
+             f"How fast {q.SLO_ROUTE} spends its error budget: 1x spends it exactly over {q.SLO_WINDOW}. "
+             f"Page when the 1h burn exceeds {q.BURN_PAGE_1H}x or the 6h burn {q.BURN_PAGE_6H}x "
+             "(SRE Workbook multi-window alerts).", "none",
+             targets((q.burn_rate("1h"), "burn rate 1h"), (q.burn_rate("6h"), "burn rate 6h")),
+             thresholds(("green", None), ("orange", q.BURN_PAGE_6H), ("red", q.BURN_PAGE_1H)),
+             threshold_lines=True), 12, 8)
+    g.add(stat(f"Availability ({q.SLO_WINDOW})", f"Share of {q.SLO_ROUTE} requests without a 5xx over "
+               f"{q.SLO_WINDOW}; the SLO is {q.SLO_TARGET:.1%}.", "percentunit",
+               targets((f"1 - ({q.slo_error_ratio(q.SLO_WINDOW)})", "availability")),
+               thresholds(("red", None), ("green", q.SLO_TARGET)), decimals=3), 6, 8)
+    g.add(ts("Requests in flight", "Concurrent requests over time: a rising floor means requests queue up.",
+             "short", targets(("aiops_http_requests_in_flight", "in flight"))), 6, 8)
+
+    g.add(ts("Validation errors by field", "Rejected inputs per second by the field that failed validation "
+             "(422s). A jump in one feature usually means a client or upstream feed changed.", "cps",
+             targets(("sum by (field) (rate(aiops_validation_errors_total[" + RATE + "]))", "{{field}}"))),
+          12, 8)
+    g.add(ts("Prediction-log queue depth", "Rows waiting for the batched SQLite writer. Growth means the "
+             "log cannot keep up (feedback and drift data will lag; at the limit predictions fail).", "short",
+             targets(("aiops_prediction_log_queue_depth", "queued rows"))), 6, 8)
+    g.add(ts("Prediction-log writes", "Rows committed per second by table, and failed commits.", "cps",
+             targets(("sum by (table) (rate(aiops_prediction_log_rows_written_total[" + RATE + "]))",
+                      "{{table}} rows/s"),
+                     ("sum(rate(aiops_prediction_log_write_errors_total[" + RATE + "]))", "write errors/s"))),
+          6, 8)
+
+    variables = [datasource_variable(),
+                 query_variable("route", "Route", REQ, "route", "Route templates to show (SLO panels always use "
+                                f"{q.SLO_ROUTE}).")]
+    return dashboard(UID, "aiops-lab / Service: RED + SLO",
+                     "Is the model service healthy? Rate, errors and duration by route, the availability SLO and "
+                     "its burn rate, input validation and the prediction log.",
+                     ["service", "slo"], g, variables, q.change_annotations())

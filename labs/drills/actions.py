@@ -1,0 +1,120 @@
+"""What the learner did during a drill, read from the lab's own records -- not from a special drill log.
+
+The same histories an on-call engineer reads tell the engine what happened: the config change history
+(``aiops-lab config set``), the model deployment history (deploy / rollback), new registry versions (train /
+retrain), process restarts (a component's pid changed; its start time from psutil) and the upstream clients'
+history. Changes the engine made itself are excluded by the markers it wrote into the journal.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psutil
+
+from labs import paths
+from labs.client import ServiceClient
+from labs.drills import upstream
+from labs.drills.faults import ENGINE_ACTOR
+from labs.drills.journal import Journal
+from labs.stack.runstate import RunState
+from model_service.registry import Registry
+
+WATCHED_COMPONENTS = ("model-service", "prometheus", "alertmanager", "pager", "drift-monitor")
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str  # unique, for de-duplication across CLI invocations
+    kind: str  # e.g. config:explanations_enabled, model:rollback, restart:model-service, upstream:rollback
+    at: float
+    detail: str
+
+
+def _ts(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def baseline() -> dict[str, Any]:
+    """What to compare against later: the running pids and the registered versions."""
+    state = RunState.load()
+    pids = {n: r.pid for n, r in state.components.items()} if state is not None else {}
+    return {"pids": pids, "versions": Registry(paths.models_dir()).versions(),
+            "active_model": Registry(paths.models_dir()).active()}
+
+
+def _config(j: Journal) -> list[Action]:
+    client = ServiceClient(actor=ENGINE_ACTOR)
+    if not client.reachable():
+        return []
+    changes = client.request("GET", "/admin/config/history", admin=True, params={"limit": 500})["changes"]
+    out = []
+    for c in changes:
+        at = _ts(c["time"])
+        if at < j.started_at or f"config@{c['time']}" in j.engine_changes or c["actor"] == ENGINE_ACTOR:
+            continue
+        out.append(Action(f"config@{c['time']}", f"config:{c['flag']}", at,
+                          f"config set {c['flag']} {c['old']!r} -> {c['new']!r} by {c['actor']}"
+                          + (f" ({c['reason']})" if c.get("reason") else "")))
+    return out
+
+
+def _models(j: Journal) -> list[Action]:
+    registry = Registry(paths.models_dir())
+    out = []
+    for e in registry.history():
+        at = _ts(e["time"])
+        marker = f"deploy@{e['actor']}@{e['version']}"
+        if at < j.started_at or marker in j.engine_changes or e["actor"] == ENGINE_ACTOR:
+            continue
+        out.append(Action(f"deploy@{e['time']}", f"model:{e['action']}", at,
+                          f"model {e['action']} {e.get('previous')} -> {e['version']} by {e['actor']}"))
+    known = set(j.baseline.get("versions", [])) | set(j.injected_versions)
+    for version in registry.versions():
+        if version in known:
+            continue
+        card = registry.card(version)
+        kind = "model:retrain" if card.data_scenario == "live-feedback" else "model:train"
+        out.append(Action(f"version@{version}", kind, card.created_at.timestamp(),
+                          f"{kind.split(':')[1]}: registered {version} ({card.description})"))
+    return out
+
+
+def _restarts(j: Journal) -> list[Action]:
+    state = RunState.load()
+    if state is None:
+        return []
+    before = j.baseline.get("pids", {})
+    out = []
+    for name in WATCHED_COMPONENTS:
+        rec = state.components.get(name)
+        if rec is None or rec.pid is None or before.get(name) in (None, rec.pid):
+            continue
+        try:
+            at = psutil.Process(rec.pid).create_time()
+        except psutil.Error:
+            at = j.started_at
+        out.append(Action(f"restart@{name}@{rec.pid}", f"restart:{name}", at, f"{name} restarted (pid {rec.pid})"))
+    return out
+
+
+def _upstream(j: Journal) -> list[Action]:
+    state = upstream.load()
+    if state is None:
+        return []
+    return [Action(f"upstream@{e['ts']}", f"upstream:{e['action']}:{e['client']}", float(e["ts"]),
+                   f"{e['client']}: {e['action']} by {e['actor']} ({e['detail']})")
+            for e in state.history if f"upstream@{e['ts']}" not in j.engine_changes]
+
+
+def detect(j: Journal) -> list[Action]:
+    """Every learner action since the drill started, oldest first."""
+    found = [*_config(j), *_models(j), *_restarts(j), *_upstream(j)]
+    return sorted(found, key=lambda a: a.at)
+
+
+def is_accepted(kind: str, accepted: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(kind, pattern) for pattern in accepted)

@@ -1,0 +1,122 @@
+"""Success checks: is the incident mitigated, judged by what users see -- not by how the learner got there.
+
+* ``promql``: an SLI in the lab's Prometheus must satisfy a condition at every step of the last ``hold``
+  seconds (a single good scrape after a fix is not recovery);
+* ``golden_set``: the *live* ``/predict`` is called with held-out labelled rows and its MAE is computed
+  against the truth -- editing files by hand cannot fake it;
+* ``service``: the component answers its readiness endpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from labs.drills.prom import Prometheus, PromError
+from labs.drills.schema import Check, GoldenCheck, PromCheck, ServiceCheck
+from labs.stack.runstate import RunState, component_url
+from model_service import generator, training
+from model_service.features import TARGET
+
+OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+       "!=": operator.ne}
+GOLDEN_BATCH = 500
+# Held-out sets of drifted worlds: seeded apart from the golden set and from any traffic seed.
+HELD_OUT_SEED = 515151
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+    value: float | None = None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def promql(check: PromCheck, prom: Prometheus, now: float | None = None) -> CheckResult:
+    now = now or time.time()
+    cond = f"{check.op} {_fmt(check.threshold)}"
+    try:
+        if check.hold <= 0:
+            value = prom.value(check.query, at=now)
+            if value is None:
+                return CheckResult(check.name, False, f"no data (need {cond})")
+            return CheckResult(check.name, OPS[check.op](value, check.threshold), f"{_fmt(value)} (need {cond})",
+                               value)
+        step = max(1.0, check.hold / 15.0)
+        points = prom.series(check.query, now - check.hold, now, step)
+    except PromError as exc:
+        return CheckResult(check.name, False, str(exc))
+    expected = int(check.hold // step) + 1
+    if not points:
+        return CheckResult(check.name, False, f"no data in the last {check.hold:.0f}s (need {cond})")
+    latest = points[-1][1]
+    bad = [v for _, v in points if not OPS[check.op](v, check.threshold)]
+    if bad:
+        return CheckResult(check.name, False, f"now {_fmt(latest)}; {len(bad)} of the last {len(points)} "
+                           f"evaluations failed {cond} (must hold for {check.hold:.0f}s)", latest)
+    if len(points) < expected - 1:
+        return CheckResult(check.name, False, f"now {_fmt(latest)}, but data covers only {len(points)} of "
+                           f"{expected} evaluations of the last {check.hold:.0f}s (need {cond} throughout)", latest)
+    return CheckResult(check.name, True, f"{_fmt(latest)}, held {cond} for {check.hold:.0f}s", latest)
+
+
+def held_out(scenario: str, rows: int) -> tuple[list[dict[str, object]], list[float]]:
+    """Labelled rows the service never saw: the golden set, or a held-out sample of a drifted world."""
+    frame = training.golden_set() if scenario == "normal" else generator.generate(rows, HELD_OUT_SEED, scenario)
+    frame = frame.head(rows)
+    return generator.records(frame), [float(v) for v in frame[TARGET].to_numpy()]
+
+
+def golden(check: GoldenCheck, base_url: str | None = None) -> CheckResult:
+    base_url = (base_url or component_url("model-service")).rstrip("/")
+    records, labels = held_out(check.scenario, check.rows)
+    preds: list[float] = []
+    try:
+        with httpx.Client(base_url=base_url, timeout=15.0) as client:
+            for i in range(0, len(records), GOLDEN_BATCH):
+                resp = client.post("/predict", json={"instances": records[i:i + GOLDEN_BATCH]})
+                if resp.status_code != 200:
+                    return CheckResult(check.name, False, f"/predict answered HTTP {resp.status_code} to the "
+                                       "held-out rows: " + resp.text[:160])
+                preds.extend(p["predicted_minutes"] for p in resp.json()["predictions"])
+    except httpx.HTTPError as exc:
+        return CheckResult(check.name, False, f"/predict at {base_url} is not reachable ({type(exc).__name__})")
+    mae = sum(abs(p - y) for p, y in zip(preds, labels, strict=True)) / len(labels)
+    which = "golden set" if check.scenario == "normal" else f"held-out {check.scenario} rows"
+    return CheckResult(check.name, mae <= check.max_mae_minutes,
+                       f"MAE {mae:.2f} min on {len(labels)} {which} (need <= {check.max_mae_minutes:g})", mae)
+
+
+def service(check: ServiceCheck) -> CheckResult:
+    state = RunState.load()
+    rec = state.components.get(check.component) if state is not None else None
+    url = rec.health_url if rec is not None else component_url(check.component) + "/-/ready"
+    try:
+        code = httpx.get(url, timeout=3.0).status_code
+    except httpx.HTTPError as exc:
+        return CheckResult(check.name, False, f"{url}: {type(exc).__name__}")
+    return CheckResult(check.name, code == 200, f"{url}: HTTP {code}")
+
+
+def evaluate(checks: list[Check], prom: Prometheus | None = None) -> list[CheckResult]:
+    """Evaluate every check now (all of them, so the learner sees the whole picture)."""
+    prom = prom or Prometheus()
+    now = time.time()
+    out: list[CheckResult] = []
+    for check in checks:
+        if isinstance(check, PromCheck):
+            out.append(promql(check, prom, now))
+        elif isinstance(check, GoldenCheck):
+            out.append(golden(check))
+        else:
+            out.append(service(check))
+    return out

@@ -1,0 +1,187 @@
+"""Fault injection: each fault looks like a real cause and is fixed with a real lever.
+
+Every injection follows the same order: work out how to undo it, write that into the journal (fsync'd),
+*then* inject, then record the injection on the timeline. If the CLI dies between the two writes, the
+journal already holds a rollback that is safe to run even though nothing was injected.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from labs import paths
+from labs.client import ServiceClient
+from labs.drills import journal as jr
+from labs.drills import upstream
+from labs.drills.journal import Journal, RollbackAction
+from labs.drills.prom import Prometheus
+from labs.drills.schema import (
+    BadModelFault,
+    ConfigFlagFault,
+    DataShiftFault,
+    Fault,
+    ProcessFault,
+    ScrapeTargetFault,
+    StaleModelFault,
+    TrafficSurgeFault,
+    UpstreamReleaseFault,
+    UpstreamStallFault,
+)
+from model_service import training
+from model_service.registry import Registry
+
+ENGINE_ACTOR = "drill-engine"
+TRAINING_ROWS = 5000  # enough for a believable candidate, fast enough (~1 s) for a drill start
+
+
+class FaultError(RuntimeError):
+    """An injection could not be done; the drill is rolled back and the message says why."""
+
+
+def _plan(j: Journal, action: RollbackAction) -> None:
+    j.rollbacks.append(action)
+    jr.save(j)
+
+
+def prometheus_config_path() -> Path:
+    """The rendered config the running Prometheus reads (``aiops-lab up`` writes it)."""
+    return paths.state_dir() / "run" / "config" / "prometheus.yml"
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound and released), for a scrape target that goes nowhere."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _config_flag(j: Journal, f: ConfigFlagFault) -> str:
+    current = ServiceClient(actor=ENGINE_ACTOR).request("GET", "/admin/config", admin=True)["flags"][f.flag]
+    _plan(j, RollbackAction(kind="config_flag", params={"flag": f.flag, "value": current},
+                            description=f"restore {f.flag} to {current!r}"))
+    entry = ServiceClient(actor=f.actor).request("PUT", f"/admin/config/{f.flag}", admin=True,
+                                                 json={"value": f.value, "reason": f.reason})
+    j.engine_changes.append(f"config@{entry['time']}")
+    return f"config {f.flag}: {entry['old']!r} -> {entry['new']!r} by {f.actor} ({f.reason})"
+
+
+def _deploy(j: Journal, version: str, actor: str) -> None:
+    ServiceClient(actor=actor).request("POST", "/admin/model/deploy", admin=True, json={"version": version})
+    j.injected_versions.append(version)
+    j.engine_changes.append(f"deploy@{actor}@{version}")
+
+
+def _model_rollback(j: Journal, registry: Registry) -> None:
+    previous = registry.active()
+    _plan(j, RollbackAction(kind="model", params={"version": previous},
+                            description=f"re-activate model {previous}"))
+
+
+def _bad_model(j: Journal, f: BadModelFault) -> str:
+    registry = Registry(paths.models_dir())
+    _model_rollback(j, registry)
+    trained = training.train(rows=TRAINING_ROWS, seed=random.randrange(10_000), corruption=f.corruption,
+                             description=f.description)
+    version = registry.register(trained)
+    _deploy(j, version, f.actor)
+    return f"model {version} deployed by {f.actor}: {f.description}"
+
+
+def _stale_model(j: Journal, f: StaleModelFault) -> str:
+    registry = Registry(paths.models_dir())
+    _model_rollback(j, registry)
+    versions = []
+    for age in sorted(f.age_days, reverse=True):  # oldest first, like the history it restores
+        trained = training.train(rows=TRAINING_ROWS, seed=random.randrange(10_000), description=f.description)
+        created = datetime.now(UTC) - timedelta(days=age)
+        trained.card = trained.card.model_copy(update={"created_at": created})
+        versions.append(registry.register(trained))
+    for version in versions:
+        _deploy(j, version, f.actor)
+    return f"models {', '.join(versions)} deployed by {f.actor}: {f.description}"
+
+
+def _process(j: Journal, f: ProcessFault) -> str:
+    from labs.runtime.base import RuntimeError_, get_runtime
+
+    _plan(j, RollbackAction(kind="process", params={"component": f.component, "action": f.action},
+                            description=f"make sure {f.component} runs again"))
+    runtime = get_runtime("native")
+    try:
+        (runtime.kill if f.action == "kill" else runtime.pause)(f.component)
+    except RuntimeError_ as exc:
+        raise FaultError(str(exc)) from None
+    return f"{f.component}: {'SIGKILL' if f.action == 'kill' else 'SIGSTOP'}"
+
+
+def _upstream(j: Journal, f: UpstreamReleaseFault | UpstreamStallFault | TrafficSurgeFault | DataShiftFault) -> str:
+    _plan(j, RollbackAction(kind="upstream_reset", description="reset the drill's upstream clients"))
+    state = upstream.load()
+    if state is None:
+        raise FaultError("this drill's traffic is not running (upstream.json missing); stop and restart the drill")
+    if isinstance(f, UpstreamReleaseFault):
+        entry = upstream.release(state, f.version, f.change, f.actor, f.note)
+    elif isinstance(f, UpstreamStallFault):
+        entry = upstream.stall(state, f.note)
+    elif isinstance(f, TrafficSurgeFault):
+        entry = upstream.surge(state, f.rate_per_s, f.note)
+    else:
+        entry = upstream.shift_world(state, f.scenario, f.note)
+    upstream.save(state)
+    j.engine_changes.append(f"upstream@{entry['ts']}")
+    return f"{entry['client']}: {entry['action']} by {entry['actor']}: {entry['detail']}"
+
+
+_PORT = re.compile(r":(\d+)$")
+
+
+def _scrape_target(j: Journal, f: ScrapeTargetFault) -> str:
+    path = prometheus_config_path()
+    if not path.is_file():
+        raise FaultError(f"{path} does not exist: this drill needs a lab started with 'aiops-lab up'")
+    original = path.read_text()
+    config = yaml.safe_load(original)
+    jobs = [s for s in config.get("scrape_configs", []) if s.get("job_name") == f.job]
+    if not jobs:
+        raise FaultError(f"no scrape job {f.job!r} in {path}")
+    _plan(j, RollbackAction(kind="prometheus_config", params={"path": str(path), "text": original},
+                            description=f"restore {path.name} and reload Prometheus"))
+    wrong = _closed_port()
+    for job in jobs:
+        for static in job.get("static_configs", []):
+            static["targets"] = [_PORT.sub(f":{wrong}", t) for t in static.get("targets", [])]
+    path.write_text(f"# pushed by {f.actor} at {datetime.now(UTC).isoformat()[:19]}Z: {f.note}\n"
+                    + yaml.safe_dump(config, sort_keys=False))
+    how = "reloaded" if Prometheus().reload() else _restart_prometheus()
+    return f"prometheus scrape target of job {f.job} now points at port {wrong} ({how}; pushed by {f.actor})"
+
+
+def _restart_prometheus() -> str:
+    from labs.stack import supervisor
+
+    result = supervisor.request("restart", "prometheus")
+    if not result.get("ok"):
+        raise FaultError(f"could not apply the Prometheus config: {result.get('error') or result.get('detail')}")
+    return "restarted"
+
+
+_HANDLERS = {
+    "config_flag": _config_flag, "bad_model": _bad_model, "stale_model": _stale_model, "process": _process,
+    "upstream_release": _upstream, "upstream_stall": _upstream, "traffic_surge": _upstream,
+    "data_shift": _upstream, "scrape_target": _scrape_target,
+}
+
+
+def inject(j: Journal, fault: Fault) -> str:
+    """Inject one fault (rollback planned and saved first); returns the timeline detail."""
+    detail = _HANDLERS[fault.type](j, fault)  # type: ignore[operator]
+    j.add("injection", detail, fault=fault.type)
+    jr.save(j)
+    return detail
+

@@ -1,0 +1,208 @@
+"""The postmortem draft: impact computed from the lab's metrics, the timeline, the root cause from the drill.
+
+Impact comes from two sides. The *server side* is Prometheus (``increase()`` of the service's counters over
+the incident window): failed and slow /predict requests, the share of the 30-day error budget burned, and
+the minutes the SLIs were out of SLO. The *user side* is what the drill's clients saw, which includes what
+the server never logged (refused connections while it was down, timeouts while it hung).
+"""
+
+from __future__ import annotations
+
+import json
+import string
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from labs import paths
+from labs.drills import journal as jr
+from labs.drills.journal import Journal
+from labs.drills.prom import Prometheus, PromError
+from labs.drills.schema import Drill
+from labs.drills.scoring import Score, fmt_seconds
+
+TEMPLATE = paths.REPO_ROOT / "runbooks" / "templates" / "postmortem.md"
+SLO_PERIOD_S = 30 * 86400.0
+SLI_STEP_S = 10.0
+PREDICT = 'route="/predict"'
+LATENCY_LE = "0.25"  # model_service.metrics.LATENCY_SLO_SECONDS, as Prometheus prints the bucket label
+
+
+def window(j: Journal) -> tuple[float, float]:
+    start = j.injected_at or j.started_at
+    end = j.passed_at or j.stopped_at or time.time()
+    return start, max(end, start + 1.0)
+
+
+def _q(prom: Prometheus, query: str, at: float) -> float | None:
+    try:
+        return prom.value(query, at)
+    except PromError:
+        return None
+
+
+def server_impact(prom: Prometheus, start: float, end: float) -> dict[str, Any]:
+    """Counts over the window from Prometheus; None where Prometheus had no data."""
+    w = f"{max(1, round(end - start))}s"
+    out: dict[str, Any] = {
+        "window_s": end - start,
+        "requests": _q(prom, f"sum(increase(aiops_http_requests_total{{{PREDICT}}}[{w}]))", end),
+        "server_errors": _q(prom, f'sum(increase(aiops_http_requests_total{{{PREDICT},status=~"5.."}}[{w}])) '
+                                  "or vector(0)", end),
+        "rejected": _q(prom, f'sum(increase(aiops_http_requests_total{{{PREDICT},status=~"4.."}}[{w}])) '
+                             "or vector(0)", end),
+        "slow": _q(prom, f"sum(increase(aiops_http_request_duration_seconds_count{{{PREDICT}}}[{w}])) - "
+                         f'sum(increase(aiops_http_request_duration_seconds_bucket{{{PREDICT},le="{LATENCY_LE}"}}'
+                         f"[{w}]))", end),
+        "objectives": {},
+    }
+    try:
+        for labels, value in prom.vector("slo:objective:ratio", end):
+            out["objectives"][labels.get("slo", "?")] = value
+    except PromError:
+        pass
+    out["minutes_out_of_slo"] = _minutes_out_of_slo(prom, start, end, out["objectives"])
+    total = out["requests"]
+    for slo, bad_key in (("availability", "server_errors"), ("latency", "slow")):
+        objective, bad = out["objectives"].get(slo), out[bad_key]
+        if objective is None or not total or bad is None or objective >= 1:
+            continue
+        allowed = (1 - objective) * (total / (end - start)) * SLO_PERIOD_S
+        out[f"budget_{slo}_pct"] = 100.0 * bad / allowed
+    return out
+
+
+def _minutes_out_of_slo(prom: Prometheus, start: float, end: float, objectives: dict[str, float]) -> float | None:
+    """Minutes in which either SLI broke its objective, or the service reported no traffic at all."""
+    availability, latency = objectives.get("availability"), objectives.get("latency")
+    if availability is None or latency is None:
+        return None
+    r = "[30s]"
+    bad = (f'((sum(rate(aiops_http_requests_total{{{PREDICT},status=~"5.."}}{r})) or vector(0)) / '
+           f"sum(rate(aiops_http_requests_total{{{PREDICT}}}{r})) > bool {1 - availability:.6f}) + "
+           f'(1 - sum(rate(aiops_http_request_duration_seconds_bucket{{{PREDICT},le="{LATENCY_LE}"}}{r})) / '
+           f"sum(rate(aiops_http_request_duration_seconds_count{{{PREDICT}}}{r})) > bool {1 - latency:.6f})")
+    try:
+        points = dict(prom.series(bad, start, end, SLI_STEP_S))
+    except PromError:
+        return None
+    steps = int((end - start) // SLI_STEP_S) + 1
+    out_of_slo = sum(1 for i in range(steps) if points.get(_step_ts(start, i), 1.0) > 0)
+    return out_of_slo * SLI_STEP_S / 60.0
+
+
+def _step_ts(start: float, i: int) -> float:
+    return float(f"{start + i * SLI_STEP_S:.3f}")
+
+
+def client_impact(start: float, end: float) -> dict[str, int] | None:
+    """What the drill's clients saw between start and end (from the traffic process' samples)."""
+    path = jr.drills_dir() / "traffic-stats.json"
+    try:
+        samples = json.loads(path.read_text())["samples"]
+    except (OSError, ValueError, KeyError):
+        return None
+    inside = [s for s in samples if start <= s["ts"] <= end + 2.5]
+    before = [s for s in samples if s["ts"] < start]
+    if not inside:
+        return None
+    first, last = (before[-1] if before else {}), inside[-1]
+    delta = {k: int(last.get(k, 0)) - int(first.get(k, 0)) for k in last if k != "ts"}
+    failed = sum(v for k, v in delta.items() if k.startswith("status_") and k != "status_200")
+    failed += delta.get("timeout", 0) + delta.get("connection_error", 0) + delta.get("client_shed", 0)
+    return {"sent": delta.get("sent", 0), "ok": delta.get("ok", 0), "failed": failed,
+            "timeouts": delta.get("timeout", 0), "refused": delta.get("connection_error", 0)}
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    return "no data" if value is None else f"{value:,.0f}{unit}"
+
+
+def impact_markdown(server: dict[str, Any], client: dict[str, int] | None) -> str:
+    lines = [f"Incident window: {fmt_seconds(server['window_s'])} (fault start -> mitigation).", "",
+             "| signal | value |", "| --- | --- |",
+             f"| /predict requests served (Prometheus) | {_num(server['requests'])} |",
+             f"| failed with 5xx | {_num(server['server_errors'])} |",
+             f"| rejected with 4xx (client errors) | {_num(server['rejected'])} |",
+             f"| slower than 250 ms | {_num(server['slow'])} |"]
+    for slo in ("availability", "latency"):
+        pct = server.get(f"budget_{slo}_pct")
+        objective = server["objectives"].get(slo)
+        if pct is not None:
+            lines.append(f"| {slo} error budget burned (of 30 days at {objective:.1%}, at this traffic rate) | "
+                         f"{pct:.2f}% |")
+    minutes = server.get("minutes_out_of_slo")
+    lines.append(f"| minutes out of SLO (either SLI, or no data) | "
+                 f"{'no data' if minutes is None else f'{minutes:.1f}'} |")
+    if client is not None:
+        lines += [f"| client requests sent during the window | {client['sent']:,} |",
+                  f"| client requests that failed (error status, timeout, refused) | {client['failed']:,} |",
+                  f"| of which timeouts / refused connections | {client['timeouts']:,} / {client['refused']:,} |"]
+    return "\n".join(lines)
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
+
+
+def timeline_rows(j: Journal, pages: list[dict[str, Any]]) -> list[tuple[float, str, str]]:
+    """(time, kind, detail) for journal events and pager pages, oldest first."""
+    rows = [(e.at, e.kind, e.detail) for e in j.events]
+    for p in pages:
+        rows.append((p["paged_at"], "page", f"{p['alertname']} ({p.get('severity', '')}): {p.get('summary', '')}"))
+        if p.get("resolved_at"):
+            rows.append((p["resolved_at"], "resolved", f"{p['alertname']} resolved"))
+    return sorted(rows, key=lambda r: r[0])
+
+
+def timeline_markdown(j: Journal, pages: list[dict[str, Any]]) -> str:
+    origin = j.injected_at or j.started_at
+    lines = ["| time | +offset | event | detail |", "| --- | --- | --- | --- |"]
+    for at, kind, detail in timeline_rows(j, pages):
+        sign = "-" if at < origin else "+"
+        lines.append(f"| {_clock(at)} | {sign}{fmt_seconds(abs(at - origin))} | {kind} | "
+                     f"{detail.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], server: dict[str, Any],
+           client: dict[str, int] | None) -> str:
+    guide = drill.runbooks[0]
+    detection = (f"Detected after {fmt_seconds(score.ttd_s)} by {score.detected_by}." if score.ttd_s is not None
+                 else "Nothing detected it: no page reached the pager and nobody acknowledged.")
+    expected = ", ".join(f"`{a}`" for a in drill.expected_alerts)
+    values = {
+        "title": drill.title, "run_id": j.run_id, "drill_id": drill.id,
+        "date": datetime.fromtimestamp(j.started_at, UTC).strftime("%Y-%m-%d"),
+        "status": "mitigated" if j.passed_at else "not mitigated",
+        "severity": "page" if any(p.get("severity") == "page" for p in pages) else "ticket",
+        "summary": f"{drill.briefing.strip()}\n\nMitigated after {fmt_seconds(score.ttm_s)}; "
+                   f"{score.hints} hint(s) used; drill score {score.score}/100.",
+        "impact": impact_markdown(server, client),
+        "detection": f"{detection} Alerts this failure should raise: {expected}.",
+        "timeline": timeline_markdown(j, pages),
+        "root_cause": drill.debrief.root_cause.strip(),
+        "resolution": drill.debrief.good_response.strip() + "\n\n```bash\n" + "\n".join(drill.debrief.mitigation)
+                      + "\n```",
+        "material": "\n".join(f"- [{p}](../../../{p})" for p in drill.runbooks)
+                    + f"\n- drill guide: `{guide}`; journal: `.lab/drills/runs/{j.run_id}.json`",
+    }
+    return string.Template(TEMPLATE.read_text()).safe_substitute(values)
+
+
+def report_dir(run_id: str) -> Path:
+    return paths.reports_dir() / "drills" / run_id
+
+
+def write(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], prom: Prometheus) -> Path:
+    start, end = window(j)
+    server = server_impact(prom, start, end)
+    client = client_impact(start, end)
+    out = report_dir(j.run_id)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "postmortem.md"
+    path.write_text(render(j, drill, score, pages, server, client))
+    (out / "report.json").write_text(json.dumps({"run_id": j.run_id, "drill": drill.id, "score": score.as_dict(),
+                                                 "server_impact": server, "client_impact": client}, indent=2))
+    return path

@@ -1,0 +1,180 @@
+"""Undo a drill: run the journal's rollback actions, newest first, each one idempotent and independent.
+
+Each action checks the current state before it acts (a flag the learner already reverted is left alone), a
+failing action does not stop the others, and progress is saved after every step -- so ``drill stop`` can be
+run again after a crash and finishes the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from labs import paths
+from labs.client import ServiceClient
+from labs.drills import journal as jr
+from labs.drills import upstream
+from labs.drills.faults import ENGINE_ACTOR
+from labs.drills.journal import Journal, RollbackAction
+from labs.drills.prom import Prometheus
+from labs.stack.runstate import RunState, pid_alive
+
+REASON = "drill stop: restore the pre-drill value"
+
+
+def _health(component: str) -> bool:
+    state = RunState.load()
+    rec = state.components.get(component) if state is not None else None
+    if rec is None or not rec.health_url:
+        return False
+    try:
+        return httpx.get(rec.health_url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _ensure_running(component: str) -> str:
+    """Resume a paused process; restart a dead or unresponsive one through the supervisor."""
+    from labs.runtime.base import RuntimeError_, get_runtime
+    from labs.stack import supervisor
+
+    runtime = get_runtime("native")
+    with contextlib.suppress(RuntimeError_):
+        runtime.resume(component)
+    for _ in range(20):
+        if _health(component):
+            return f"{component} is running"
+        time.sleep(0.25)
+    result = supervisor.request("restart", component)
+    if not result.get("ok"):
+        raise RuntimeError(f"restart of {component} failed: {result.get('error') or result.get('detail')}")
+    return f"{component} restarted"
+
+
+def _config_flag(params: dict[str, Any]) -> str:
+    flag, value = params["flag"], params["value"]
+    client = ServiceClient(actor=ENGINE_ACTOR)
+    if not client.reachable():
+        # The service is down: fix the persisted flags it will load when it starts.
+        from model_service.runtime_config import ConfigStore
+
+        store = ConfigStore(paths.state_dir())
+        if getattr(store.current, flag) != value:
+            store.set(flag, value, actor=ENGINE_ACTOR, reason=REASON + " (service was down)")
+        return f"{flag} = {value!r} (on disk; the service was down)"
+    current = client.request("GET", "/admin/config", admin=True)["flags"][flag]
+    if current != value:
+        client.request("PUT", f"/admin/config/{flag}", admin=True, json={"value": value, "reason": REASON})
+        return f"{flag}: {current!r} -> {value!r}"
+    return f"{flag} already {value!r}"
+
+
+def _model(params: dict[str, Any]) -> str:
+    from model_service.registry import Registry
+
+    version = params.get("version")
+    if not version:
+        return "no model was active before the drill"
+    client = ServiceClient(actor=ENGINE_ACTOR)
+    if client.reachable():
+        active = client.request("GET", "/admin/models", admin=True)["active"]
+        if active != version:
+            client.request("POST", "/admin/model/deploy", admin=True, json={"version": version})
+            return f"model {active} -> {version}"
+        return f"model {version} already active"
+    registry = Registry(paths.models_dir())
+    if registry.active() != version:
+        registry.activate(version, actor=ENGINE_ACTOR, action="deploy")
+    return f"model {version} active on disk (the service was down)"
+
+
+def _process(params: dict[str, Any]) -> str:
+    return _ensure_running(params["component"])
+
+
+def _prometheus_config(params: dict[str, Any]) -> str:
+    path = Path(params["path"])
+    if path.is_file() and path.read_text() == params["text"]:
+        return "prometheus config unchanged"
+    path.write_text(params["text"])
+    if Prometheus().reload():
+        return "prometheus config restored and reloaded"
+    from labs.stack import supervisor
+
+    result = supervisor.request("restart", "prometheus")
+    if not result.get("ok"):
+        raise RuntimeError(f"prometheus restart failed: {result.get('error') or result.get('detail')}")
+    return "prometheus config restored; prometheus restarted"
+
+
+def _is_traffic_process(pid: int) -> bool:
+    try:
+        return b"labs.drills.traffic" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def stop_traffic(pid: int | None, timeout: float = 10.0) -> str:
+    """Stop the drill's traffic process (checked by its command line: a reused pid is left alone)."""
+    if not pid or not pid_alive(pid) or not _is_traffic_process(pid):
+        return "traffic already stopped"
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and _is_traffic_process(pid) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.1)
+    if pid_alive(pid) and _is_traffic_process(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    return "traffic stopped"
+
+
+def _traffic(params: dict[str, Any]) -> str:
+    done = stop_traffic(params.get("pid"))
+    upstream.reset()
+    return done
+
+
+def _upstream_reset(params: dict[str, Any]) -> str:
+    upstream.reset()
+    return "upstream clients reset"
+
+
+_HANDLERS = {
+    "config_flag": _config_flag, "model": _model, "process": _process, "prometheus_config": _prometheus_config,
+    "traffic": _traffic, "upstream_reset": _upstream_reset,
+}
+
+
+def run_one(action: RollbackAction) -> str:
+    try:
+        handler = _HANDLERS[action.kind]
+    except KeyError:
+        raise RuntimeError(f"unknown rollback kind {action.kind!r}") from None
+    return handler(action.params)
+
+
+def run_all(j: Journal) -> list[tuple[RollbackAction, str]]:
+    """Run every pending rollback, newest first; returns (action, outcome) pairs. Saves after each."""
+    outcomes: list[tuple[RollbackAction, str]] = []
+    for action in reversed(j.rollbacks):
+        if action.done:
+            continue
+        try:
+            outcome = run_one(action)
+            action.done, action.error = True, ""
+        except Exception as exc:  # every rollback must get its turn, whatever one of them raises
+            outcome = f"FAILED: {exc}"
+            action.error = str(exc)
+        j.add("rollback", f"{action.description}: {outcome}")
+        jr.save(j)
+        outcomes.append((action, outcome))
+    return outcomes

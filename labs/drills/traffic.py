@@ -1,0 +1,211 @@
+"""The drill's background traffic: the checkout client and the label pipeline, in one bounded process.
+
+``python -m labs.drills.traffic --run-id RUN`` runs until the drill stops (its journal disappears or names
+another run), ``--max-seconds`` pass, or ``--max-requests`` were sent -- whichever comes first. It is
+open-loop like real users: requests are scheduled at the configured rate whatever the service answers, so a
+slow service builds a queue (as in production) instead of politely slowing the load down. In-flight requests
+are capped, and what the client saw (answers by status, timeouts, refused connections) is written to
+``<state>/drills/traffic-stats.json``: the user-side impact for the postmortem.
+
+Its behaviour comes from ``upstream.json`` (see ``labs.drills.upstream``), re-read every second, so faults
+and the learner's fixes take effect without restarting it. Data comes from the seeded generator
+(``model_service.generator``) with the scenario the checkout release or the world calls for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from labs.drills import journal, upstream
+from model_service import generator
+from model_service.features import TARGET
+
+MAX_IN_FLIGHT = 128
+REQUEST_TIMEOUT_S = 5.0
+LABEL_WORKERS = 4
+STATS_EVERY_S = 2.0
+CHUNK_ROWS = 4000
+
+
+class RecordSource:
+    """Endless generated rows (features as sent + the true label) for the current scenario."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.scenario = ""
+        self.rows: list[dict[str, Any]] = []
+        self.labels: list[float] = []
+        self.pos = 0
+        self.chunk = 0
+
+    def _refill(self, scenario: str) -> None:
+        frame = generator.generate(CHUNK_ROWS, self.seed + self.chunk, scenario)
+        self.chunk += 1
+        self.rows = generator.records(frame)
+        self.labels = [float(v) for v in frame[TARGET].to_numpy()]
+        self.scenario, self.pos = scenario, 0
+
+    def take(self, n: int, scenario: str) -> tuple[list[dict[str, Any]], list[float]]:
+        if scenario != self.scenario or self.pos + n > len(self.rows):
+            self._refill(scenario)
+        rows, labels = self.rows[self.pos:self.pos + n], self.labels[self.pos:self.pos + n]
+        self.pos += n
+        return rows, labels
+
+
+class Stats:
+    """What the clients saw, cumulative, with a bounded series of snapshots for the postmortem."""
+
+    def __init__(self, run_id: str, path: Path) -> None:
+        self.run_id, self.path = run_id, path
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.samples: collections.deque[dict[str, Any]] = collections.deque(maxlen=3000)
+
+    def write(self) -> None:
+        now = time.time()
+        self.samples.append({"ts": now, **self.counts})
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"run_id": self.run_id, "updated": now, "counts": dict(self.counts),
+                                   "samples": list(self.samples)}))
+        os.replace(tmp, self.path)
+
+
+class TrafficRunner:
+    def __init__(self, run_id: str, base_url: str, max_seconds: float, max_requests: int, seed: int) -> None:
+        self.run_id, self.base_url = run_id, base_url.rstrip("/")
+        self.deadline = time.monotonic() + max_seconds
+        self.max_requests = max_requests
+        self.source = RecordSource(seed)
+        self.rng = random.Random(seed)
+        self.state = upstream.load() or upstream.UpstreamState()
+        self.labels: collections.deque[tuple[str, float]] = collections.deque(maxlen=20_000)
+        self.stats = Stats(run_id, journal.drills_dir() / "traffic-stats.json")
+        self.in_flight = 0
+        self.stop = asyncio.Event()
+
+    def _still_wanted(self) -> bool:
+        if time.monotonic() > self.deadline or self.stats.counts["sent"] >= self.max_requests:
+            return False
+        try:
+            current = journal.load_current()
+        except ValueError:
+            return True  # being rewritten this instant
+        return current is not None and current.run_id == self.run_id and current.status != "stopped"
+
+    async def _control(self) -> None:
+        """Re-read upstream.json, watch for the end of the drill, write stats."""
+        last_stats = 0.0
+        while not self.stop.is_set():
+            if not self._still_wanted():
+                self.stop.set()
+                break
+            state = upstream.load()
+            if state is not None:
+                self.state = state
+            if time.monotonic() - last_stats >= STATS_EVERY_S:
+                self.stats.write()
+                last_stats = time.monotonic()
+            await asyncio.sleep(1.0)
+        self.stats.write()
+
+    def _body(self) -> tuple[bytes, list[float], int]:
+        release = self.state.checkout
+        n = release.batch_size if self.rng.random() < release.batch_share else 1
+        rows, labels = self.source.take(n, release.scenario)
+        if release.rename:
+            rows = [{release.rename.get(k, k): v for k, v in row.items()} for row in rows]
+        body: Any = rows[0] if n == 1 else {"instances": rows}
+        return json.dumps(body).encode(), labels, n
+
+    async def _predict(self, client: httpx.AsyncClient) -> None:
+        body, labels, n = self._body()
+        self.in_flight += 1
+        self.stats.counts["sent"] += 1
+        try:
+            resp = await client.post("/predict", content=body, headers={"content-type": "application/json"})
+        except httpx.TimeoutException:
+            self.stats.counts["timeout"] += 1
+            return
+        except httpx.HTTPError:
+            self.stats.counts["connection_error"] += 1
+            return
+        finally:
+            self.in_flight -= 1
+        self.stats.counts[f"status_{resp.status_code}"] += 1
+        if resp.status_code != 200:
+            return
+        self.stats.counts["ok"] += 1
+        data = resp.json()
+        preds = data["predictions"] if n > 1 else [data]
+        ratio = self.state.labels.feedback_ratio
+        for pred, label in zip(preds, labels, strict=False):
+            if self.rng.random() < ratio:
+                self.labels.append((pred["prediction_id"], label))
+
+    async def _checkout(self, client: httpx.AsyncClient) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        next_at = time.monotonic()
+        while not self.stop.is_set():
+            rate = max(self.state.checkout.rate_per_s, 0.1)
+            next_at += 1.0 / rate
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -1.0:
+                next_at = time.monotonic()  # we fell behind (CPU starved): do not burst to catch up
+            if self.in_flight >= MAX_IN_FLIGHT:
+                self.stats.counts["client_shed"] += 1
+                continue
+            task = asyncio.create_task(self._predict(client))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        for task in list(tasks):
+            task.cancel()
+
+    async def _label_worker(self, client: httpx.AsyncClient) -> None:
+        while not self.stop.is_set():
+            if self.state.labels.status != "running" or not self.labels:
+                await asyncio.sleep(0.2)
+                continue
+            pid, actual = self.labels.popleft()
+            try:
+                resp = await client.post("/feedback", json={"prediction_id": pid, "actual": round(actual, 3)})
+                self.stats.counts[f"feedback_{resp.status_code}"] += 1
+            except httpx.HTTPError:
+                self.stats.counts["feedback_error"] += 1
+                await asyncio.sleep(0.2)
+
+    async def run(self) -> None:
+        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT + LABEL_WORKERS, max_keepalive_connections=32)
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
+            await asyncio.gather(self._control(), self._checkout(client),
+                                 *(self._label_worker(client) for _ in range(LABEL_WORKERS)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-id", required=True, help="The drill run this traffic belongs to.")
+    parser.add_argument("--base-url", default=None, help="Model service URL (default: the running lab's).")
+    parser.add_argument("--max-seconds", type=float, default=2 * 3600.0)
+    parser.add_argument("--max-requests", type=int, default=2_000_000)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    from labs.stack.runstate import component_url
+
+    base_url = args.base_url or component_url("model-service")
+    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
+    asyncio.run(TrafficRunner(args.run_id, base_url, args.max_seconds, args.max_requests, seed).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Inside the Locust process: a live progress file and an exact end-of-run summary for ``aiops-lab load``.
+
+Locust's own CSV files are flushed every few seconds and rewritten on a timer, so their last rows can lag the
+end of the run; the CLI needs a progress view that is at most a second old and final numbers that include
+the very last request. Both files are replaced atomically so a reader never sees half a JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust.env import Environment
+from locust.stats import StatsEntry
+
+PROGRESS_INTERVAL_S = 1.0
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def entry_summary(entry: StatsEntry) -> dict[str, Any]:
+    """One request name's totals; percentiles in milliseconds as Locust computes them."""
+    n = entry.num_requests
+    return {
+        "method": entry.method or "",
+        "name": entry.name,
+        "requests": n,
+        "failures": entry.num_failures,
+        "failure_ratio": entry.num_failures / n if n else 0.0,
+        "rps": entry.total_rps,
+        "avg_ms": entry.avg_response_time,
+        "p50_ms": entry.get_response_time_percentile(0.5) if n else 0,
+        "p95_ms": entry.get_response_time_percentile(0.95) if n else 0,
+        "p99_ms": entry.get_response_time_percentile(0.99) if n else 0,
+        "max_ms": entry.max_response_time or 0,
+    }
+
+
+def progress(env: Environment, started: float) -> dict[str, Any]:
+    total = env.stats.total
+    return {
+        "elapsed_s": time.monotonic() - started,
+        "users": env.runner.user_count if env.runner is not None else 0,
+        "rps": total.current_rps,
+        "requests": total.num_requests,
+        "failures": total.num_failures,
+        "p95_ms": total.get_current_response_time_percentile(0.95) or 0,
+    }
+
+
+def final_summary(env: Environment, started: float, exit_code: int | None) -> dict[str, Any]:
+    stats = env.stats
+    entries = [entry_summary(e) for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method or ""))]
+    return {
+        "elapsed_s": time.monotonic() - started,
+        "exit_code": exit_code,
+        "entries": entries,
+        "total": entry_summary(stats.total),
+        "errors": [{"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+                   for e in stats.errors.values()],
+    }
+
+
+def attach(env: Environment, progress_file: str | None, summary_file: str | None) -> None:
+    """Start the progress writer and register the summary writer (no-ops when the paths are empty)."""
+    started = time.monotonic()
+    if progress_file:
+        path = Path(progress_file)
+
+        def loop() -> None:
+            while True:
+                _write(path, progress(env, started))
+                gevent.sleep(PROGRESS_INTERVAL_S)
+
+        gevent.spawn(loop)
+    if summary_file:
+        out = Path(summary_file)
+
+        # ``quit`` fires after the runner stopped every user: nothing can be missing from these numbers.
+        def on_quit(exit_code: int, **_: Any) -> None:
+            _write(out, final_summary(env, started, exit_code))
+
+        env.events.quit.add_listener(on_quit)

@@ -1,0 +1,7 @@
+"""The lab pager: Alertmanager's webhook receiver and the incident timeline the drill engine scores.
+
+Alertmanager re-sends a firing alert every ``repeat_interval`` and retries failed deliveries, so the pager
+de-duplicates by fingerprint and episode (``startsAt``): one *page* per firing episode, however many
+notifications carry it. Everything is committed to SQLite before Alertmanager gets its 200, so a crash
+never loses a page (Alertmanager retries whatever was not acknowledged).
+"""

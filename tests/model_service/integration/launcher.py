@@ -1,0 +1,78 @@
+"""Start the real model service with any environment -- including *without* an admin token.
+
+``tests.support.processes.start_service`` always sets ``AIOPS_ADMIN_TOKEN``; the disabled-admin test needs a
+service started without one, and the durability tests need to signal the process themselves.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import httpx
+
+from model_service.prediction_log import connect
+from tests.support.polling import wait_until
+from tests.support.processes import ADMIN_TOKEN, ManagedProcess, ServiceUnderTest, free_port, lab_env
+
+
+def fresh_state(trained_registry: Path, root: Path) -> Path:
+    """A state dir holding a private copy of the trained registry (v1 active, v2 bad)."""
+    state = root / "state"
+    shutil.copytree(trained_registry, state / "models")
+    return state
+
+
+def launch(state_dir: Path, admin_token: str | None = ADMIN_TOKEN, **env_extra: str) -> ServiceUnderTest:
+    """Start ``python -m model_service`` on a free port and wait until /readyz says ready."""
+    port = free_port()
+    env = lab_env(state_dir, AIOPS_PORT=str(port), **env_extra)
+    if admin_token is not None:
+        env["AIOPS_ADMIN_TOKEN"] = admin_token
+    proc = ManagedProcess([sys.executable, "-m", "model_service"], env,
+                          state_dir / f"service-{port}.log").start()
+    svc = ServiceUnderTest(state_dir, port, proc)
+
+    def ready() -> bool:
+        if proc.proc is not None and proc.proc.poll() is not None:
+            raise AssertionError(f"model service exited early:\n{proc.output()[-3000:]}")
+        return httpx.get(svc.url + "/readyz", timeout=1.0).status_code == 200
+
+    wait_until(ready, timeout=30, what=f"model service on port {port}")
+    return svc
+
+
+def logged_rows(state_dir: Path, columns: str = "id") -> list[tuple]:
+    """Prediction-log rows in commit order (rowid), read the way the drift monitor reads them."""
+    db = state_dir / "predictions.db"
+    if not db.exists():
+        return []
+    conn = connect(db, readonly=True)
+    try:
+        return conn.execute(f"SELECT {columns} FROM predictions ORDER BY rowid").fetchall()
+    except sqlite3.OperationalError:  # table not created yet
+        return []
+    finally:
+        conn.close()
+
+
+def stop_cleanly(svc: ServiceUnderTest, timeout: float = 30.0) -> None:
+    """SIGTERM, then check the shutdown was graceful.
+
+    uvicorn re-raises the signal after its graceful shutdown, so a clean exit is status 0 or -SIGTERM; the
+    proof of cleanliness is the log: the prediction log was flushed and nothing raised.
+    """
+    proc = svc.process.proc
+    assert proc is not None
+    try:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout)
+    finally:
+        svc.process.stop()  # SIGKILL if the graceful shutdown hung; always closes the log file
+    output = svc.process.output()
+    assert code in (0, -signal.SIGTERM), f"exit status {code}:\n{output[-3000:]}"
+    assert "prediction log flushed" in output, output[-3000:]
+    assert "Traceback" not in output and '"level": "error"' not in output, output[-3000:]

@@ -1,0 +1,158 @@
+"""/predict and /feedback against the real service: answers, ids, request ids, and exact metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from model_service import generator
+from model_service.features import FEATURE_NAMES
+from model_service.registry import Registry
+from tests.model_service.integration.launcher import logged_rows
+from tests.model_service.integration.scrape import scrape, value
+from tests.support.polling import wait_until
+from tests.support.processes import ServiceUnderTest
+
+pytestmark = pytest.mark.integration
+
+RECORD = {"distance_km": 3.5, "items_count": 2, "is_peak_hour": 1, "traffic_index": 4.0,
+          "courier_experience_months": 12.0}
+
+
+@pytest.fixture(scope="module")
+def client(api: ServiceUnderTest) -> Iterator[httpx.Client]:
+    with api.client() as c:
+        yield c
+
+
+def _expected(api: ServiceUnderTest, records: list[dict]) -> np.ndarray:
+    """What sklearn itself predicts with the active model (nulls imputed with the training median)."""
+    loaded = Registry(api.state_dir / "models").load("v1")
+    medians = {n: r.median for n, r in loaded.card.feature_ranges.items()}
+    x = np.array([[medians[n] if r[n] is None else r[n] for n in FEATURE_NAMES] for r in records], dtype=float)
+    return loaded.estimator.predict(x)
+
+
+def test_predict_single(api: ServiceUnderTest, client: httpx.Client) -> None:
+    resp = client.post("/predict", json=RECORD)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert set(body) == {"prediction_id", "predicted_minutes", "model_version"}
+    assert body["model_version"] == "v1"
+    assert body["predicted_minutes"] == pytest.approx(_expected(api, [RECORD])[0], abs=1e-3)
+    assert resp.headers["content-type"] == "application/json"
+
+
+def test_predict_batch_ids_unique(api: ServiceUnderTest, client: httpx.Client) -> None:
+    records = generator.records(generator.generate(200, 5, "feed-broken-null"))[:100] + \
+        generator.records(generator.generate(100, 6))
+    first = client.post("/predict", json={"instances": records})
+    second = client.post("/predict", json={"instances": records[:10]})
+    assert first.status_code == 200 and second.status_code == 200, first.text
+    body = first.json()
+    assert body["model_version"] == "v1"
+    got = np.array([p["predicted_minutes"] for p in body["predictions"]])
+    assert np.allclose(got, _expected(api, records), atol=1e-3)  # rows stay in request order
+    ids = [p["prediction_id"] for p in body["predictions"]] + \
+        [p["prediction_id"] for p in second.json()["predictions"]]
+    assert len(ids) == len(set(ids)) == 210
+
+
+def test_explain_attaches_contributions(client: httpx.Client) -> None:
+    resp = client.post("/predict", params={"explain": "true"}, json=RECORD)
+    assert resp.status_code == 200, resp.text
+    assert list(resp.json()["explanation"]) == list(FEATURE_NAMES)
+    assert "explanation" not in client.post("/predict", json=RECORD).json()
+
+
+def test_request_id_echoed_generated_and_logged(api: ServiceUnderTest, client: httpx.Client) -> None:
+    given = client.post("/predict", json=RECORD, headers={"X-Request-ID": "order-4711.retry:2"})
+    assert given.headers["x-request-id"] == "order-4711.retry:2"
+    generated = [client.post("/predict", json=RECORD).headers["x-request-id"] for _ in range(2)]
+    assert all(generated) and generated[0] != generated[1]
+    # An unsafe value (log injection) is not echoed: the service generates its own instead.
+    unsafe = client.post("/predict", json=RECORD, headers={"X-Request-ID": "x\tforged=1"})
+    assert unsafe.headers["x-request-id"] not in ("x\tforged=1", "")
+    assert client.get("/nope", headers={"X-Request-ID": "on-errors-too"}).headers["x-request-id"] == "on-errors-too"
+    pid = given.json()["prediction_id"]
+    rows = wait_until(lambda: [r for r in logged_rows(api.state_dir, "id, request_id") if r[0] == pid],
+                      timeout=15, what="the prediction in the log")
+    assert rows == [(pid, "order-4711.retry:2")]
+
+
+def test_feedback_known_and_unknown(client: httpx.Client) -> None:
+    pred = client.post("/predict", json=RECORD).json()
+    before = scrape(client)
+    ok = client.post("/feedback", json={"prediction_id": pred["prediction_id"], "actual": 40.0})
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"prediction_id": pred["prediction_id"], "model_version": "v1",
+                         "absolute_error_minutes": pytest.approx(abs(pred["predicted_minutes"] - 40.0), abs=2e-3)}
+    unknown = client.post("/feedback", json={"prediction_id": "p000-does-not-exist", "actual": 40.0})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"].startswith("prediction_id: ")
+    assert "p000-does-not-exist" in unknown.json()["error"]
+    after = scrape(client)
+    assert value(after, "aiops_feedback_total", model_version="v1") == \
+        value(before, "aiops_feedback_total", model_version="v1") + 1
+    assert value(after, "aiops_feedback_unknown_prediction_total") == \
+        value(before, "aiops_feedback_unknown_prediction_total") + 1
+    err = value(after, "aiops_prediction_absolute_error_seconds_sum", model_version="v1") - \
+        value(before, "aiops_prediction_absolute_error_seconds_sum", model_version="v1")
+    assert err == pytest.approx(abs(pred["predicted_minutes"] - 40.0) * 60, abs=0.2)
+
+
+def test_feedback_right_after_predict_before_the_batch_commit(api: ServiceUnderTest, client: httpx.Client) -> None:
+    """The log commits every 2 s here; feedback must find a prediction that is still only in the buffer."""
+    for _ in range(3):  # a commit may land between the two requests; then try again
+        pid = client.post("/predict", json=RECORD).json()["prediction_id"]
+        fb = client.post("/feedback", json={"prediction_id": pid, "actual": 30.0})
+        assert fb.status_code == 200, fb.text
+        if pid not in {r[0] for r in logged_rows(api.state_dir)}:
+            break
+    else:
+        pytest.fail("every prediction was already committed; the pending path was never exercised")
+    wait_until(lambda: pid in {r[0] for r in logged_rows(api.state_dir)}, timeout=15, what="commit")
+
+
+def test_metrics_move_by_exactly_what_was_sent(client: httpx.Client) -> None:
+    before = scrape(client)
+    for _ in range(7):
+        assert client.post("/predict", json=RECORD).status_code == 200
+    batch = [dict(RECORD, traffic_index=None if i % 2 else 5.0) for i in range(10)]
+    for _ in range(3):
+        assert client.post("/predict", json={"instances": batch}).status_code == 200
+    bad = [{**RECORD, "distance_km": -1}, {**RECORD, "distance_km": "3"}, {"instances": []},
+           {**RECORD, "items_count": 0}]
+    for body in bad:
+        assert client.post("/predict", json=body).status_code == 422
+    assert client.post("/predict", content=b"{").status_code == 422
+    after = scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("aiops_http_requests_total", route="/predict", method="POST", status="200") == 10
+    assert delta("aiops_http_requests_total", route="/predict", method="POST", status="422") == 5
+    assert delta("aiops_http_request_duration_seconds_count", route="/predict") == 15
+    assert delta("aiops_predictions_total", model_version="v1") == 37
+    assert delta("aiops_predicted_delivery_seconds_count") == 37
+    assert delta("aiops_feature_distance_km_count") == 37
+    assert delta("aiops_feature_traffic_index_count") == 7 + 3 * 5  # nulls are not observed
+    assert delta("aiops_feature_anomalies_total", feature="traffic_index", kind="missing") == 15
+    assert delta("aiops_validation_errors_total", field="distance_km") == 2
+    assert delta("aiops_validation_errors_total", field="instances") == 1
+    assert delta("aiops_validation_errors_total", field="items_count") == 1
+    assert delta("aiops_validation_errors_total", field="body") == 1
+    assert delta("aiops_http_requests_total", route="/metrics", method="GET", status="200") == 1
+
+
+def test_health_and_model_card(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["model_version"] == "v1"
+    card = client.get("/model").json()
+    assert card["version"] == "v1" and set(card["coefficients"]) == set(FEATURE_NAMES)
+

@@ -1,0 +1,64 @@
+"""Runtime flags persist across restarts and every change is recorded with who, why, and old -> new."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model_service.runtime_config import FLAG_NAMES, ConfigError, ConfigStore, RuntimeConfig
+
+
+def test_defaults_are_harmless(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path)
+    assert store.current == RuntimeConfig()
+    assert store.current.numeric() == {"extra_latency_ms": 0.0, "error_ratio": 0.0, "explanations_enabled": 0.0,
+                                       "traffic_feed": 0.0, "memory_leak_kb_per_request": 0.0, "cpu_burn_ms": 0.0}
+    assert set(store.current.numeric()) == set(FLAG_NAMES)
+    assert store.history() == []
+
+
+def test_change_persists_and_is_recorded(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path)
+    entry = store.set("extra_latency_ms", 250, actor="alice", reason="drill")
+    assert {k: entry[k] for k in ("flag", "old", "new", "actor", "reason")} == {
+        "flag": "extra_latency_ms", "old": 0, "new": 250, "actor": "alice", "reason": "drill"}
+    store.set("traffic_feed", "null", actor="bob")
+
+    reopened = ConfigStore(tmp_path)  # what a restarted service sees
+    assert reopened.current.extra_latency_ms == 250
+    assert reopened.current.traffic_feed == "null"
+    assert reopened.current.numeric()["traffic_feed"] == 2.0
+    assert [(h["flag"], h["old"], h["new"], h["actor"]) for h in reopened.history()] == [
+        ("extra_latency_ms", 0, 250, "alice"), ("traffic_feed", "live", "null", "bob")]
+    assert [h["flag"] for h in reopened.history(limit=1)] == ["traffic_feed"]
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("error_ratio", 1.5, "less than or equal to 1"),
+    ("error_ratio", "abc", "valid number"),
+    ("extra_latency_ms", -1, "greater than or equal to 0"),
+    ("traffic_feed", "broken", "'live', 'zero' or 'null'"),
+    ("explanations_enabled", "maybe", "valid boolean"),
+])
+def test_invalid_values_are_refused_and_change_nothing(tmp_path: Path, flag: str, value: object,
+                                                       message: str) -> None:
+    store = ConfigStore(tmp_path)
+    with pytest.raises(ConfigError, match=message) as info:
+        store.set(flag, value, actor="x")
+    assert info.value.field == flag and info.value.status == 422
+    assert str(info.value).startswith(f"{flag}: ")
+    assert store.current == RuntimeConfig()
+    assert store.history() == [] and not store.path.exists()
+
+
+def test_unknown_flag_is_404_listing_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="known flags: extra_latency_ms") as info:
+        ConfigStore(tmp_path).set("turbo", True, actor="x")
+    assert info.value.status == 404 and info.value.field == "turbo"
+
+
+def test_corrupt_file_names_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "runtime_config.json").write_text('{"error_ratio": 7}')
+    with pytest.raises(ConfigError, match="fix or delete it, then restart"):
+        ConfigStore(tmp_path)
