@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _, defs = models_json_schema([(m, "validation") for m in OPENAPI_BODY_MODELS],
                                          ref_template="#/components/schemas/{model}")
             schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+            # The route is declared with the default batch limit; document the one enforced here.
+            schema["paths"]["/predict"]["post"].update(predict.predict_openapi(settings.max_batch_rows))
         return app.openapi_schema
 
     app.openapi = openapi_with_bodies  # type: ignore[method-assign]

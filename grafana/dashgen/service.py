@@ -67,7 +67,7 @@ def build() -> dict[str, Any]:
                f"{q.SLO_WINDOW}; the SLO is {q.SLO_TARGET:.1%}.", "percentunit",
                targets((f"1 - ({q.slo_error_ratio(q.SLO_WINDOW)})", "availability")),
                thresholds(("red", None), ("green", q.SLO_TARGET)), decimals=3), 6, 8)
-    g.add(ts("Requests in flight", "Concurrent requests over time: a rising floor means requests queue up.",
+    g.add(ts("In-flight requests over time", "Concurrent requests over time: a rising floor means requests queue up.",
              "short", targets(("aiops_http_requests_in_flight", "in flight"))), 6, 8)
 
     g.add(ts("Validation errors by field", "Rejected inputs per second by the field that failed validation "

@@ -181,6 +181,11 @@ def status(as_json: bool) -> None:
                                "firing_alerts": alerts}, indent=2))
     else:
         console.print(_state_table(state))
+        watchdog = [a for a in alerts if a.get("labels", {}).get("alertname") == "Watchdog"]
+        alerts = [a for a in alerts if a not in watchdog]
+        if prom is not None and prom.state == "healthy":
+            info("alert pipeline: " + ("[green]Watchdog firing (Prometheus evaluates rules)[/green]" if watchdog
+                                       else "[red]Watchdog NOT firing: rule evaluation is broken[/red]"))
         if alerts:
             t = Table(title="firing alerts", title_justify="left", header_style="bold red")
             for col in ("alert", "severity", "since", "summary"):

@@ -86,7 +86,7 @@ def _model_rollback(j: Journal, registry: Registry) -> None:
 def _bad_model(j: Journal, f: BadModelFault) -> str:
     registry = Registry(paths.models_dir())
     _model_rollback(j, registry)
-    trained = training.train(rows=TRAINING_ROWS, seed=random.randrange(10_000), corruption=f.corruption,
+    trained = training.train(rows=TRAINING_ROWS, seed=f.seed, corruption=f.corruption,
                              description=f.description)
     version = registry.register(trained)
     _deploy(j, version, f.actor)

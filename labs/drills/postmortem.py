@@ -84,16 +84,12 @@ def _minutes_out_of_slo(prom: Prometheus, start: float, end: float, objectives: 
            f'(1 - sum(rate(aiops_http_request_duration_seconds_bucket{{{PREDICT},le="{LATENCY_LE}"}}{r})) / '
            f"sum(rate(aiops_http_request_duration_seconds_count{{{PREDICT}}}{r})) > bool {1 - latency:.6f})")
     try:
-        points = dict(prom.series(bad, start, end, SLI_STEP_S))
+        points = prom.series(bad, start, end, SLI_STEP_S)
     except PromError:
         return None
     steps = int((end - start) // SLI_STEP_S) + 1
-    out_of_slo = sum(1 for i in range(steps) if points.get(_step_ts(start, i), 1.0) > 0)
-    return out_of_slo * SLI_STEP_S / 60.0
-
-
-def _step_ts(start: float, i: int) -> float:
-    return float(f"{start + i * SLI_STEP_S:.3f}")
+    no_data = max(0, steps - len(points))
+    return (no_data + sum(1 for _, v in points if v > 0)) * SLI_STEP_S / 60.0
 
 
 def client_impact(start: float, end: float) -> dict[str, int] | None:

@@ -100,7 +100,7 @@ class Traffic(_Strict):
 
     checkout: CheckoutRelease = Field(default_factory=CheckoutRelease)
     feedback_ratio: float = Field(0.5, ge=0, le=1, description="Share of predictions that get a label.")
-    warmup: Duration = Field(5.0, le=120, description="Healthy traffic before the fault is injected.")
+    warmup: Duration = Field(3.0, le=120, description="Healthy traffic before the fault is injected.")
 
 
 # --- faults -----------------------------------------------------------------------------------------------
@@ -133,6 +133,7 @@ class BadModelFault(_Strict):
     corruption: str
     description: str = Field(min_length=1, description="The release note the registry shows (no spoilers).")
     actor: Actor = "deploy-bot"
+    seed: int = Field(0, ge=0, description="Training seed: fixes how bad the candidate is.")
 
     @field_validator("corruption")
     @classmethod
@@ -283,7 +284,8 @@ class Drill(_Strict):
     objectives: list[str] = Field(min_length=1)
     traffic: Traffic | None = Field(default_factory=Traffic)
     faults: list[Fault] = Field(min_length=1)
-    expected_alerts: list[str] = Field(min_length=1)
+    expected_alerts: list[str] = Field(default_factory=list,
+                                       description="Alerts that should page; empty when no rule covers it.")
     checks: list[Check] = Field(min_length=1)
     resilience: bool = Field(False, description="Checks run while the fault is still active (it never ends).")
     accepted_actions: list[str] = Field(default_factory=list,

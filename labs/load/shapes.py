@@ -58,9 +58,13 @@ class ProfileShape(LoadTestShape):
     def target(self, t: float) -> int:
         return max(1, min(self.users, round(self.users_at(t))))
 
+    def stop_after(self) -> float | None:
+        return self.duration
+
     def tick(self) -> tuple[int, float] | None:
         t = self.get_run_time()
-        if self.duration is not None and t >= self.duration:
+        end = self.stop_after()
+        if end is not None and t >= end:
             return None
         users = self.target(t)
         if self._last is not None and self._last[0] == users:
@@ -117,7 +121,8 @@ class SpikeShape(ProfileShape):
 
     def users_at(self, t: float) -> float:
         d = self.duration or 120.0
-        if self.spike_at * d <= t < (self.spike_at + self.spike_length) * d:
+        start = self.spike_at * d
+        if start <= t < start + self.spike_length * d:
             return self.users
         return self.users * self.base_fraction
 
@@ -143,16 +148,19 @@ HOURLY_DEMAND: tuple[float, ...] = (
 class DiurnalShape(ProfileShape):
     """A day of delivery demand compressed into minutes: night trough, lunch and dinner peaks.
 
-    day_seconds: length of one compressed day (default 300 s = 5 minutes); ``duration`` defaults to one day
-        and may span several.
+    day_seconds: length of one compressed day (default 300 s = 5 minutes); without a ``duration`` the test
+        runs one day, and a longer one repeats the day.
     start_hour: the hour of day the test starts at, 0-24 (default 0, midnight).
     Demand per hour is ``HOURLY_DEMAND`` (1.0 = ``users``), interpolated linearly between hours.
     """
 
-    duration = 300.0
+    duration = None
     day_seconds: float = 300.0
     start_hour: float = 0.0
     params = TRAFFIC_PROFILES["diurnal"].params
+
+    def stop_after(self) -> float | None:
+        return self.duration if self.duration is not None else self.day_seconds
 
     def hour_at(self, t: float) -> float:
         return (self.start_hour + 24.0 * t / max(self.day_seconds, 1.0)) % 24.0

@@ -27,7 +27,6 @@ from labs.topology import (
 )
 
 MODES = ("lab", "production")
-APT_HINT = "install it with: sudo apt-get install -y prometheus prometheus-alertmanager"
 
 
 @dataclass
@@ -103,23 +102,23 @@ def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[Process
 
 def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: dict[str, str]) -> list[ProcessSpec]:
     from monitoring import render
+    from monitoring.binaries import MonitoringBinaryMissing
 
-    out_dir = state_dir / "run" / "config"
-    targets = {name: f"{LOOPBACK}:{port}" for name, port in ports.items()}
-    rendered = render.render(out_dir, targets=targets, pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}",
-                             lab_mode=(mode == "lab"))
+    targets = {name: f"{LOOPBACK}:{port}" for name, port in ports.items() if name in render.JOBS}
+    rendered = render.render(state_dir / "run" / "config", targets=targets,
+                             pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}", lab_mode=(mode == "lab"))
     specs = []
-    for comp, binary, command, config in (
-        (PROMETHEUS, "prometheus", render.prometheus_command, rendered.prometheus_yml),
-        (ALERTMANAGER, "prometheus-alertmanager", render.alertmanager_command, rendered.alertmanager_yml),
+    for comp, command, config in (
+        (PROMETHEUS, render.prometheus_command, rendered.prometheus_yml),
+        (ALERTMANAGER, render.alertmanager_command, rendered.alertmanager_yml),
     ):
         port = ports[comp.name]
-        if shutil.which(binary) is None:
-            specs.append(ProcessSpec(comp.name, port, None, "/-/ready",
-                                     skip_reason=f"{binary} is not installed; {APT_HINT}"))
+        try:
+            argv = command(config, state_dir / comp.name, port)
+        except MonitoringBinaryMissing as exc:
+            specs.append(ProcessSpec(comp.name, port, None, render.READY_PATH, skip_reason=exc.format_message()))
             continue
-        data_dir = state_dir / comp.name
-        specs.append(ProcessSpec(comp.name, port, command(config, data_dir, port), "/-/ready", env,
+        specs.append(ProcessSpec(comp.name, port, argv, render.READY_PATH, env,
                                  ui_path="/alerts" if comp is PROMETHEUS else "/#/alerts"))
     return specs
 

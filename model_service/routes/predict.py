@@ -33,7 +33,8 @@ _TRAFFIC = FEATURE_NAMES.index("traffic_index")
 _ERRORS = {code: {"model": ErrorResponse} for code in (413, 422, 503)}
 
 
-def _predict_openapi(max_rows: int) -> dict:
+def predict_openapi(max_rows: int) -> dict:
+    """The /predict body schema; app.py re-renders it with the configured batch limit."""
     record = {"$ref": "#/components/schemas/PredictionRecord"}
     batch = {"type": "object", "additionalProperties": False, "required": ["instances"],
              "properties": {"instances": {"type": "array", "items": record, "minItems": 1,
@@ -64,7 +65,7 @@ def _busy_cpu(ms: int) -> None:
     "Every row gets a `prediction_id` to send ground truth to `/feedback` later.",
     response_model=SinglePredictionResponse | BatchPredictionResponse,
     responses=_ERRORS,
-    openapi_extra=_predict_openapi(1000),
+    openapi_extra=predict_openapi(1000),
 )
 async def predict(request: Request, explain: bool = Query(False, description="Attach per-feature "
                   "contributions (slow)")) -> Response:

@@ -27,6 +27,7 @@ def _value(x: float | bool | None) -> float:
 
 def publish_config(config: DriftConfig) -> None:
     """aiops_drift_feature_method_info: one series per feature with its method and threshold."""
+    m.preinitialise()
     m.FEATURE_METHOD.clear()
     for name, test in config.features.items():
         m.FEATURE_METHOD.labels(name, test.method, f"{test.threshold:g}").set(1)

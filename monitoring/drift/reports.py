@@ -52,7 +52,7 @@ class ReportStore:
 
     def prune(self) -> list[str]:
         """Delete all but the newest ``keep`` runs; returns the deleted stems."""
-        stems = self._stems()
+        stems = self.stems()
         doomed = stems[self.keep:]
         for stem in doomed:
             for suffix in (".html", ".json"):
@@ -62,7 +62,7 @@ class ReportStore:
     def entries(self) -> list[RunSummary]:
         """Summaries of the kept runs, newest first (unreadable files are skipped, not fatal)."""
         out = []
-        for stem in self._stems():
+        for stem in self.stems():
             try:
                 data = json.loads((self.root / f"{stem}.json").read_text())
                 out.append(RunSummary.model_validate(data["summary"]))
@@ -77,7 +77,8 @@ class ReportStore:
         candidate = self.root / name
         return candidate if candidate.is_file() else None
 
-    def _stems(self) -> list[str]:
+    def stems(self) -> list[str]:
+        """Run names (without suffix), newest first."""
         if not self.root.is_dir():
             return []
         stems = {p.name.rsplit(".", 1)[0] for p in self.root.iterdir() if _NAME.match(p.name)}
@@ -92,8 +93,9 @@ def write_json(path: Path, summary: RunSummary, snapshot: Any) -> None:
 
 
 def _sort_key(stem: str) -> tuple[str, int]:
-    base, _, suffix = stem.partition("Z-")
-    return (base, int(suffix) if suffix.isdigit() else 0)
+    """Chronological: by timestamp, then by the -N suffix of runs within the same millisecond."""
+    match = re.match(r"^(.*Z)(?:-(\d+))?$", stem)
+    return (match.group(1), int(match.group(2) or 0)) if match else (stem, 0)
 
 
 def _finite(value: Any) -> Any:

@@ -1,0 +1,232 @@
+"""``aiops-lab drill``: incident drills -- list, start, status, hint, ack, check, stop, report, random.
+
+The engine (``labs.drills.engine``) does the work; this module only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from rich.panel import Panel
+
+from labs.cli.errors import ExitStatus, LabError
+from labs.cli.output import console, info, ok, table
+from labs.drills import catalogue, engine, upstream
+from labs.drills import journal as jr
+from labs.drills.scoring import fmt_seconds
+
+
+def _catalogue() -> dict:
+    try:
+        return catalogue.catalogue()
+    except catalogue.CatalogueError as exc:
+        raise LabError(f"the drill catalogue is invalid:\n{exc}", ExitStatus.INTERNAL) from None
+
+
+def _briefing(j: jr.Journal, drill) -> None:  # type: ignore[no-untyped-def]
+    title = "Incident (wheel of misfortune)" if j.hidden else f"{drill.title}  [{drill.id}, {drill.difficulty}]"
+    console.print(Panel(drill.briefing.strip(), title=title, title_align="left", expand=False), markup=False)
+    if not j.hidden:
+        info("Objectives:")
+        for objective in drill.objectives:
+            console.print(f"  - {objective}", markup=False, highlight=False)
+    if drill.resilience:
+        info("The cause keeps going while you work: make the service meet its SLO anyway.")
+    info(f"\nThe clock runs since {time.strftime('%H:%M:%S', time.localtime(j.injected_at or j.started_at))}. "
+         "Next: aiops-lab status | aiops-lab drill ack | aiops-lab drill hint | aiops-lab drill check")
+    if not j.hidden:
+        info(f"Drill guide: {drill.runbooks[0]}")
+
+
+@click.group()
+def cli() -> None:
+    """Incident drills: break the lab on purpose, get paged, fix it, get scored.
+
+    \b
+    Examples:
+      aiops-lab drill list
+      aiops-lab drill start latency-regression
+      aiops-lab drill check
+      aiops-lab drill stop
+    """
+
+
+@cli.command("list")
+def drill_list() -> None:
+    """Every drill: id, title, difficulty, minutes, your best score."""
+    best = jr.best_scores()
+    rows = [[d.id, d.title, d.difficulty, d.estimated_minutes, best.get(d.id, "-")] for d in _catalogue().values()]
+    table(None, ["id", "title", "difficulty", "minutes", "best score"], rows)
+    info("start one: aiops-lab drill start ID   (or a surprise: aiops-lab drill random)")
+
+
+@cli.command("start")
+@click.argument("drill_id", metavar="ID")
+def drill_start(drill_id: str) -> None:
+    """Start drill ID: print the briefing, start its traffic, inject the fault, start the clock."""
+    _catalogue()
+    with console.status(f"starting drill {drill_id} (traffic warm-up, then the fault)..."):
+        j, drill = engine.start(drill_id)
+    _briefing(j, drill)
+
+
+@cli.command("random")
+def drill_random() -> None:
+    """Wheel of misfortune: start a random drill without saying which one."""
+    drill_id = engine.random_drill_id()
+    with console.status("spinning the wheel of misfortune..."):
+        j, drill = engine.start(drill_id, hidden=True)
+    _briefing(j, drill)
+
+
+@cli.command("status")
+def drill_status() -> None:
+    """The running drill: elapsed time, hints, pages received, last check."""
+    j = engine.current()
+    drill = engine.drill_for(j.drill_id)
+    engine.record_actions(j)
+    jr.save(j)
+    since = time.time() - (j.injected_at or j.started_at)
+    pages = engine._pages(j)
+    checks = [e for e in j.events if e.kind == "check"]
+    rows = [
+        ["drill", "(hidden until it ends)" if j.hidden else f"{drill.id}: {drill.title}"],
+        ["run", j.run_id],
+        ["state", j.status],
+        ["time since the fault started", fmt_seconds(since)],
+        ["acknowledged", "yes" if j.acked_at else "no (aiops-lab drill ack)"],
+        ["hints used", f"{j.hints_used} of {len(drill.hints)}"],
+        ["pages received", ", ".join(sorted({p["alertname"] for p in pages})) or "none yet"],
+        ["your actions so far", str(sum(1 for e in j.events if e.kind == "learner"))],
+        ["last check", checks[-1].detail if checks else "not run yet (aiops-lab drill check)"],
+    ]
+    table(None, ["", ""], rows)
+
+
+@cli.command("hint")
+def drill_hint() -> None:
+    """Show the next hint (each one costs points)."""
+    used, total, text = engine.hint()
+    console.print(Panel(text, title=f"hint {min(used, total)}/{total}", title_align="left", expand=False),
+                  markup=False)
+
+
+@cli.command("ack")
+def drill_ack() -> None:
+    """Acknowledge the incident: you noticed it (counts as detection if earlier than the page)."""
+    elapsed = engine.ack()
+    ok("acknowledged" + (f" {fmt_seconds(elapsed)} after the fault started" if elapsed is not None else ""))
+
+
+@cli.command("check")
+def drill_check() -> None:
+    """Evaluate the success checks now. Exit 0 when all pass (incident mitigated), 1 otherwise."""
+    with console.status("evaluating the success checks..."):
+        outcome = engine.check()
+    table(None, ["check", "result", "detail"],
+          [[r.name, "[green]pass[/green]" if r.passed else "[red]FAIL[/red]", r.detail] for r in outcome.results])
+    if not outcome.passed:
+        info("not mitigated yet; keep going (aiops-lab drill hint if you are stuck)")
+        sys.exit(int(ExitStatus.CHECK_FAILED))
+    if outcome.newly_passed and outcome.score is not None:
+        s = outcome.score
+        ok(f"mitigated: time to detect {fmt_seconds(s.ttd_s)} ({s.detected_by or 'not detected'}), time to "
+           f"mitigate {fmt_seconds(s.ttm_s)}, hints {s.hints}, wrong actions {len(s.wrong_actions)} "
+           f"-> score {s.score}/100")
+        d = outcome.debrief
+        console.print(Panel(f"Root cause: {d.root_cause.strip()}\n\nWhat good looked like: {d.good_response.strip()}"
+                            + (f"\n\nWrong moves: {d.wrong_moves.strip()}" if d.wrong_moves else ""),
+                            title="debrief", title_align="left", expand=False), markup=False)
+        info(f"postmortem draft: {outcome.postmortem}")
+        info("clean up with: aiops-lab drill stop")
+    else:
+        ok("all checks pass (already scored); clean up with: aiops-lab drill stop")
+
+
+@cli.command("stop")
+def drill_stop() -> None:
+    """Stop the drill and roll back everything it did (traffic, flags, models, processes, configs)."""
+    if jr.load_current() is None:
+        info("no drill is running; nothing to roll back")
+        return
+    with console.status("rolling back the drill..."):
+        j, outcomes = engine.stop()
+    failed = [(a, o) for a, o in outcomes if a.error]
+    for action, outcome in outcomes:
+        info(f"  {'FAILED' if action.error else 'ok'}  {action.description}: {outcome}")
+    if j.hidden:
+        info(f"the drill was: {j.drill_id}")
+    if failed:
+        raise LabError("some rollbacks failed (see above); fix them by hand or run: aiops-lab drill stop again "
+                       f"after fixing the cause (journal: {jr.runs_dir() / (j.run_id + '.json')})",
+                       ExitStatus.CHECK_FAILED)
+    ok(f"drill {j.run_id} stopped; the lab is back to its pre-drill state. Report: aiops-lab drill report")
+
+
+@cli.command("report")
+@click.argument("run_id", required=False)
+def drill_report(run_id: str | None) -> None:
+    """Timeline and score of the running drill, or of RUN_ID, or of the last one."""
+    rep = engine.report(run_id)
+    j, s = rep.journal, rep.score
+    origin = j.injected_at or j.started_at
+    name = "(hidden)" if j.hidden and j.status == "running" else f"{rep.drill.id}: {rep.drill.title}"
+    table(f"{j.run_id} -- {name} -- {j.status}", ["+time", "event", "detail"],
+          [[("-" if at < origin else "+") + fmt_seconds(abs(at - origin)), kind, detail]
+           for at, kind, detail in rep.timeline])
+    table(None, ["time to detect", "detected by", "time to mitigate", "hints", "wrong actions", "score"],
+          [[fmt_seconds(s.ttd_s), s.detected_by or "-", fmt_seconds(s.ttm_s), s.hints, len(s.wrong_actions),
+            s.score if j.passed_at else "- (not mitigated)"]])
+    for wrong in s.wrong_actions:
+        info(f"  wrong action: {wrong}")
+    if rep.postmortem is not None:
+        info(f"postmortem draft: {rep.postmortem}")
+
+
+@cli.group("upstream")
+def upstream_group() -> None:
+    """The drill's upstream clients (checkout-api, label-pipeline): releases, rollback, restart."""
+
+
+@upstream_group.command("status")
+def upstream_status() -> None:
+    """Each client: version, state, what it sends, its last change."""
+    state = _upstream_state()
+    table(None, ["client", "version", "state", "sends", "last change"], upstream.describe(state))
+    history = state.history[-10:]
+    if history:
+        table("recent upstream changes", ["time (UTC)", "client", "change", "by", "detail"],
+              [[e["time"][11:19], e["client"], e["action"], e["actor"], e["detail"]] for e in history])
+
+
+@upstream_group.command("rollback")
+@click.argument("client", type=click.Choice(upstream.CLIENTS))
+def upstream_rollback(client: str) -> None:
+    """Roll CLIENT back to its previous release (ask the owning team to revert their change)."""
+    state = _upstream_state()
+    try:
+        entry = upstream.rollback(state, client, actor="cli")
+    except upstream.UpstreamError as exc:
+        raise LabError(str(exc), ExitStatus.CONFLICT) from None
+    upstream.save(state)
+    ok(f"{client}: {entry['detail']}")
+
+
+@upstream_group.command("restart")
+@click.argument("client", type=click.Choice(upstream.CLIENTS))
+def upstream_restart(client: str) -> None:
+    """Restart CLIENT's workers (clears a stuck worker; does not undo a release)."""
+    state = _upstream_state()
+    entry = upstream.restart(state, client, actor="cli")
+    upstream.save(state)
+    ok(entry["detail"])
+
+
+def _upstream_state() -> upstream.UpstreamState:
+    state = upstream.load()
+    if state is None:
+        raise LabError("no drill traffic is running, so there are no upstream clients; start a drill: "
+                       "aiops-lab drill start ID", ExitStatus.CONFLICT)
+    return state

@@ -1,0 +1,259 @@
+"""The drill engine behind ``aiops-lab drill``: start, hint, ack, check, stop, report.
+
+Each command is a short-lived process; all state is in the journal (``<state>/drills/current.json``), so a
+drill survives closed terminals and crashed commands, and ``stop`` always finds what to undo.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from labs.cli.errors import ExitStatus, LabError
+from labs.drills import actions, catalogue, faults, pager_client, postmortem, rollback, scoring, upstream
+from labs.drills import journal as jr
+from labs.drills.checks import CheckResult, evaluate
+from labs.drills.journal import Journal, RollbackAction
+from labs.drills.prom import Prometheus
+from labs.drills.schema import Drill
+from labs.stack.runstate import RunState
+
+HIDDEN_LABEL = "wheel-of-misfortune"  # what the pager is told during `drill random` (no spoiler)
+
+
+def drill_for(drill_id: str) -> Drill:
+    try:
+        return catalogue.get(drill_id)
+    except KeyError as exc:
+        raise LabError(str(exc.args[0]) + "; see: aiops-lab drill list") from None
+    except catalogue.CatalogueError as exc:
+        raise LabError(f"the drill catalogue is invalid:\n{exc}", ExitStatus.INTERNAL) from None
+
+
+def current() -> Journal:
+    j = jr.load_current()
+    if j is None:
+        raise LabError("no drill is running; start one: aiops-lab drill start ID (list: aiops-lab drill list)",
+                       ExitStatus.CONFLICT)
+    return j
+
+
+def _require_lab() -> RunState:
+    state = RunState.load()
+    if state is None or not state.alive():
+        raise LabError("the lab is not running; start it with: aiops-lab up -d", ExitStatus.NOT_RUNNING)
+    svc = state.components.get("model-service")
+    try:
+        healthy = svc is not None and httpx.get(svc.health_url, timeout=3.0).status_code == 200
+    except httpx.HTTPError:
+        healthy = False
+    if not healthy:
+        raise LabError("the model service is not healthy; fix that first (aiops-lab status, "
+                       "aiops-lab service restart)", ExitStatus.NOT_RUNNING)
+    return state
+
+
+def _spawn_traffic(j: Journal) -> int:
+    log = (jr.drills_dir() / "traffic.log").open("ab")
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "labs.drills.traffic", "--run-id", j.run_id],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=os.environ.copy())
+    finally:
+        log.close()
+    return proc.pid
+
+
+def start(drill_id: str, hidden: bool = False) -> tuple[Journal, Drill]:
+    """Brief, start traffic, wait for the warm-up, inject; on any failure roll back what was done."""
+    drill = drill_for(drill_id)
+    running = jr.load_current()
+    if running is not None:
+        name = "a hidden drill" if running.hidden else f"drill {running.drill_id}"
+        raise LabError(f"{name} is already running ({running.run_id}); stop it first: aiops-lab drill stop",
+                       ExitStatus.CONFLICT)
+    _require_lab()
+    now = time.time()
+    run_id = f"{drill.id}-{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')}"
+    j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now, baseline=actions.baseline())
+    j.add("start", "drill started" if hidden else f"drill {drill.id} started")
+    jr.save(j)
+    pager_client.set_drill(HIDDEN_LABEL if hidden else drill.id)
+    try:
+        if drill.traffic is not None:
+            upstream.save(upstream.UpstreamState(checkout=drill.traffic.checkout,
+                                                 labels=upstream.LabelPipeline(
+                                                     feedback_ratio=drill.traffic.feedback_ratio)))
+            action = RollbackAction(kind="traffic", description="stop the drill's traffic")
+            j.rollbacks.append(action)
+            jr.save(j)
+            action.params["pid"] = j.traffic_pid = _spawn_traffic(j)
+            jr.save(j)
+            _warm_up(j, drill.traffic.warmup)
+        j.injected_at = time.time()
+        for fault in drill.faults:
+            faults.inject(j, fault)
+    except Exception as exc:  # whatever failed, undo what was already injected before reporting it
+        j.add("stop", f"start failed: {exc}")
+        _finish(j, outcome="failed")
+        message = exc.format_message() if isinstance(exc, LabError) else str(exc)
+        raise LabError(f"the drill could not start and was rolled back: {message}", ExitStatus.NOT_RUNNING) from None
+    return j, drill
+
+
+def _warm_up(j: Journal, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if j.traffic_pid and not rollback._is_traffic_process(j.traffic_pid):
+            log = (jr.drills_dir() / "traffic.log").read_text(errors="replace")[-800:]
+            raise OSError(f"the drill's traffic process exited during warm-up:\n{log}")
+        time.sleep(0.25)
+
+
+def record_actions(j: Journal) -> list[actions.Action]:
+    """Add learner actions not yet on the timeline (idempotent: keyed by the lab's own history ids)."""
+    seen = {e.data.get("key") for e in j.events if e.kind == "learner"}
+    try:
+        found = actions.detect(j)
+    except (LabError, httpx.HTTPError, OSError, ValueError):
+        return []
+    new = [a for a in found if a.key not in seen]
+    for a in new:
+        j.add("learner", a.detail, at=a.at, key=a.key, action=a.kind)
+    j.events.sort(key=lambda e: e.at)
+    return new
+
+
+def wrong_actions(j: Journal, drill: Drill) -> list[str]:
+    return [e.detail for e in j.events
+            if e.kind == "learner" and not actions.is_accepted(e.data.get("action", ""), drill.accepted_actions)]
+
+
+def _pages(j: Journal) -> list[dict[str, Any]]:
+    """Pages since the drill started (live from the pager; the snapshot kept in the journal otherwise)."""
+    live = pager_client.pages_since(j.started_at)
+    if live is None:
+        return list(j.result.get("pages", []))
+    keep = ("alertname", "severity", "summary", "paged_at", "resolved_at", "runbook_url", "fingerprint")
+    pages = [{k: p.get(k) for k in keep} for p in live]
+    if j.stopped_at is not None:
+        pages = [p for p in pages if (p["paged_at"] or 0) <= j.stopped_at]
+    return pages
+
+
+def hint() -> tuple[int, int, str]:
+    j = current()
+    drill = drill_for(j.drill_id)
+    if j.hints_used >= len(drill.hints):
+        return j.hints_used, len(drill.hints), f"no more hints; follow the drill guide: {drill.runbooks[0]}"
+    text = drill.hints[j.hints_used]
+    j.hints_used += 1
+    j.add("hint", f"hint {j.hints_used} used")
+    jr.save(j)
+    return j.hints_used, len(drill.hints), text
+
+
+def ack() -> float | None:
+    """The learner says they noticed; returns seconds since the injection (None: nothing injected yet)."""
+    j = current()
+    if j.acked_at is None:
+        j.acked_at = time.time()
+        j.add("ack", "learner acknowledged the incident")
+        jr.save(j)
+    return None if j.injected_at is None else j.acked_at - j.injected_at
+
+
+@dataclass
+class CheckOutcome:
+    results: list[CheckResult]
+    passed: bool
+    newly_passed: bool = False
+    score: scoring.Score | None = None
+    postmortem: Path | None = None
+    debrief: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+def check() -> CheckOutcome:
+    j = current()
+    drill = drill_for(j.drill_id)
+    record_actions(j)
+    prom = Prometheus()
+    results = evaluate(list(drill.checks), prom)
+    passed = all(r.passed for r in results)
+    j.add("check", f"{sum(r.passed for r in results)}/{len(results)} checks pass",
+          results=[{"name": r.name, "passed": r.passed, "detail": r.detail} for r in results])
+    outcome = CheckOutcome(results, passed)
+    if passed and j.passed_at is None:
+        j.passed_at, j.status = time.time(), "passed"
+        j.add("passed", "success checks hold: incident mitigated")
+        pages = _pages(j)
+        score = scoring.score(j, drill, pages, wrong_actions(j, drill))
+        path = postmortem.write(j, drill, score, pages, prom)
+        j.result = {"score": score.as_dict(), "postmortem": str(path), "pages": pages}
+        jr.record_result({"run_id": j.run_id, "drill": drill.id, "outcome": "passed", "score": score.score,
+                          "ttd_s": score.ttd_s, "ttm_s": score.ttm_s, "hints": score.hints,
+                          "wrong_actions": len(score.wrong_actions), "finished_at": j.passed_at})
+        outcome.newly_passed, outcome.score, outcome.postmortem, outcome.debrief = True, score, path, drill.debrief
+    jr.save(j)
+    return outcome
+
+
+def _finish(j: Journal, outcome: str) -> list[tuple[RollbackAction, str]]:
+    """Snapshot, roll back everything, archive. Used by stop and by a failed start."""
+    record_actions(j)
+    j.result.setdefault("pages", _pages(j))
+    j.stopped_at = j.stopped_at or time.time()
+    j.status = "stopped"
+    jr.save(j)  # the traffic process sees "stopped" and exits on its own too
+    pager_client.set_drill(None)
+    outcomes = rollback.run_all(j)
+    if outcome != "failed" and j.passed_at is None:
+        jr.record_result({"run_id": j.run_id, "drill": j.drill_id, "outcome": outcome, "score": 0,
+                          "finished_at": j.stopped_at})
+    jr.archive(j)
+    return outcomes
+
+
+def stop() -> tuple[Journal, list[tuple[RollbackAction, str]]]:
+    j = current()
+    j.add("stop", "drill stopped; rolling back")
+    outcomes = _finish(j, outcome="stopped")
+    return j, outcomes
+
+
+@dataclass
+class Report:
+    journal: Journal
+    drill: Drill
+    score: scoring.Score
+    timeline: list[tuple[float, str, str]]
+    postmortem: Path | None
+
+
+def report(run_id: str | None = None) -> Report:
+    j = jr.load_run(run_id)
+    if j is None:
+        raise LabError("no drill run found; start one: aiops-lab drill start ID" if run_id is None
+                       else f"no drill run {run_id!r} under {jr.runs_dir()}", ExitStatus.CONFLICT)
+    drill = drill_for(j.drill_id)
+    if j.status == "running" or (j.status == "passed" and j.stopped_at is None):
+        record_actions(j)
+        jr.save(j)
+    pages = _pages(j)
+    score = scoring.score(j, drill, pages, wrong_actions(j, drill))
+    path = Path(j.result["postmortem"]) if j.result.get("postmortem") else None
+    return Report(j, drill, score, postmortem.timeline_rows(j, pages), path)
+
+
+def random_drill_id(rng: random.Random | None = None) -> str:
+    return (rng or random.Random()).choice(sorted(catalogue.catalogue()))

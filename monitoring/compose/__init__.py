@@ -1,0 +1,1 @@
+"""The compose variants of the monitoring configs (see generate.py and README.md in this directory)."""
