@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -123,10 +124,8 @@ def _stop_supervisor(pid: int, timeout: float = 60.0) -> None:
             return
         deadline = time.monotonic() + timeout
         while pid_alive(pid) and time.monotonic() < deadline:
-            try:  # reap it if it is our child (foreground 'up')
+            with contextlib.suppress(ChildProcessError):  # reap it if it is our child (foreground 'up')
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.2)
     if pid_alive(pid):
         raise LabError(f"the supervisor (pid {pid}) did not stop within {timeout:.0f}s; kill it: kill -9 {pid}",
