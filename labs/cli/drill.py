@@ -10,6 +10,8 @@ import time
 
 import click
 from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
 from labs.cli.errors import ExitStatus, LabError
 from labs.cli.output import console, info, ok, table
@@ -25,9 +27,14 @@ def _catalogue() -> dict:
         raise LabError(f"the drill catalogue is invalid:\n{exc}", ExitStatus.INTERNAL) from None
 
 
+def _paragraphs(text: str) -> str:
+    """YAML block text -> paragraphs the terminal can wrap (single newlines joined, blank lines kept)."""
+    return "\n\n".join(" ".join(p.split()) for p in text.strip().split("\n\n"))
+
+
 def _briefing(j: jr.Journal, drill) -> None:  # type: ignore[no-untyped-def]
     title = "Incident (wheel of misfortune)" if j.hidden else f"{drill.title}  [{drill.id}, {drill.difficulty}]"
-    console.print(Panel(drill.briefing.strip(), title=title, title_align="left", expand=False), markup=False)
+    console.print(Panel(Text(_paragraphs(drill.briefing)), title=Text(title), title_align="left", expand=False))
     if not j.hidden:
         info("Objectives:")
         for objective in drill.objectives:
@@ -57,27 +64,34 @@ def cli() -> None:
 def drill_list() -> None:
     """Every drill: id, title, difficulty, minutes, your best score."""
     best = jr.best_scores()
-    rows = [[d.id, d.title, d.difficulty, d.estimated_minutes, best.get(d.id, "-")] for d in _catalogue().values()]
-    table(None, ["id", "title", "difficulty", "minutes", "best score"], rows)
+    t = Table(header_style="bold")
+    t.add_column("id", no_wrap=True)  # the id is what you type next: never truncate it
+    for col in ("title", "difficulty", "minutes", "best score"):
+        t.add_column(col)
+    for d in _catalogue().values():
+        t.add_row(d.id, d.title, d.difficulty, str(d.estimated_minutes), str(best.get(d.id, "-")))
+    console.print(t)
     info("start one: aiops-lab drill start ID   (or a surprise: aiops-lab drill random)")
 
 
 @cli.command("start")
 @click.argument("drill_id", metavar="ID")
-def drill_start(drill_id: str) -> None:
+@click.option("--force", is_flag=True, help="Start even if runtime flags are not at their defaults.")
+def drill_start(drill_id: str, force: bool) -> None:
     """Start drill ID: print the briefing, start its traffic, inject the fault, start the clock."""
     _catalogue()
     with console.status(f"starting drill {drill_id} (traffic warm-up, then the fault)..."):
-        j, drill = engine.start(drill_id)
+        j, drill = engine.start(drill_id, force=force)
     _briefing(j, drill)
 
 
 @cli.command("random")
-def drill_random() -> None:
+@click.option("--force", is_flag=True, help="Start even if runtime flags are not at their defaults.")
+def drill_random(force: bool) -> None:
     """Wheel of misfortune: start a random drill without saying which one."""
     drill_id = engine.random_drill_id()
     with console.status("spinning the wheel of misfortune..."):
-        j, drill = engine.start(drill_id, hidden=True)
+        j, drill = engine.start(drill_id, hidden=True, force=force)
     _briefing(j, drill)
 
 
@@ -109,8 +123,7 @@ def drill_status() -> None:
 def drill_hint() -> None:
     """Show the next hint (each one costs points)."""
     used, total, text = engine.hint()
-    console.print(Panel(text, title=f"hint {min(used, total)}/{total}", title_align="left", expand=False),
-                  markup=False)
+    console.print(Panel(Text(text), title=f"hint {min(used, total)}/{total}", title_align="left", expand=False))
 
 
 @cli.command("ack")
@@ -136,9 +149,9 @@ def drill_check() -> None:
            f"mitigate {fmt_seconds(s.ttm_s)}, hints {s.hints}, wrong actions {len(s.wrong_actions)} "
            f"-> score {s.score}/100")
         d = outcome.debrief
-        console.print(Panel(f"Root cause: {d.root_cause.strip()}\n\nWhat good looked like: {d.good_response.strip()}"
-                            + (f"\n\nWrong moves: {d.wrong_moves.strip()}" if d.wrong_moves else ""),
-                            title="debrief", title_align="left", expand=False), markup=False)
+        body = (f"Root cause: {_paragraphs(d.root_cause)}\n\nWhat good looked like: {_paragraphs(d.good_response)}"
+                + (f"\n\nWrong moves: {_paragraphs(d.wrong_moves)}" if d.wrong_moves else ""))
+        console.print(Panel(Text(body), title="debrief", title_align="left", expand=False))
         info(f"postmortem draft: {outcome.postmortem}")
         info("clean up with: aiops-lab drill stop")
     else:

@@ -15,6 +15,7 @@ from typing import Any
 import click
 import httpx
 from rich.live import Live
+from rich.markup import escape
 from rich.text import Text
 
 from labs.cli.errors import ExitStatus, LabError
@@ -26,8 +27,8 @@ from labs.load.thresholds import Limits
 from labs.topology import LOCUST
 from model_service.generator import SCENARIOS
 
-_PROFILE_HELP = "Traffic shape: " + ", ".join(TRAFFIC_PROFILES) + " (see: aiops-lab load profiles)."
-_DATA_HELP = "Data profile (generator scenario): " + ", ".join(SCENARIOS) + "."
+_PROFILE_HELP = "Traffic shape (details: aiops-lab load profiles)."
+_DATA_HELP = "Data profile: the generator scenario the rows come from."
 
 
 def _target(host: str | None) -> str:
@@ -65,9 +66,10 @@ def _progress_line(p: dict[str, Any], duration_s: float) -> Text:
 
 
 def _summary_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """One row per request name; names are escaped because ``[batch]`` would read as rich markup."""
     rows = []
     for e in [*summary["entries"], summary["total"]]:
-        rows.append([e["name"], str(e["requests"]), str(e["failures"]), f"{e['failure_ratio']:.2%}",
+        rows.append([escape(e["name"]), str(e["requests"]), str(e["failures"]), f"{e['failure_ratio']:.2%}",
                      f"{e['rps']:.1f}", f"{e['p50_ms']:.0f}", f"{e['p95_ms']:.0f}", f"{e['p99_ms']:.0f}",
                      f"{e['max_ms']:.0f}"])
     return rows
@@ -76,6 +78,8 @@ def _summary_rows(summary: dict[str, Any]) -> list[list[str]]:
 def _run_locust(spec: runner.LoadRun) -> dict[str, Any]:
     with Live(Text("starting Locust..."), console=console, refresh_per_second=4) as live:
         result = runner.run(spec, on_progress=lambda p: live.update(_progress_line(p, spec.duration_s)))
+    if not console.is_terminal:
+        console.line()  # Live leaves its last line open when it is not drawing on a terminal
     if result.summary is None:
         if result.interrupted:
             raise LabError("interrupted before Locust wrote its results", ExitStatus.CHECK_FAILED)
@@ -91,7 +95,7 @@ def cli() -> None:
 
 @cli.command("profiles")
 def load_profiles() -> None:
-    """List the traffic shapes (with their --shape-param names) and the data profiles."""
+    """List the traffic shapes (and their --shape-param names) and data profiles."""
     table("traffic profiles (--profile)", ["name", "what it does", "--shape-param names"],
           [[p.name, p.summary, ", ".join(p.params)] for p in TRAFFIC_PROFILES.values()])
     table("data profiles (--data)", ["name", "what it does"], [[s.name, s.description] for s in SCENARIOS.values()])
@@ -118,7 +122,7 @@ def load_profiles() -> None:
 def load_run(profile: str, data: str, users: int, duration: str, host: str | None, shape_param: tuple[str, ...],
              max_failure_ratio: float | None, max_p99_ms: float | None, feedback_delay: str, feedback_ratio: float,
              batch_size: int, think_scale: float, seed: int | None) -> None:
-    """Run a headless load test with live progress, save the reports, and check thresholds.
+    """Run a headless load test: live progress, saved reports, threshold checks.
 
     \b
     Examples:
@@ -208,7 +212,9 @@ def load_ui(host: str | None, port: int | None, profile: str, data: str, users: 
               help="Think-time multiplier; lower = more load per user.")
 def load_capacity(host: str | None, data: str, start_users: int, max_users: int, step: str, budget: str,
                   max_p99_ms: float, max_failure_ratio: float, think_scale: float) -> None:
-    """Double users step by step until p99 or errors cross a limit; report the highest sustainable rps.
+    """Find the knee: double users until p99 or errors cross a limit.
+
+    Reports the highest sustainable throughput, prints the per-step table and saves it as capacity.json.
 
     \b
     Examples:
@@ -249,7 +255,8 @@ def load_capacity(host: str | None, data: str, start_users: int, max_users: int,
     table(f"capacity steps ({result.reason})", ["users", "requests", "rps", "p50 ms", "p95 ms", "p99 ms",
                                                  "fail %", "within limits"],
           [[s.users, s.requests, f"{s.rps:.1f}", f"{s.p50_ms:.0f}", f"{s.p95_ms:.0f}", f"{s.p99_ms:.0f}",
-            f"{s.failure_ratio:.2%}", "yes" if s.ok else "; ".join(s.breaches)] for s in result.steps])
+            f"{s.failure_ratio:.2%}", "yes" if s.ok else "; ".join(s.breaches)]
+           for s in sorted(result.steps, key=lambda s: s.users)])
     (out / "capacity.json").write_text(json.dumps(result.to_json(plan, url, data), indent=2))
     info(f"saved: {out / 'capacity.json'}")
     if result.knee is None:

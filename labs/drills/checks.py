@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from labs.drills.prom import Prometheus, PromError
+from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Check, GoldenCheck, PromCheck, ServiceCheck
 from labs.stack.runstate import RunState, component_url
 from model_service import generator, training
@@ -108,15 +108,23 @@ def service(check: ServiceCheck) -> CheckResult:
 
 
 def evaluate(checks: list[Check], prom: Prometheus | None = None) -> list[CheckResult]:
-    """Evaluate every check now (all of them, so the learner sees the whole picture)."""
+    """Evaluate the checks now, in file order.
+
+    Golden-set checks run only once every PromQL check passes: their held-out rows go through the live
+    /predict and would otherwise dilute the very per-row ratios (out-of-range share, zero share) the PromQL
+    checks are judging, while the incident is still going on.
+    """
     prom = prom or Prometheus()
     now = time.time()
-    out: list[CheckResult] = []
-    for check in checks:
+    results: dict[int, CheckResult] = {}
+    for i, check in enumerate(checks):
         if isinstance(check, PromCheck):
-            out.append(promql(check, prom, now))
-        elif isinstance(check, GoldenCheck):
-            out.append(golden(check))
-        else:
-            out.append(service(check))
-    return out
+            results[i] = promql(check, prom, now)
+        elif isinstance(check, ServiceCheck):
+            results[i] = service(check)
+    sli_ok = all(r.passed for r in results.values())
+    for i, check in enumerate(checks):
+        if isinstance(check, GoldenCheck):
+            results[i] = golden(check) if sli_ok else CheckResult(
+                check.name, False, "not evaluated until the other checks pass (its rows would skew them)")
+    return [results[i] for i in range(len(checks))]

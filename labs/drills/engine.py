@@ -6,6 +6,7 @@ drill survives closed terminals and crashed commands, and ``stop`` always finds 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -28,6 +29,7 @@ from labs.drills.schema import Drill
 from labs.stack.runstate import RunState
 
 HIDDEN_LABEL = "wheel-of-misfortune"  # what the pager is told during `drill random` (no spoiler)
+TRAFFIC_START_TIMEOUT_S = 30.0
 
 
 def drill_for(drill_id: str) -> Drill:
@@ -45,6 +47,17 @@ def current() -> Journal:
         raise LabError("no drill is running; start one: aiops-lab drill start ID (list: aiops-lab drill list)",
                        ExitStatus.CONFLICT)
     return j
+
+
+def _dirty_flags() -> list[str]:
+    """Flags that differ from their defaults: a drill on an already-broken lab scores nonsense."""
+    from labs.client import ServiceClient
+    from model_service.runtime_config import RuntimeConfig
+
+    flags = ServiceClient(actor="drill-engine").request("GET", "/admin/config", admin=True)["flags"]
+    defaults = RuntimeConfig().model_dump()
+    return [f"aiops-lab config set {k} {json.dumps(defaults[k])}" for k, v in flags.items()
+            if k in defaults and v != defaults[k]]
 
 
 def _require_lab() -> RunState:
@@ -73,7 +86,7 @@ def _spawn_traffic(j: Journal) -> int:
     return proc.pid
 
 
-def start(drill_id: str, hidden: bool = False) -> tuple[Journal, Drill]:
+def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Journal, Drill]:
     """Brief, start traffic, wait for the warm-up, inject; on any failure roll back what was done."""
     drill = drill_for(drill_id)
     running = jr.load_current()
@@ -82,6 +95,10 @@ def start(drill_id: str, hidden: bool = False) -> tuple[Journal, Drill]:
         raise LabError(f"{name} is already running ({running.run_id}); stop it first: aiops-lab drill stop",
                        ExitStatus.CONFLICT)
     _require_lab()
+    dirty = [] if force else _dirty_flags()
+    if dirty:
+        raise LabError("the lab is not in its normal state (runtime flags changed); reset them first, or start "
+                       "anyway with --force:\n  " + "\n  ".join(dirty), ExitStatus.CONFLICT)
     now = time.time()
     run_id = f"{drill.id}-{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')}"
     j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now, baseline=actions.baseline())
@@ -110,12 +127,26 @@ def start(drill_id: str, hidden: bool = False) -> tuple[Journal, Drill]:
     return j, drill
 
 
+def _traffic_ok_count() -> int:
+    try:
+        return int(json.loads((jr.drills_dir() / "traffic-stats.json").read_text())["counts"].get("ok", 0))
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def _warm_up(j: Journal, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if j.traffic_pid and not rollback._is_traffic_process(j.traffic_pid):
+    """Wait until the clients are really served, then ``seconds`` of healthy traffic before the fault."""
+    first_ok_by = time.monotonic() + TRAFFIC_START_TIMEOUT_S
+    deadline = None
+    while deadline is None or time.monotonic() < deadline:
+        if j.traffic_pid and not rollback.is_traffic_process(j.traffic_pid):
             log = (jr.drills_dir() / "traffic.log").read_text(errors="replace")[-800:]
             raise OSError(f"the drill's traffic process exited during warm-up:\n{log}")
+        if deadline is None and _traffic_ok_count() > 0:
+            deadline = time.monotonic() + seconds
+        elif deadline is None and time.monotonic() > first_ok_by:
+            raise OSError(f"the drill's traffic got no successful answer within {TRAFFIC_START_TIMEOUT_S:.0f}s; "
+                          f"see {jr.drills_dir() / 'traffic.log'} and aiops-lab status")
         time.sleep(0.25)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from labs import paths
 from labs.drills import journal as jr
 from labs.drills.journal import Journal
-from labs.drills.prom import Prometheus, PromError
+from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Drill
 from labs.drills.scoring import Score, fmt_seconds
 
@@ -74,22 +74,27 @@ def server_impact(prom: Prometheus, start: float, end: float) -> dict[str, Any]:
 
 
 def _minutes_out_of_slo(prom: Prometheus, start: float, end: float, objectives: dict[str, float]) -> float | None:
-    """Minutes in which either SLI broke its objective, or the service reported no traffic at all."""
+    """Minutes in which either SLI broke its objective, the service was down, or there was no traffic data."""
     availability, latency = objectives.get("availability"), objectives.get("latency")
     if availability is None or latency is None:
         return None
     r = "[30s]"
-    bad = (f'((sum(rate(aiops_http_requests_total{{{PREDICT},status=~"5.."}}{r})) or vector(0)) / '
-           f"sum(rate(aiops_http_requests_total{{{PREDICT}}}{r})) > bool {1 - availability:.6f}) + "
-           f'(1 - sum(rate(aiops_http_request_duration_seconds_bucket{{{PREDICT},le="{LATENCY_LE}"}}{r})) / '
-           f"sum(rate(aiops_http_request_duration_seconds_count{{{PREDICT}}}{r})) > bool {1 - latency:.6f})")
+    queries = {
+        "errors": f'(sum(rate(aiops_http_requests_total{{{PREDICT},status=~"5.."}}{r})) or vector(0)) / '
+                  f"sum(rate(aiops_http_requests_total{{{PREDICT}}}{r})) > bool {1 - availability:.6f}",
+        "slow": f'1 - sum(rate(aiops_http_request_duration_seconds_bucket{{{PREDICT},le="{LATENCY_LE}"}}{r})) / '
+                f"sum(rate(aiops_http_request_duration_seconds_count{{{PREDICT}}}{r})) > bool {1 - latency:.6f}",
+        "down": 'min(up{job="model-service"}) == bool 0',
+    }
     try:
-        points = prom.series(bad, start, end, SLI_STEP_S)
+        series = {name: {round(ts, 3): v for ts, v in prom.series(q, start, end, SLI_STEP_S)}
+                  for name, q in queries.items()}
     except PromError:
         return None
-    steps = int((end - start) // SLI_STEP_S) + 1
-    no_data = max(0, steps - len(points))
-    return (no_data + sum(1 for _, v in points if v > 0)) * SLI_STEP_S / 60.0
+    steps = [round(start + i * SLI_STEP_S, 3) for i in range(int((end - start) // SLI_STEP_S) + 1)]
+    bad = sum(1 for ts in steps if ts not in series["errors"] or series["errors"][ts] > 0
+              or series["slow"].get(ts, 0) > 0 or series["down"].get(ts, 0) > 0)
+    return bad * SLI_STEP_S / 60.0
 
 
 def client_impact(start: float, end: float) -> dict[str, int] | None:
@@ -182,7 +187,7 @@ def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], 
         "resolution": drill.debrief.good_response.strip() + "\n\n```bash\n" + "\n".join(drill.debrief.mitigation)
                       + "\n```",
         "material": "\n".join(f"- [{p}](../../../{p})" for p in drill.runbooks)
-                    + f"\n- drill guide: `{guide}`; journal: `.lab/drills/runs/{j.run_id}.json`",
+                    + f"\n- drill guide: `{guide}`; journal: `{jr.runs_dir() / (j.run_id + '.json')}`",
     }
     return string.Template(TEMPLATE.read_text()).safe_substitute(values)
 

@@ -113,7 +113,7 @@ def _prometheus_config(params: dict[str, Any]) -> str:
     return "prometheus config restored; prometheus restarted"
 
 
-def _is_traffic_process(pid: int) -> bool:
+def is_traffic_process(pid: int) -> bool:
     try:
         return b"labs.drills.traffic" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -122,16 +122,16 @@ def _is_traffic_process(pid: int) -> bool:
 
 def stop_traffic(pid: int | None, timeout: float = 10.0) -> str:
     """Stop the drill's traffic process (checked by its command line: a reused pid is left alone)."""
-    if not pid or not pid_alive(pid) or not _is_traffic_process(pid):
+    if not pid or not pid_alive(pid) or not is_traffic_process(pid):
         return "traffic already stopped"
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while pid_alive(pid) and _is_traffic_process(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and is_traffic_process(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.1)
-    if pid_alive(pid) and _is_traffic_process(pid):
+    if pid_alive(pid) and is_traffic_process(pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
     return "traffic stopped"

@@ -75,5 +75,5 @@ def score(j: Journal, drill: Drill, pages: list[dict[str, Any]], wrong_actions: 
 def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "-"
-    minutes, seconds = divmod(int(round(value)), 60)
+    minutes, seconds = divmod(round(value), 60)
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"

@@ -4,7 +4,8 @@ Each step is its own short headless Locust run with ``--reset-stats``, so a step
 steady part and never mix with the ramp or the previous step. The knee is the highest throughput among the
 steps that stayed within the limits: the number to plan capacity and autoscaling thresholds with.
 Stepping stops at the first breach, when doubling the users no longer buys throughput (saturated: more
-users only queue), at the user cap, or when the time budget would be exceeded.
+users only queue), at the user cap, or when the time budget would be exceeded. After a breach one more step
+halfway back to the last good one narrows the knee down, since doubling is coarse.
 """
 
 from __future__ import annotations
@@ -95,22 +96,28 @@ class CapacityResult:
         }
 
 
+def refinement(steps: list[Step], min_gap: int = 4) -> int | None:
+    """After a breach, the user count halfway back to the last good step (doubling is coarse), if any."""
+    if len(steps) < 2 or steps[-1].ok or not steps[-2].ok:
+        return None
+    low, high = steps[-2].users, steps[-1].users
+    return (low + high) // 2 if high - low >= min_gap else None
+
+
 def find_capacity(plan: CapacityPlan, make_run: Callable[[int, Path], LoadRun], out_dir: Path,
                   on_step: Callable[[Step], None] | None = None,
                   run_step: Callable[[LoadRun], RunResult] = run) -> CapacityResult:
     """Run the steps in ``plan``; ``make_run(users, step_dir)`` describes one step's Locust run."""
     started = time.monotonic()
     steps: list[Step] = []
-    reason = f"reached --max-users {plan.max_users}"
-    for users in plan.user_steps():
-        if time.monotonic() - started + plan.step_s + STEP_OVERHEAD_S > plan.budget_s:
-            reason = f"time budget of {plan.budget_s:g}s spent"
-            break
-        spec = make_run(users, out_dir / f"step-{len(steps) + 1:02d}-{users}-users")
-        result = run_step(spec)
+
+    def fits() -> bool:
+        return time.monotonic() - started + plan.step_s + STEP_OVERHEAD_S <= plan.budget_s
+
+    def measure(users: int) -> Step | None:
+        result = run_step(make_run(users, out_dir / f"step-{len(steps) + 1:02d}-{users}-users"))
         if result.interrupted:
-            reason = "interrupted"
-            break
+            return None
         if result.summary is None:
             raise RuntimeError(f"Locust did not finish the {users}-user step (exit {result.returncode}):\n"
                                f"{result.log_tail()}")
@@ -118,9 +125,20 @@ def find_capacity(plan: CapacityPlan, make_run: Callable[[int, Path], LoadRun], 
         steps.append(step)
         if on_step is not None:
             on_step(step)
+        return step
+
+    reason = f"reached --max-users {plan.max_users}"
+    for users in plan.user_steps():
+        if not fits():
+            reason = f"time budget of {plan.budget_s:g}s spent"
+            break
+        if measure(users) is None:
+            return CapacityResult(steps, "interrupted", knee(steps))
         why = stop_reason(steps)
         if why is not None:
             reason = why
             break
+    mid = refinement(steps)
+    if mid is not None and fits() and measure(mid) is None:
+        reason = "interrupted"
     return CapacityResult(steps, reason, knee(steps))
-

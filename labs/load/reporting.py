@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,33 @@ def entry_summary(entry: StatsEntry) -> dict[str, Any]:
     }
 
 
-def progress(env: Environment, started: float) -> dict[str, Any]:
-    total = env.stats.total
-    return {
-        "elapsed_s": time.monotonic() - started,
-        "users": env.runner.user_count if env.runner is not None else 0,
-        "rps": total.current_rps,
-        "requests": total.num_requests,
-        "failures": total.num_failures,
-        "p95_ms": total.get_current_response_time_percentile(0.95) or 0,
-    }
+class ProgressTracker:
+    """Throughput over the last few seconds from successive request totals.
+
+    Locust's ``current_rps`` leaves out the latest two seconds, which reads as zero for most of a short run.
+    """
+
+    def __init__(self, env: Environment, window_s: float = 5.0) -> None:
+        self.env = env
+        self.window_s = window_s
+        self.started = time.monotonic()
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def snapshot(self) -> dict[str, Any]:
+        total = self.env.stats.total
+        now = time.monotonic()
+        self._samples.append((now, total.num_requests))
+        while len(self._samples) > 2 and now - self._samples[0][0] > self.window_s:
+            self._samples.popleft()
+        (t0, n0), (t1, n1) = self._samples[0], self._samples[-1]
+        return {
+            "elapsed_s": now - self.started,
+            "users": self.env.runner.user_count if self.env.runner is not None else 0,
+            "rps": (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0,
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+            "p95_ms": total.get_current_response_time_percentile(0.95) or 0,
+        }
 
 
 def final_summary(env: Environment, started: float, exit_code: int | None) -> dict[str, Any]:
@@ -74,10 +92,11 @@ def attach(env: Environment, progress_file: str | None, summary_file: str | None
     started = time.monotonic()
     if progress_file:
         path = Path(progress_file)
+        tracker = ProgressTracker(env)
 
         def loop() -> None:
             while True:
-                _write(path, progress(env, started))
+                _write(path, tracker.snapshot())
                 gevent.sleep(PROGRESS_INTERVAL_S)
 
         gevent.spawn(loop)

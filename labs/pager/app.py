@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -65,6 +67,14 @@ def parse_since(raw: str | None) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
+
+
+def _is_resolved_notification(body: bytes) -> bool:
+    try:
+        doc = json.loads(body) if body.strip() else None
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and doc.get("status") == "resolved"
 
 
 def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -123,9 +133,14 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
         return store.active_alerts()
 
     @app.post("/heartbeat", summary="Watchdog heartbeat (any body: Alertmanager sends its webhook payload)")
-    def heartbeat() -> dict[str, Any]:
-        monitor.beat()
-        return monitor.status()
+    async def heartbeat(request: Request) -> dict[str, Any]:
+        # A *resolved* Watchdog notification means Prometheus stopped sending the Watchdog: the opposite
+        # of a heartbeat. It is not counted, so the timeout pages.
+        if _is_resolved_notification(await request.body()):
+            log.warning("resolved Watchdog notification: the alerting pipeline lost the Watchdog")
+            return {**monitor.status(), "counted": False}
+        await run_in_threadpool(monitor.beat)
+        return {**monitor.status(), "counted": True}
 
     @app.get("/heartbeat", summary="When the last Watchdog heartbeat arrived, and whether that is recent enough")
     def heartbeat_status() -> dict[str, Any]:

@@ -8,9 +8,11 @@ the test session (threads, subprocesses, httpx) untouched.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +25,21 @@ try:
 finally:
     del os.environ["LOCUST_SKIP_MONKEY_PATCH"]
 
+from tests.support.processes import ServiceUnderTest, start_service
+
 CLI = [sys.executable, "-m", "labs.cli"]
+
+
+@pytest.fixture(scope="module")
+def shared_service(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> Iterator[ServiceUnderTest]:
+    """One real service for the tests that only need *a* target (not fresh counters): saves a start-up each."""
+    state = tmp_path_factory.mktemp("load-service") / "state"
+    shutil.copytree(trained_registry, state / "models")
+    svc = start_service(state)
+    try:
+        yield svc
+    finally:
+        svc.process.stop()
 
 
 @pytest.fixture

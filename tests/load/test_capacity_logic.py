@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labs.load.capacity import CapacityPlan, Step, knee, stop_reason
+from labs.load.capacity import CapacityPlan, Step, knee, refinement, stop_reason
 from labs.load.thresholds import Limits
 
 LIMITS = Limits(max_failure_ratio=0.01, max_p99_ms=250.0)
@@ -53,3 +53,11 @@ def test_a_step_without_requests_is_a_breach() -> None:
     s = Step.from_summary(4, {"requests": 0, "rps": 0.0, "p50_ms": 0, "p95_ms": 0, "p99_ms": 0,
                               "failure_ratio": 0.0}, LIMITS)
     assert not s.ok and s.breaches == ["no requests completed"]
+
+
+def test_after_a_breach_one_step_halfway_back_narrows_the_knee() -> None:
+    assert refinement([step(32, 400), step(64, 700), step(128, 800, p99=400)]) == 96
+    assert refinement([step(4, 100), step(8, 150, p99=400)]) == 6
+    assert refinement([step(2, 50), step(4, 90, p99=400)]) is None  # too close to split
+    assert refinement([step(4, 100), step(8, 190)]) is None  # no breach, nothing to narrow
+    assert refinement([step(4, 100, p99=400)]) is None

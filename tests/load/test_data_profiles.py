@@ -32,7 +32,7 @@ def normal() -> tuple[list[dict], list[float]]:
 
 
 def test_every_generator_scenario_is_a_data_profile() -> None:
-    assert DATA_PROFILES == tuple(SCENARIOS)
+    assert tuple(SCENARIOS) == DATA_PROFILES
     assert len(DATA_PROFILES) == 7
 
 

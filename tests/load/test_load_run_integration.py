@@ -12,7 +12,7 @@ import pytest
 from labs.cli.errors import ExitStatus
 from labs.load.locustfile import BATCH, FEEDBACK, SINGLE
 from model_service.prediction_log import connect
-from tests.load.conftest import report_dirs, request_counts, run_cli
+from tests.load.conftest import CLI, report_dirs, request_counts, run_cli
 from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, ServiceUnderTest, free_port
 
@@ -31,7 +31,7 @@ def by_name(summary: dict) -> dict[str, dict]:
 
 def test_spike_run_is_counted_alike_by_locust_and_the_service(service: ServiceUnderTest, cli_env) -> None:
     result = run_cli(cli_env, "load", "run", "--host", service.url, "--profile", "spike", "--users", "20",
-                     "--duration", "12s", "--think-scale", "0.2", "--feedback-delay", "1s", "--feedback-ratio", "1",
+                     "--duration", "10s", "--think-scale", "0.2", "--feedback-delay", "1s", "--feedback-ratio", "1",
                      "--batch-size", "5", "--seed", "3", "--max-failure-ratio", "0")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "thresholds met" in result.stdout
@@ -67,25 +67,34 @@ def test_spike_run_is_counted_alike_by_locust_and_the_service(service: ServiceUn
         assert (out / name).is_file(), name
 
 
-def test_thresholds_fail_the_run_when_breached(service: ServiceUnderTest, cli_env) -> None:
-    common = ["load", "run", "--host", service.url, "--users", "4", "--duration", "4s", "--think-scale", "0.2"]
-    set_flag(service, "error_ratio", 0.5)
-    errors = run_cli(cli_env, *common, "--max-failure-ratio", "0.01")
-    assert errors.returncode == ExitStatus.CHECK_FAILED, errors.stdout + errors.stderr
-    assert "thresholds breached: failure ratio" in errors.stderr
-    assert "HTTP 500" in (report_dirs(cli_env)[-1] / "locust_failures.csv").read_text()
+def test_thresholds_fail_the_run_when_breached(shared_service: ServiceUnderTest, cli_env) -> None:
+    service = shared_service
+    try:
+        set_flag(service, "error_ratio", 0.5)
+        set_flag(service, "extra_latency_ms", 300)
+        result = run_cli(cli_env, "load", "run", "--host", service.url, "--users", "4", "--duration", "3s",
+                         "--think-scale", "0.2", "--max-failure-ratio", "0.01", "--max-p99-ms", "100")
+    finally:
+        set_flag(service, "error_ratio", 0.0)
+        set_flag(service, "extra_latency_ms", 0)
+    assert result.returncode == ExitStatus.CHECK_FAILED, result.stdout + result.stderr
+    assert "thresholds breached: failure ratio" in result.stderr
+    assert "p99" in result.stderr and "> 100 ms" in result.stderr
+    out = report_dirs(cli_env)[-1]
+    assert "HTTP 500" in (out / "locust_failures.csv").read_text()
+    assert len(json.loads((out / "run.json").read_text())["breaches"]) == 2
 
-    set_flag(service, "error_ratio", 0.0)
-    set_flag(service, "extra_latency_ms", 300)
-    slow = run_cli(cli_env, *common, "--max-p99-ms", "100")
-    assert slow.returncode == ExitStatus.CHECK_FAILED, slow.stdout + slow.stderr
-    assert "thresholds breached: p99" in slow.stderr
-    assert json.loads((report_dirs(cli_env)[-1] / "run.json").read_text())["breaches"]
+
+def test_thresholds_met_exit_zero(shared_service: ServiceUnderTest, cli_env) -> None:
+    result = run_cli(cli_env, "load", "run", "--host", shared_service.url, "--users", "2", "--duration", "2s",
+                     "--max-failure-ratio", "0.01", "--max-p99-ms", "5000")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "thresholds met" in result.stdout
 
 
-def test_capacity_steps_users_and_saves_the_table(service: ServiceUnderTest, cli_env) -> None:
-    result = run_cli(cli_env, "load", "capacity", "--host", service.url, "--start-users", "2", "--max-users", "4",
-                     "--step", "3s", "--budget", "60s", "--max-p99-ms", "5000")
+def test_capacity_steps_users_and_saves_the_table(shared_service: ServiceUnderTest, cli_env) -> None:
+    result = run_cli(cli_env, "load", "capacity", "--host", shared_service.url, "--start-users", "2",
+                     "--max-users", "4", "--step", "2s", "--budget", "60s", "--max-p99-ms", "5000")
     assert result.returncode == 0, result.stdout + result.stderr
     [out] = report_dirs(cli_env)
     saved = json.loads((out / "capacity.json").read_text())
@@ -95,9 +104,10 @@ def test_capacity_steps_users_and_saves_the_table(service: ServiceUnderTest, cli
     assert "knee:" in result.stdout
 
 
-def test_ui_serves_on_loopback_and_stops_with_the_cli(service: ServiceUnderTest, cli_env, tmp_path: Path) -> None:
+def test_ui_serves_on_loopback_and_stops_with_the_cli(shared_service: ServiceUnderTest, cli_env,
+                                                     tmp_path: Path) -> None:
     port = free_port()
-    ui = ManagedProcess([*run_cli.__globals__["CLI"], "load", "ui", "--host", service.url, "--port", str(port)],
+    ui = ManagedProcess([*CLI, "load", "ui", "--host", shared_service.url, "--port", str(port)],
                         cli_env, tmp_path / "ui.log").start()
     try:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0).status_code == 200, timeout=30,

@@ -98,7 +98,7 @@ def test_spawn_rate_is_reported_only_when_the_target_changes() -> None:
 
 @pytest.mark.parametrize("params", ["nope=1", "spike_at", "spike_at=soon", "spike_at=-1"])
 def test_bad_shape_parameters_are_refused_with_the_valid_names(params: str) -> None:
-    with pytest.raises(ValueError, match="spike_at|not a number|>= 0"):
+    with pytest.raises(ValueError, match=r"spike_at|not a number|>= 0"):
         shapes.build("spike", params=params)
 
 

@@ -6,6 +6,7 @@ Tests read the repository's files through here so every check sees the same pars
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,8 @@ ALERTMANAGER_YML = REPO_ROOT / "monitoring" / "alertmanager" / "alertmanager.yml
 RUNBOOKS_DIR = REPO_ROOT / "runbooks"
 DASHBOARDS_DIR = REPO_ROOT / "grafana" / "dashboards"
 RUNBOOK_HEADINGS = ("## Meaning", "## Impact", "## Diagnosis", "## Mitigation", "## Verification")
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+# Fences may be indented (inside a numbered list); the closing fence has the same indentation.
+_FENCE = re.compile(r"^([ \t]*)```(\w*)\n(.*?)^\1```", re.M | re.S)
 
 
 @dataclass
@@ -61,7 +63,7 @@ def recording_names() -> set[str]:
 
 def code_blocks(markdown: str, lang: str) -> list[str]:
     """Contents of the fenced blocks tagged ``lang`` (```promql, ```bash)."""
-    return [body.strip() for tag, body in _FENCE.findall(markdown) if tag == lang]
+    return [textwrap.dedent(body).strip() for _, tag, body in _FENCE.findall(markdown) if tag == lang]
 
 
 def runbook_paths() -> list[Path]:

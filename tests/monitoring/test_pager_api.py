@@ -161,7 +161,10 @@ def test_missing_heartbeat_pages_once_from_the_background_task(tmp_path: Path) -
         assert not status["healthy"] and status["age_seconds"] > 1.5
         assert _metric(pager, "aiops_pager_heartbeat_age_seconds") > 1.5
         assert len(pager.get("/pages", alertname="WatchdogHeartbeatMissing")) == 1, "one page per outage"
-        assert pager.post("/heartbeat").status_code == 200
+        resolved_watchdog = payload(alert("Watchdog", "resolved", severity="none", ends=T0))
+        assert pager.post("/heartbeat", resolved_watchdog).json()["counted"] is False
+        assert pager.get("/pages", alertname="WatchdogHeartbeatMissing")[0]["status"] == "firing"
+        assert pager.post("/heartbeat").json()["counted"] is True
         [page] = pager.get("/pages", alertname="WatchdogHeartbeatMissing")
         assert page["status"] == "resolved"
         assert [e["kind"] for e in page["timeline"]] == ["paged", "resolved"]

@@ -1,0 +1,97 @@
+"""Conventions every alert keeps, its runbook, and its promtool unit-test coverage.
+
+Alerts: PascalCase with a component prefix, `severity` page|ticket (none only for Watchdog), exactly the
+annotations summary/description/runbook_url, the current value in the description, a runbook that exists.
+Runbooks: one per alert, nothing orphaned, prometheus-operator headings, indexed in the README.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from model_service import metrics as service_metrics
+from monitoring import binaries, durations
+from tests.monitoring import catalog
+
+PREFIXES = ("ModelService", "Model", "Drift")
+ALERTS = catalog.alerts()
+NAMES = catalog.alert_names()
+
+
+@pytest.mark.parametrize("rule", ALERTS, ids=lambda r: f"{r.name}-{r.labels.get('long_window', '')}")
+def test_alert_has_severity_annotations_and_a_runbook(rule: catalog.Rule) -> None:
+    assert re.fullmatch(r"(?:[A-Z][a-z0-9]+)+", rule.name), "PascalCase"
+    assert rule.name == "Watchdog" or rule.name.startswith(PREFIXES)
+    expected = "none" if rule.name == "Watchdog" else rule.labels.get("severity")
+    assert rule.labels.get("severity") in ("page", "ticket", "none")
+    assert rule.labels["severity"] == expected
+    assert set(rule.labels) - {"severity"} <= {"long_window", "short_window"}
+    assert set(rule.annotations) == {"summary", "description", "runbook_url"}
+    assert "$value" in rule.annotations["description"]
+    assert "$value" not in rule.annotations["summary"], "summary stays fixed; values go in the description"
+    assert rule.annotations["runbook_url"] == f"runbooks/{rule.name}.md"
+    assert (catalog.RUNBOOKS_DIR.parent / rule.annotations["runbook_url"]).is_file()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_runbook_follows_the_house_structure(name: str) -> None:
+    text = (catalog.RUNBOOKS_DIR / f"{name}.md").read_text()
+    assert text.startswith(f"# {name}\n")
+    positions = [text.find(f"\n{h}\n") for h in catalog.RUNBOOK_HEADINGS]
+    assert all(p > 0 for p in positions), f"missing one of {catalog.RUNBOOK_HEADINGS}"
+    assert positions == sorted(positions), "sections out of order"
+    diagnosis = text[positions[2]:positions[3]]
+    assert catalog.code_blocks(diagnosis, "promql") or catalog.code_blocks(diagnosis, "bash")
+    mitigation = text[positions[3]:positions[4]]
+    assert "aiops-lab " in mitigation, "mitigation names a concrete lever"
+
+
+def test_no_orphan_runbooks_and_the_index_lists_every_alert() -> None:
+    assert sorted(p.stem for p in catalog.runbook_paths()) == NAMES
+    index = (catalog.RUNBOOKS_DIR / "README.md").read_text()
+    for name in NAMES:
+        assert f"[{name}]({name}.md)" in index
+
+
+def _unit_test_cases() -> dict[str, list[dict]]:
+    cases: dict[str, list[dict]] = {}
+    for path in sorted(catalog.RULE_TESTS_DIR.glob("*.test.yml")):
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                cases.setdefault(case["alertname"], []).append(case)
+    return cases
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_alert_has_firing_and_silent_unit_tests_with_all_annotations(name: str) -> None:
+    cases = _unit_test_cases().get(name, [])
+    firing = [a for c in cases for a in c.get("exp_alerts") or []]
+    assert firing, f"no promtool case where {name} fires"
+    if name != "Watchdog":  # the always-firing alert has no silent case by design
+        assert any(c.get("exp_alerts") == [] for c in cases), f"no promtool case where {name} stays silent"
+    for alert in firing:
+        assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url"}
+        assert "severity" in alert["exp_labels"]
+    rule_variants = {tuple(sorted(r.labels.items())) for r in ALERTS if r.name == name}
+    tested = {tuple(sorted((k, str(v)) for k, v in a["exp_labels"].items() if k in dict(v_)))
+              for a in firing for v_ in rule_variants}
+    for variant in rule_variants:
+        assert variant in tested, f"{name} {dict(variant)} never fires in a unit test"
+
+
+def test_latency_slo_reads_the_bucket_at_its_threshold() -> None:
+    assert service_metrics.LATENCY_SLO_SECONDS in service_metrics.LATENCY_BUCKETS
+    latency = [r for r in catalog.rules() if r.name.startswith("slo:sli_error:") and r.labels.get("slo") == "latency"]
+    assert latency
+    for rule in latency:
+        assert f'le="{service_metrics.LATENCY_SLO_SECONDS}"' in rule.expr
+
+
+def test_retention_covers_the_30_day_budget_window() -> None:
+    windows = {m for r in catalog.rules() for m in re.findall(r"\[(\d+[dwy])\]", r.expr)}
+    longest = max(durations.parse(w) for w in windows)
+    assert longest >= durations.parse("30d")
+    assert durations.parse(binaries.RETENTION) > longest

@@ -1,0 +1,114 @@
+"""A real Alertmanager with the rendered lab-mode config, delivering to a real HTTP receiver on a free port.
+
+Checks what amtool cannot: the webhook payload (version 4) reaches the right URL per receiver, the
+Watchdog heartbeat repeats, and a ModelServiceDown page inhibits the service's burn-rate page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitoring import render
+from tests.support.polling import wait_until
+from tests.support.processes import ManagedProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+
+class Receiver:
+    """Records every webhook POST as (path, payload)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        received = self.calls
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def alerts(self, path: str, receiver: str) -> list[dict]:
+        return [a for p, body in self.calls if p == path and body["receiver"] == receiver for a in body["alerts"]]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rx = Receiver()
+    yield rx
+    rx.server.shutdown()
+    rx.server.server_close()
+
+
+@pytest.fixture
+def alertmanager(receiver: Receiver, tmp_path: Path) -> Iterator[str]:
+    if shutil.which("prometheus-alertmanager") is None and shutil.which("alertmanager") is None:
+        pytest.skip("Alertmanager is not installed; install it with: sudo apt-get install -y prometheus-alertmanager")
+    port = free_port()
+    rendered = render.render(tmp_path / "config", targets={"alertmanager": f"127.0.0.1:{port}"},
+                             pager_url=receiver.url, lab_mode=True)
+    proc = ManagedProcess(render.alertmanager_command(rendered.alertmanager_yml, tmp_path / "data", port),
+                          dict(os.environ), tmp_path / "alertmanager.log").start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def ready() -> bool:
+            if proc.proc is not None and proc.proc.poll() is not None:
+                raise AssertionError(f"alertmanager exited:\n{proc.output()[-3000:]}")
+            return httpx.get(render.ready_url(port), timeout=1.0).status_code == 200
+
+        wait_until(ready, timeout=30, what="alertmanager ready")
+        yield url
+    finally:
+        proc.stop()
+
+
+def _alert(name: str, **labels: str) -> dict:
+    now = datetime.now(UTC)
+    return {"labels": {"alertname": name, **labels},
+            "annotations": {"summary": name, "description": "test", "runbook_url": f"runbooks/{name}.md"},
+            "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=10)).isoformat()}
+
+
+def test_routing_heartbeat_and_inhibition(alertmanager: str, receiver: Receiver) -> None:
+    alerts = [
+        _alert("Watchdog", severity="none"),
+        _alert("ModelServiceDown", severity="page", job="model-service", instance="127.0.0.1:8000"),
+        _alert("ModelServiceErrorBudgetBurn", severity="page", slo="availability", long_window="1h",
+               short_window="5m"),
+        _alert("DriftDatasetDrifted", severity="ticket", job="drift-monitor", instance="127.0.0.1:8001"),
+    ]
+    resp = httpx.post(f"{alertmanager}/api/v2/alerts", json=alerts, timeout=10.0)
+    assert resp.status_code == 200, resp.text
+
+    wait_until(lambda: receiver.alerts("/alerts", "pager") and receiver.alerts("/alerts", "ticket-queue")
+               and len(receiver.alerts("/heartbeat", "watchdog")) >= 2,
+               timeout=40, interval=0.2, what="a page, a ticket and two Watchdog heartbeats")
+
+    payload = next(body for path, body in receiver.calls if path == "/alerts")
+    assert payload["version"] == "4" and payload["status"] == "firing"
+    assert {a["labels"]["alertname"] for a in receiver.alerts("/heartbeat", "watchdog")} == {"Watchdog"}
+    assert {a["labels"]["alertname"] for a in receiver.alerts("/alerts", "ticket-queue")} == {"DriftDatasetDrifted"}
+    # The burn-rate page is inhibited by ModelServiceDown: never delivered, shown as suppressed.
+    assert {a["labels"]["alertname"] for a in receiver.alerts("/alerts", "pager")} == {"ModelServiceDown"}
+    state = {a["labels"]["alertname"]: a["status"] for a in httpx.get(f"{alertmanager}/api/v2/alerts").json()}
+    assert state["ModelServiceErrorBudgetBurn"]["state"] == "suppressed"
+    assert state["ModelServiceErrorBudgetBurn"]["inhibitedBy"]
+    assert state["ModelServiceDown"]["state"] == "active"
