@@ -27,13 +27,13 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model_service import training  # noqa: E402
-from model_service.features import FEATURE_NAMES, TARGET  # noqa: E402
-from model_service.generator import generate  # noqa: E402
-from model_service.registry import Registry  # noqa: E402
-from monitoring.drift.monitor import Monitor  # noqa: E402
-from monitoring.drift.settings import DriftSettings  # noqa: E402
-from tests.drift.traffic import log_traffic  # noqa: E402
+from model_service import training
+from model_service.features import FEATURE_NAMES, TARGET
+from model_service.generator import generate
+from model_service.registry import Registry
+from monitoring.drift.monitor import Monitor
+from monitoring.drift.settings import DriftSettings
+from tests.drift.traffic import log_traffic
 
 TARGET_SECONDS = 1.0
 

@@ -144,6 +144,8 @@ def register_bulk_collectors() -> None:
 
 def all_metric_names() -> set[str]:
     """Every exported family name, including the suffixed series names Prometheus will store."""
+    register_bulk_collectors()  # pre-initialises labelled children so every family has samples
+    suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum", "_created")}
     names: set[str] = set()
     for collector in (HTTP_REQUESTS, HTTP_DURATION, HTTP_IN_FLIGHT, PREDICTIONS, VALIDATION_ERRORS,
                       FEATURE_ANOMALIES, FEEDBACK, FEEDBACK_UNKNOWN, ABS_ERROR, MODEL_INFO,
@@ -153,4 +155,5 @@ def all_metric_names() -> set[str]:
         for family in collector.collect():
             names.update(s.name for s in family.samples)
             names.add(family.name)
+            names.update(family.name + suffix for suffix in suffixes.get(family.type, ()))
     return names

@@ -29,9 +29,9 @@ DURATION = "aiops_http_request_duration_seconds"
 
 def error_ratio(selector: str, window: str = RATE, by: str = "") -> str:
     """5xx share of requests matching ``selector``; 0 (not empty) when there were no 5xx at all."""
-    grouping = f" by ({by})" if by else ""
-    total = f"sum{grouping} (rate({REQUESTS}{{{selector}}}[{window}]))"
-    errors = f'sum{grouping} (rate({REQUESTS}{{{selector}, status=~"5.."}}[{window}]))'
+    agg = f"sum by ({by}) " if by else "sum"
+    total = f"{agg}(rate({REQUESTS}{{{selector}}}[{window}]))"
+    errors = f'{agg}(rate({REQUESTS}{{{selector}, status=~"5.."}}[{window}]))'
     return f"({errors} or {total} * 0) / {total}"
 
 

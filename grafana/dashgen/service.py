@@ -56,11 +56,12 @@ def build() -> dict[str, Any]:
              targets(*[(q.latency_quantile(p, ROUTE), f"p{round(p * 100)} {{{{route}}}}") for p in (0.5, 0.95, 0.99)]),
              thresholds(("green", None), ("red", float(q.LATENCY_LE))), threshold_lines=True), 12, 8)
 
-    g.add(ts("SLO burn rate (1h and 6h windows)",
+    g.add(ts("SLO burn rate (5m, 1h and 6h windows)",
              f"How fast {q.SLO_ROUTE} spends its error budget: 1x spends it exactly over {q.SLO_WINDOW}. "
-             f"Page when the 1h burn exceeds {q.BURN_PAGE_1H}x or the 6h burn {q.BURN_PAGE_6H}x "
-             "(SRE Workbook multi-window alerts).", "none",
-             targets((q.burn_rate("1h"), "burn rate 1h"), (q.burn_rate("6h"), "burn rate 6h")),
+             f"Page when the 1h burn exceeds {q.BURN_PAGE_1H:g}x or the 6h burn {q.BURN_PAGE_6H:g}x, each "
+             "confirmed by a short window (SRE Workbook multi-window alerts). The 5m line reacts first.", "none",
+             targets((q.burn_rate("5m"), "burn rate 5m"), (q.burn_rate("1h"), "burn rate 1h"),
+                     (q.burn_rate("6h"), "burn rate 6h")),
              thresholds(("green", None), ("orange", q.BURN_PAGE_6H), ("red", q.BURN_PAGE_1H)),
              threshold_lines=True), 12, 8)
     g.add(stat(f"Availability ({q.SLO_WINDOW})", f"Share of {q.SLO_ROUTE} requests without a 5xx over "

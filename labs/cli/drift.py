@@ -29,11 +29,11 @@ def _settings(**overrides: object):  # type: ignore[no-untyped-def]
 
 
 def _fmt(x: float | None, spec: str = ".3f") -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
 def _flag(drifted: bool | None) -> str:
-    return "–" if drifted is None else ("[bold red]DRIFT[/]" if drifted else "[green]no[/]")
+    return "-" if drifted is None else ("[bold red]DRIFT[/]" if drifted else "[green]no[/]")
 
 
 @click.group()

@@ -19,7 +19,7 @@ class Step:
     hint: str = ""
 
 
-class Fail(Exception):  # noqa: N818 - it reads as a verdict at the raise site: raise Fail(...)
+class Fail(Exception):
     """A failed step after which the exercise cannot be judged further."""
 
     def __init__(self, name: str, detail: str, hint: str = "") -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import sys
 from itertools import count
 from typing import Any
@@ -44,6 +45,7 @@ SINGLE = "/predict [single]"
 BATCH = "/predict [batch]"
 FEEDBACK = "/feedback"
 MAX_FEEDBACK_PER_TASK = 50  # one feedback task stays short even after a stall
+_QUOTED = re.compile(r"'[^']*'")
 
 _user_numbers = count()
 
@@ -173,11 +175,16 @@ class BatchPredictionUser(_LabUser):
 
 
 def _error_text(resp: Any) -> str:
-    """The service's one-line ``error`` field, or the start of whatever else came back."""
+    """The service's one-line ``error`` field, or the start of whatever else came back.
+
+    Quoted values (prediction ids, offending inputs) are masked: Locust keeps one failure row per distinct
+    message, and a message per prediction id would grow without bound.
+    """
     try:
-        return str(resp.json().get("error", ""))[:200]
+        text = str(resp.json().get("error", ""))
     except Exception:  # not JSON (a proxy's HTML page, a reset connection): show the raw text
-        return str(resp.text or "")[:200]
+        text = str(resp.text or "")
+    return _QUOTED.sub("'…'", text)[:200]
 
 
 class LabShape(LoadTestShape):

@@ -148,22 +148,27 @@ HOURLY_DEMAND: tuple[float, ...] = (
 class DiurnalShape(ProfileShape):
     """A day of delivery demand compressed into minutes: night trough, lunch and dinner peaks.
 
-    day_seconds: length of one compressed day (default 300 s = 5 minutes); without a ``duration`` the test
-        runs one day, and a longer one repeats the day.
+    day_seconds: length of one compressed day; 0 (the default) fits one day into ``duration``, or into
+        300 s when the run has no duration. A duration longer than a set day repeats the day.
     start_hour: the hour of day the test starts at, 0-24 (default 0, midnight).
     Demand per hour is ``HOURLY_DEMAND`` (1.0 = ``users``), interpolated linearly between hours.
     """
 
     duration = None
-    day_seconds: float = 300.0
+    day_seconds: float = 0.0
     start_hour: float = 0.0
     params = TRAFFIC_PROFILES["diurnal"].params
 
+    def day_length(self) -> float:
+        if self.day_seconds > 0:
+            return max(self.day_seconds, 1.0)
+        return max(self.duration or 300.0, 1.0)
+
     def stop_after(self) -> float | None:
-        return self.duration if self.duration is not None else self.day_seconds
+        return self.duration if self.duration is not None else self.day_length()
 
     def hour_at(self, t: float) -> float:
-        return (self.start_hour + 24.0 * t / max(self.day_seconds, 1.0)) % 24.0
+        return (self.start_hour + 24.0 * t / self.day_length()) % 24.0
 
     def users_at(self, t: float) -> float:
         hour = self.hour_at(t)

@@ -4,8 +4,9 @@ Evidently is imported here, lazily, and nowhere else: it takes seconds to import
 monitor's start-up nor ``aiops-lab --help`` should pay that.
 
 Every column verdict is Evidently's own (its test results), with the method and threshold from
-``drift.yml`` set on every column; the dataset verdict applies Evidently's rule to them. A feature is tested only when the window holds at least ``min_rows`` non-null values
-of it; an all-null feature (a broken feed) is reported through its missing share, not as a drift score.
+``drift.yml`` set on every column; the dataset verdict applies Evidently's rule to them. A feature is
+tested only when the window holds at least ``min_rows`` non-null values of it; an all-null feature (a
+broken feed) is reported through its missing share, not as a drift score.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Evaluation:
 
 def load_evidently() -> None:
     """Import Evidently now (seconds); callers use this to show progress or to warm up in the background."""
-    import evidently  # noqa: F401
+    import evidently
     import evidently.metrics  # noqa: F401
 
 

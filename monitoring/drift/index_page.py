@@ -19,25 +19,25 @@ def _when(ts: float) -> str:
 
 
 def _num(x: float | None, fmt: str = "{:.3f}") -> str:
-    return "–" if x is None else fmt.format(x)
+    return "-" if x is None else fmt.format(x)
 
 
 def _row(s: RunSummary) -> str:
     drifted = [f.name for f in s.features if f.drifted]
     ds = s.dataset
     verdict = ('<span class="drift">DRIFT</span>' if ds and ds.drifted else
-               '<span class="ok">no drift</span>' if ds and ds.drifted is False else '<span class="muted">–</span>')
+               '<span class="ok">no drift</span>' if ds and ds.drifted is False else '<span class="muted">-</span>')
     share = f"{verdict} {_num(ds.share if ds else None, '{:.2f}')}"
     pred = s.prediction
     pred_cell = _num(pred.score if pred else None) + (' <span class="drift">drift</span>'
                                                        if pred and pred.drifted else "")
     missing = [f"{f.name} {f.missing_share:.0%}" for f in s.features if f.missing_share]
     q = s.quality
-    mae = "–" if q is None or q.mae_seconds is None else f"{q.mae_seconds / 60:.2f} min ({q.rows} rows)"
+    mae = "-" if q is None or q.mae_seconds is None else f"{q.mae_seconds / 60:.2f} min ({q.rows} rows)"
     links = " ".join(f'<a href="/reports/{escape(name)}">{kind}</a>'
                      for kind, name in (("HTML", s.html_file), ("JSON", s.json_file)) if name)
-    cells = [_when(s.started_at), escape(s.model_version or "–"), str(s.window.rows), share,
-             escape(", ".join(drifted)) or "–", pred_cell, escape(", ".join(missing)) or "–", mae, links]
+    cells = [_when(s.started_at), escape(s.model_version or "-"), str(s.window.rows), share,
+             escape(", ".join(drifted)) or "-", pred_cell, escape(", ".join(missing)) or "-", mae, links]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 

@@ -38,7 +38,7 @@ def test_healthy_traffic_raises_no_dataset_drift_in_20_seeds(make_monitor, lab_s
     verdicts, max_share, max_score = [], 0.0, 0.0
     for seed in range(20):
         log = lab_state / f"predictions-{seed}.db"
-        log_traffic(log, lab_state / "models", "v1", WINDOW, 100 + seed, "normal")
+        log_traffic(log, lab_state / "models", "v1", WINDOW, 100 + seed, "normal", feedback_every=0)
         monitor.settings = dataclasses.replace(monitor.settings, prediction_log=log)
         summary = monitor.run_once(save=False)
         assert summary.outcome == "success", summary.reason

@@ -3,6 +3,7 @@ log written by the real model service."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,9 +23,12 @@ from tests.support.processes import ManagedProcess, free_port, lab_env
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def monitor_url(lab_state: Path) -> Iterator[str]:
-    """The monitor over a log of 1000 covariate-shifted predictions (half with feedback), keeping 2 reports."""
+@pytest.fixture(scope="module")
+def monitor_url(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One monitor process for this module, over a log of 1000 covariate-shifted predictions (half with
+    feedback), keeping 2 reports. Each test asserts on the runs it triggers itself."""
+    lab_state = tmp_path_factory.mktemp("drift-server")
+    shutil.copytree(trained_registry, lab_state / "models")
     log_traffic(lab_state / "predictions.db", lab_state / "models", "v1", 1000, 8, "covariate-shift")
     port = free_port()
     env = lab_env(lab_state, AIOPS_DRIFT_MONITOR_PORT=str(port), AIOPS_DRIFT_INTERVAL_S="3600",
@@ -128,3 +132,13 @@ def test_importing_the_monitor_and_the_cli_does_not_import_evidently() -> None:
             "assert 'evidently' not in sys.modules, 'evidently was imported'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_monitor_refuses_to_start_with_a_malformed_config(tmp_path: Path) -> None:
+    bad = tmp_path / "drift.yml"
+    bad.write_text("features:\n  is_peak_hour: {method: wasserstein, threshold: 0.1}\n")
+    env = lab_env(tmp_path, AIOPS_DRIFT_CONFIG=str(bad), AIOPS_DRIFT_MONITOR_PORT=str(free_port()))
+    result = subprocess.run([sys.executable, "-m", "monitoring.drift"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "features.is_peak_hour.method: 'wasserstein' cannot test" in result.stderr

@@ -85,6 +85,13 @@ def test_diurnal_start_hour_and_longer_durations_repeat_the_day() -> None:
     assert users(curve(shape, [0, 240, 478])) == [100, 100, 95]  # 11:48 on day two: 0.75 -> 1.00
 
 
+def test_diurnal_fits_one_day_into_the_run_by_default() -> None:
+    shape = shapes.build("diurnal", users=100, duration=48)  # one hour = 2 s
+    assert users(curve(shape, [0, 8, 24, 38])) == [10, 3, 100, 100]
+    assert curve(shape, [48]) == [None]
+    assert shapes.build("diurnal").stop_after() == 300.0  # no duration at all: a five-minute day
+
+
 def test_users_never_drop_below_one() -> None:
     shape = shapes.build("diurnal", users=5, params="day_seconds=240")
     assert min(u for u in users(curve(shape, [t * 1.0 for t in range(240)])) if u is not None) == 1

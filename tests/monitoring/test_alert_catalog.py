@@ -75,11 +75,10 @@ def test_every_alert_has_firing_and_silent_unit_tests_with_all_annotations(name:
     for alert in firing:
         assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url"}
         assert "severity" in alert["exp_labels"]
-    rule_variants = {tuple(sorted(r.labels.items())) for r in ALERTS if r.name == name}
-    tested = {tuple(sorted((k, str(v)) for k, v in a["exp_labels"].items() if k in dict(v_)))
-              for a in firing for v_ in rule_variants}
-    for variant in rule_variants:
-        assert variant in tested, f"{name} {dict(variant)} never fires in a unit test"
+    # Alerts defined several times (the burn-rate window pairs) must fire in a test for each definition.
+    for rule in (r for r in ALERTS if r.name == name):
+        assert any(all(str(a["exp_labels"].get(k)) == v for k, v in rule.labels.items()) for a in firing), \
+            f"{name} {rule.labels} never fires in a unit test"
 
 
 def test_latency_slo_reads_the_bucket_at_its_threshold() -> None:

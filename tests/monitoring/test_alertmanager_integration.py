@@ -33,7 +33,7 @@ class Receiver:
         received = self.calls
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 received.append((self.path, json.loads(body)))
                 self.send_response(200)

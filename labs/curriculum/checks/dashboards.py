@@ -47,7 +47,8 @@ def on_start(ctx: Context, force: bool) -> list[str]:
 def _load(ctx: Context) -> dict[str, Any]:
     path = ctx.file(DASHBOARD)
     if not path.is_file():
-        raise Fail("dashboard.json is valid JSON", f"{path} does not exist", f"run: aiops-lab lab start {ctx.module_id}")
+        raise Fail("dashboard.json is valid JSON", f"{path} does not exist",
+                   f"run: aiops-lab lab start {ctx.module_id}")
     try:
         model = json.loads(path.read_text())
     except ValueError as exc:
@@ -103,10 +104,12 @@ def check_panel(ctx: Context) -> None:
             'set fieldConfig.defaults.unit, e.g. "ops" or "reqps" (rows per second)')
     targets = [t for t in panel.get("targets") or [] if isinstance(t, dict) and str(t.get("expr", "")).strip()]
     if not targets:
-        raise Fail("the panel has a query", "no target with an 'expr'", 'add "targets": [{"refId": "A", "expr": "..."}]')
+        raise Fail("the panel has a query", "no target with an 'expr'",
+                   'add "targets": [{"refId": "A", "expr": "..."}]')
     expr, unknown = expand(str(targets[0]["expr"]), variable_values(model))
     if unknown:
-        raise Fail("the query's variables exist", f"the dashboard defines no variable {', '.join(sorted(set(unknown)))}",
+        raise Fail("the query's variables exist",
+                   f"the dashboard defines no variable {', '.join(sorted(set(unknown)))}",
                    "use $__rate_interval or a variable from templating.list")
     live.require("prometheus")
     at = time.time() - 1.0

@@ -12,6 +12,7 @@ import httpx
 import pandas as pd
 
 from labs import paths
+from labs.cli.errors import ExitStatus, LabError
 from labs.curriculum import answers, live
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.context import Context
@@ -60,8 +61,9 @@ def traffic(ctx: Context, rows: int) -> list[str]:
             resp = client.post("/predict", json={"instances": records[start:start + BATCH]},
                                headers={"X-Request-ID": f"{prefix}-{start // BATCH:04d}"})
             if resp.status_code != 200:
-                raise Fail("send traffic", f"POST /predict answered HTTP {resp.status_code}: {resp.text[:200]}",
-                           "check the service: aiops-lab status (and revert any fault flags: aiops-lab config list)")
+                raise LabError(f"POST /predict answered HTTP {resp.status_code} after {sent} rows: {resp.text[:200]}; "
+                               "check the service (aiops-lab status) and revert fault flags (aiops-lab config list), "
+                               "then send again", ExitStatus.CONFLICT)
             for offset, pred in enumerate(resp.json()["predictions"]):
                 sent += 1
                 if (start + offset) % FEEDBACK_EVERY == 0:
@@ -85,7 +87,8 @@ def learner_rows(ctx: Context) -> tuple[str, pd.DataFrame]:
     finally:
         conn.close()
     if len(rows) < MIN_ROWS:
-        raise Fail("your mystery traffic is in the log", f"{len(rows)} of your rows since you started (need {MIN_ROWS})",
+        raise Fail("your mystery traffic is in the log",
+                   f"{len(rows)} of your rows since you started (need {MIN_ROWS})",
                    f"send it: aiops-lab lab traffic {ctx.module_id}")
     frame = pd.DataFrame(rows, columns=["model_version", *FEATURE_NAMES, PREDICTION, ACTUAL])
     version = str(frame["model_version"].mode().iloc[0])

@@ -6,6 +6,7 @@ or aggregation shows up as a different number. Several instants guard against a 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -44,7 +45,7 @@ def compare(steps: Steps, name: str, learner: str, reference: str, *, no_data_hi
     if not learner.strip():
         raise Fail(name, "no query written yet", hint)
     now = time.time() - 1.0
-    ref_now = single_value(reference, now, name, hint)
+    ref_now = _finite(single_value(reference, now, name, hint))
     if ref_now is None:
         raise Fail(name, f"the lab has no data for this at {_clock(now)}, so your query cannot be judged",
                    no_data_hint)
@@ -53,14 +54,20 @@ def compare(steps: Steps, name: str, learner: str, reference: str, *, no_data_hi
     compared = 0
     for offset in offsets:
         at = now - offset
-        ref = ref_now if offset == 0 else single_value(reference, at, name, hint)
-        if ref is None:
+        ref = ref_now if offset == 0 else _finite(single_value(reference, at, name, hint))
+        if ref is None:  # no traffic (or 0/0) then: nothing to compare at this instant
             continue
         mine = single_value(learner, at, name, hint)
+        if mine is None and offset > 0 and ref == 0:
+            continue  # a ratio over series that did not exist yet: "no data" and 0 both mean "none" here
         if mine is None:
             raise Fail(name, f"your query returns no data at {_clock(at)} while the lab measures {ref:.6g}",
                        hint + "; check the metric name and label values against /metrics")
         if not close(mine, ref, REL_TOLERANCE, 1e-9):
             raise Fail(name, f"at {_clock(at)} your query gives {mine:.6g}, the lab measures {ref:.6g}", hint)
         compared += 1
-    steps.ok(name, f"matches the lab's measurement at {compared} instants (now {ref_now:.6g})")
+    steps.ok(name, f"matches the lab's measurement at {compared} instant(s) (now {ref_now:.6g})")
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

@@ -14,12 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.utils import floatToGoString
+
 from labs.curriculum import answers, live
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.context import Context
 from labs.curriculum.steps import Fail, Steps, close
 from model_service.metrics import LATENCY_BUCKETS
-from prometheus_client.utils import floatToGoString
 
 ANSWERS = "slo.yaml"
 PERIOD_MINUTES = 30 * 24 * 60
@@ -41,7 +42,8 @@ def _threshold(data: dict[str, Any], path: Path) -> float:
     value = answers.number(data, "latency.threshold_seconds", path, "one of the histogram's bucket bounds")
     if not any(abs(value - b) < 1e-9 for b in LATENCY_BUCKETS):
         raise Fail("latency.threshold_seconds", f"{value:g} s is not a bucket boundary of "
-                   "aiops_http_request_duration_seconds", "choose one of " + ", ".join(f"{b:g}" for b in LATENCY_BUCKETS)
+                   "aiops_http_request_duration_seconds",
+                   "choose one of " + ", ".join(f"{b:g}" for b in LATENCY_BUCKETS)
                    + ": between bounds, 'good' can only be interpolated, not counted")
     return value
 
@@ -68,7 +70,8 @@ def _sli_error(slo: str, window: str, threshold: float) -> str:
     if slo == "availability":
         return (f'(sum(rate(aiops_http_requests_total{{{_PREDICT},status=~"5.."}}[{window}])) or vector(0)) '
                 f"/ sum(rate(aiops_http_requests_total{{{_PREDICT}}}[{window}]))")
-    return (f'1 - sum(rate(aiops_http_request_duration_seconds_bucket{{{_PREDICT},le="{floatToGoString(threshold)}"}}[{window}])) '
+    good = f'aiops_http_request_duration_seconds_bucket{{{_PREDICT},le="{floatToGoString(threshold)}"}}'
+    return (f"1 - sum(rate({good}[{window}])) "
             f"/ sum(rate(aiops_http_request_duration_seconds_count{{{_PREDICT}}}[{window}]))")
 
 
@@ -100,7 +103,7 @@ def _measure(s: Steps, data: dict[str, Any], path: Path, slo: str, at: float, wi
                    "send traffic (aiops-lab load run --duration 5m), measure during it, write measured_at")
     ratio = max(0.0, series[0][1])
     if ratio <= 0:
-        raise Fail(f"{slo}.error_ratio", f"the lab measured no bad events in that window, so nothing can be "
+        raise Fail(f"{slo}.error_ratio", "the lab measured no bad events in that window, so nothing can be "
                    "compared", "spend some budget first: aiops-lab config set error_ratio 0.02 (availability) and "
                    "explanations_enabled true (slow batches, latency) while traffic runs; revert both afterwards")
     mine = answers.number(data, f"{slo}.error_ratio", path, "the measured share of bad events (0..1)")
