@@ -154,7 +154,7 @@ def scale_expr(expr: str, factor: int) -> str:
     """
     def _range(m: re.Match[str]) -> str:
         out = "[" + durations.scale(m.group("range"), factor, _MIN_WINDOW_MS)
-        if m.group(0).find(":") >= 0:
+        if ":" in m.group(0):
             step = m.group("step")
             out += ":" + (durations.scale(step, factor, durations.parse(LAB_INTERVAL)) if step else "")
         return out + "]"

@@ -70,7 +70,8 @@ def select_containers(containers: Iterable[Container], project: str, service: st
 def health_of(container: Container) -> str:
     """``healthy`` / ``unhealthy`` / ``starting`` from the container's HEALTHCHECK, or ``none`` without one."""
     health = (container.attrs.get("State") or {}).get("Health")
-    return str(health.get("Status", "none")) if isinstance(health, dict) else "none"
+    # Docker omits Health without a HEALTHCHECK; Podman's compatible API sends it with an empty Status.
+    return str(health.get("Status") or "none") if isinstance(health, dict) else "none"
 
 
 class DockerRuntime:

@@ -73,6 +73,7 @@ def test_health_reads_the_containers_healthcheck_state() -> None:
     assert health_of(_container("a", "p", "s", health="healthy")) == "healthy"
     assert health_of(_container("a", "p", "s", health="starting")) == "starting"
     assert health_of(_container("a", "p", "s")) == "none"
+    assert health_of(_container("a", "p", "s", health="")) == "none"  # Podman, no HEALTHCHECK
 
 
 def test_project_name_comes_from_the_compose_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,14 +151,14 @@ def labelled_container() -> Iterator[tuple[DockerRuntime, Any]]:
     common: dict[str, Any] = {"detach": True, "network_mode": "none",
                               "ulimits": [Ulimit(name="nofile", soft=1024, hard=1024),
                                           Ulimit(name="nproc", soft=4096, hard=4096)]}
-    container = client.containers.run(IMAGE, ["sleep", "600"], labels=labels, healthcheck=health,
-                                      restart_policy={"Name": "unless-stopped"}, **common)
-    oneoff = client.containers.run(IMAGE, ["sleep", "600"], labels={**labels, docker_runtime.ONEOFF_LABEL: "True"},
-                                   **common)
     try:
+        client.containers.run(IMAGE, ["sleep", "600"], labels=labels, healthcheck=health,
+                              restart_policy={"Name": "unless-stopped"}, **common)
+        oneoff = client.containers.run(IMAGE, ["sleep", "600"],
+                                       labels={**labels, docker_runtime.ONEOFF_LABEL: "True"}, **common)
         yield DockerRuntime(project=project, restart_timeout_s=60), oneoff
-    finally:
-        for c in (container, oneoff):
+    finally:  # everything of the private project, also what a failed start left behind
+        for c in client.containers.list(all=True, filters={"label": f"{docker_runtime.PROJECT_LABEL}={project}"}):
             c.remove(force=True)
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
+from labs.topology import BY_NAME, LOOPBACK, PAGER
 from monitoring import render
 from monitoring.binaries import APT_INSTALL
 
-# Where the native lab's components would listen; the rendered files only need plausible addresses.
-TARGETS = {job: f"127.0.0.1:{port}" for job, port in
-           zip(render.JOBS, (8000, 8001, 8002, 9093, 9090), strict=True)}
-PAGER_URL = "http://127.0.0.1:8002"
+# Where the native lab's components listen by default (labs/topology.py).
+TARGETS = {job: f"{LOOPBACK}:{BY_NAME[job].default_port}" for job in render.JOBS}
+PAGER_URL = f"http://{LOOPBACK}:{PAGER.default_port}"
 
 
 def _tool(name: str) -> str:
@@ -43,7 +42,3 @@ def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="session")
 def lab_rendered(tmp_path_factory: pytest.TempPathFactory) -> render.Rendered:
     return render.render(tmp_path_factory.mktemp("lab-only"), targets=TARGETS, pager_url=PAGER_URL, lab_mode=True)
-
-
-def read(path: Path) -> str:
-    return path.read_text()

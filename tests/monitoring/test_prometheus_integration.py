@@ -6,6 +6,7 @@ command works, and a killed service pages within seconds (lab-mode time compress
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from monitoring import render
+from monitoring.binaries import APT_INSTALL
 from tests.monitoring import catalog
 from tests.monitoring.traffic import Burst
 from tests.support.polling import wait_until
@@ -43,7 +45,8 @@ class Prom:
 
 @pytest.fixture
 def prometheus(service: ServiceUnderTest, tmp_path: Path) -> Iterator[Prom]:
-    _ = shutil_check()
+    if shutil.which("prometheus") is None:
+        pytest.skip(f"prometheus is not installed; install it with: {APT_INSTALL}")
     port = free_port()
     targets = {"model-service": f"127.0.0.1:{service.port}", "prometheus": f"127.0.0.1:{port}"}
     rendered = render.render(tmp_path / "config", targets=targets, pager_url="http://127.0.0.1:9",
@@ -60,13 +63,6 @@ def prometheus(service: ServiceUnderTest, tmp_path: Path) -> Iterator[Prom]:
         yield Prom(port)
     finally:
         proc.stop()
-
-
-def shutil_check() -> None:
-    import shutil
-
-    if shutil.which("prometheus") is None:
-        pytest.skip("prometheus is not installed; install it with: sudo apt-get install -y prometheus")
 
 
 def _has_value(samples: list[dict]) -> bool:

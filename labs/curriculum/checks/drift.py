@@ -144,8 +144,8 @@ def check_measure(ctx: Context) -> None:
     if truth is None:
         raise Fail("score", f"the monitor could not score {feature} on your rows", "send traffic again")
     s.check(close(score, truth, SCORE_TOLERANCE), "score", f"you wrote {score:g}; on your rows it is {truth:.4g}",
-            f"run: aiops-lab drift report --rows {len(frame)} right after sending your traffic, and copy the "
-            "score of the drifted feature")
+            f"run: aiops-lab drift report --rows {len(frame)} right after sending your traffic, while nothing else "
+            "sends traffic (the window must hold only your rows), and copy the drifted feature's score")
 
 
 EXERCISES = (
