@@ -51,11 +51,14 @@ def _metric_field(loc: Sequence[int | str]) -> str:
     return last if last in _KNOWN_FIELDS else "other"
 
 
-def from_validation(exc: ValidationError, status: int = 422) -> ApiError:
-    """Convert pydantic errors, count them by field, and keep the first one in the summary."""
+def from_validation(exc: ValidationError, status: int = 422, loc_prefix: tuple[str, ...] = ()) -> ApiError:
+    """Convert pydantic errors, count them by field, and keep the first one in the summary.
+
+    ``loc_prefix`` places errors of a value validated on its own (e.g. a query parameter) at its path.
+    """
     details = []
     for err in exc.errors(include_url=False):
-        loc = err.get("loc", ())
+        loc = (*loc_prefix, *err.get("loc", ()))
         path = _path(loc)
         rule = err["type"]
         msg = err["msg"]

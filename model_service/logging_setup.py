@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 _STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# One encoder for every line: json.dumps(..., default=str) would build a new one per call (the access log
+# writes a line per request, so this is on the hot path).
+_ENCODER = json.JSONEncoder(default=str)
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,7 +27,7 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        return _ENCODER.encode(out)
 
 
 def log_config(level: str = "info") -> dict[str, Any]:

@@ -152,18 +152,21 @@ def _distance(a: float, b: float) -> float:
     return min(d, DAY - d)
 
 
-def key_moments(journal: Any) -> list[tuple[str, float]]:
-    """(what, unix time) the timeline must show, from a drill journal (``labs.drills.journal.Journal``)."""
-    moments = [("the fault started", journal.injected_at or journal.started_at)]
+def key_moments(journal: Any) -> list[tuple[str, float, tuple[str, ...]]]:
+    """(what, unix time, words a row about it contains) the timeline must show, from a drill journal."""
+    start = journal.injected_at or journal.started_at
+    moments = [("the fault started", start, ("inject", "fault", "start", "release", "deploy", "change"))]
     pages = [p for p in journal.result.get("pages", []) if p.get("alertname") != "Watchdog"
-             and (p.get("paged_at") or 0) >= (journal.injected_at or journal.started_at)]
+             and (p.get("paged_at") or 0) >= start]
     if pages:
         first = min(pages, key=lambda p: p["paged_at"])
-        moments.append((f"the first page ({first.get('alertname')})", float(first["paged_at"])))
+        name = str(first.get("alertname"))
+        moments.append((f"the first page ({name})", float(first["paged_at"]), ("page", "alert", name.lower())))
     if journal.acked_at is not None:
-        moments.append(("the acknowledgement", journal.acked_at))
+        moments.append(("the acknowledgement", journal.acked_at, ("ack",)))
     if journal.passed_at is not None:
-        moments.append(("the mitigation (checks passed)", journal.passed_at))
+        moments.append(("the mitigation (checks passed)", journal.passed_at,
+                        ("pass", "mitigat", "recover", "resolv", "fixed")))
     return moments
 
 
@@ -171,10 +174,13 @@ def lint_timeline(text: str, journal: Any) -> list[Finding]:
     rows, found = timeline(text)
     if not rows:
         return found
-    for what, at in key_moments(journal):
-        if not any(_distance(r.clock, _tod(at)) <= TOLERANCE_S for r in rows):
-            found.append(Finding("timeline", f"{what} at {_fmt(_tod(at))} UTC is not on the timeline",
-                                 "keep every recorded moment at its recorded time (the draft has them all)"))
+    for what, at, words in key_moments(journal):
+        clock = _tod(at)
+        if not any(_distance(r.clock, clock) <= TOLERANCE_S and any(w in r.text.lower() for w in words)
+                   for r in rows):
+            found.append(Finding("timeline", f"{what} at {_fmt(clock)} UTC is not on the timeline",
+                                 "keep every recorded moment at its recorded time (the draft has them all), "
+                                 f"described with one of: {', '.join(words[:3])}"))
     start = (journal.injected_at or journal.started_at) - SLACK_BEFORE_S
     end = (journal.passed_at or journal.stopped_at or start) + SLACK_AFTER_S
     first, last = _tod(start), _tod(end)

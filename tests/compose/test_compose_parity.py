@@ -22,7 +22,7 @@ from tests.compose import compose_file
 
 COMPOSE = compose_file.load()
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-ONE_SHOT = {"model-init"}
+ONE_SHOT = {"model-init", "cli"}  # `aiops-lab up` trains first itself; natively the CLI is just the CLI
 COMPOSE_ONLY = {"locust": "the native lab starts Locust on demand (aiops-lab load ui); compose as a profile"}
 
 # Environment the containers get that the native plan does not set, and why.
@@ -75,6 +75,8 @@ def test_python_components_run_the_same_module(plan: dict[str, ProcessSpec]) -> 
             continue
         assert SERVICES[name]["command"] == ["python", "-m", module], name
         assert SERVICES[name]["image"] == SERVICES["model-init"]["image"], f"{name} should run the project image"
+    assert SERVICES["cli"]["entrypoint"] == ["aiops-lab"] and SERVICES["cli"]["image"] == SERVICES["model-init"][
+        "image"]
 
 
 def test_ports_are_the_topology_ports_moved_by_the_same_variables() -> None:

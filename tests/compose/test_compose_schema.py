@@ -75,7 +75,7 @@ def _run(cmd: list[str], tmp_path: Path, env_lines: dict[str, str], *args: str) 
 
 def test_docker_compose_accepts_the_file_with_the_example_env(docker_compose: list[str], tmp_path: Path) -> None:
     done = _run(docker_compose, tmp_path, {"AIOPS_LAB_MODE": "lab", **compose_file.EXAMPLE_SECRETS},
-                "--profile", "load", "config", "--format", "json")
+                "--profile", "load", "--profile", "tools", "config", "--format", "json")
     assert done.returncode == 0, done.stderr
     model = json.loads(done.stdout)
     assert model["name"] == "aiops-lab"

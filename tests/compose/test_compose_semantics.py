@@ -22,6 +22,8 @@ COMPOSE = compose_file.load()
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 ONE_SHOT = {name for name, svc in SERVICES.items() if svc.get("restart") == "no"}
 LONG_RUNNING = set(SERVICES) - ONE_SHOT
+# On-demand command containers (`docker compose run --rm cli ...`): not part of the running stack.
+TOOLS = {name for name, svc in SERVICES.items() if "tools" in svc.get("profiles", [])}
 PROJECT_IMAGE = "aiops-lab:local"
 
 
@@ -82,7 +84,7 @@ def test_model_service_waits_for_the_one_shot_training() -> None:
 
 
 def test_restart_policies() -> None:
-    assert ONE_SHOT == {"model-init"}
+    assert ONE_SHOT == {"model-init", "cli"} and TOOLS == {"cli"}
     for name in LONG_RUNNING:
         assert SERVICES[name]["restart"] == "unless-stopped", name
 
@@ -180,10 +182,17 @@ def test_the_whole_stack_fits_in_1_gib() -> None:
 
 def test_one_shot_services_fit_beside_what_runs_at_the_same_time() -> None:
     """model-init runs while services that do not wait for it may already be up."""
-    for one_shot in ONE_SHOT:
+    for one_shot in ONE_SHOT - TOOLS:
         concurrent = {name for name in LONG_RUNNING if one_shot not in _waits_for(name)}
         total = _limit(one_shot) + sum(_limit(name) for name in concurrent)
         assert total < GIB, f"{one_shot} + {sorted(concurrent)} = {total / 2**20:.0f} MiB"
+
+
+def test_tool_containers_are_opt_in_and_bounded() -> None:
+    """A tool container adds its own limit while one command runs; it never starts with the stack."""
+    for name in TOOLS:
+        assert SERVICES[name]["profiles"] == ["tools"] and _limit(name) <= 256 * 2**20, name
+        assert not any(name in _depends(other) for other in SERVICES), f"nothing may wait for {name}"
 
 
 def test_memory_budget_arithmetic_reads_compose_units() -> None:

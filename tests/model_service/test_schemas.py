@@ -109,3 +109,13 @@ def test_unknown_field_lists_the_fields_of_that_body(model: Any, body: Any, allo
     [detail] = from_validation(info.value).details
     assert detail["rule"] == "extra_forbidden"
     assert allowed in detail["message"]
+
+
+def test_openapi_documents_the_predict_contract() -> None:
+    """/predict validates raw bytes and parses ``explain`` by hand; the schema must still say so."""
+    op = create_app(Settings(admin_token=None, max_batch_rows=50)).openapi()["paths"]["/predict"]["post"]
+    assert [(p["name"], p["in"], p["schema"]["type"]) for p in op["parameters"]] == [("explain", "query", "boolean")]
+    record, batch = op["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert record == {"$ref": "#/components/schemas/PredictionRecord"}
+    assert batch["properties"]["instances"]["maxItems"] == 50  # the configured limit, not a hard-coded one
+    assert {"413", "422", "503"} <= set(op["responses"])
