@@ -16,7 +16,7 @@ import click
 import pytest
 
 from labs.cli.main import COMMANDS
-from labs.topology import ALERTMANAGER, DRIFT_MONITOR, MODEL_SERVICE, PROMETHEUS
+from labs.topology import ALERTMANAGER, DRIFT_MONITOR, MODEL_SERVICE, PAGER, PROMETHEUS
 from model_service.app import create_app
 from model_service.settings import Settings
 from tests.monitoring import catalog
@@ -28,6 +28,7 @@ COMPONENT_PATHS = {
     PROMETHEUS.default_port: ("/api/v1/", "/-/"),
     ALERTMANAGER.default_port: ("/api/v2/", "/-/"),
     DRIFT_MONITOR.default_port: ("/healthz", "/metrics", "/reports"),
+    PAGER.default_port: ("/heartbeat", "/pages", "/alerts", "/events", "/drill", "/healthz", "/metrics"),
 }
 
 
