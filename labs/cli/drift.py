@@ -61,9 +61,9 @@ def drift_report(since: str | None, rows: int | None, min_rows: int | None, out:
         raise LabError("use --since or --rows, not both")
     window_s = window_rows = None
     if since is not None:
-        from labs.cli.model import parse_duration
+        from labs.cli.durations import parse_duration
 
-        window_s, window_rows = parse_duration(since), 0
+        window_s, window_rows = parse_duration(since, "--since"), 0
     elif rows is not None:
         window_s, window_rows = 0.0, rows
     settings, config = _settings(min_rows=min_rows)

@@ -11,6 +11,7 @@ import time
 import click
 
 from labs import paths
+from labs.cli.durations import parse_duration
 from labs.cli.errors import ExitStatus, LabError
 from labs.cli.output import console, info, ok, table
 from labs.client import ServiceClient
@@ -95,7 +96,7 @@ def model_retrain(since: str, min_rows: int, deploy: bool) -> None:
 
     This is the lever for real covariate drift: the world moved, and the labels show where to.
     """
-    seconds = parse_duration(since)
+    seconds = parse_duration(since, "--since")
     frame = training.labelled_log_frame(paths.prediction_log_path(), time.time() - seconds)
     if len(frame) < min_rows:
         raise LabError(f"only {len(frame)} labelled rows in the last {since} (need {min_rows}); send traffic "
@@ -158,15 +159,3 @@ def model_deploy(version: str) -> None:
 def model_rollback() -> None:
     """Re-activate the version that was active before the current one."""
     _activate("", "rollback")
-
-
-def parse_duration(text: str) -> float:
-    """'90s', '15m', '2h', '1d' -> seconds, with an error that shows the accepted form."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    try:
-        value, unit = float(text[:-1]), text[-1]
-        if unit not in units or value <= 0:
-            raise ValueError
-    except (ValueError, IndexError):
-        raise LabError(f"duration {text!r} is not valid; use a number and s/m/h/d, e.g. 90s, 15m, 2h") from None
-    return value * units[unit]

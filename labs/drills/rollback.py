@@ -26,6 +26,7 @@ from labs.drills.prom import Prometheus
 from labs.stack.runstate import RunState, pid_alive
 
 REASON = "drill stop: restore the pre-drill value"
+API_TIMEOUT_S = 30.0  # a saturated service still answers, slowly: never mistake slow for down
 
 
 def _health(component: str) -> bool:
@@ -57,10 +58,21 @@ def _ensure_running(component: str) -> str:
     return f"{component} restarted"
 
 
+def _service_process_alive() -> bool:
+    """Is the model-service process running (slow or paused counts as running: use its API, patiently)?"""
+    state = RunState.load()
+    rec = state.components.get("model-service") if state is not None else None
+    return rec is not None and rec.state not in ("exited", "stopped", "failed") and pid_alive(rec.pid)
+
+
+def _client() -> ServiceClient:
+    return ServiceClient(actor=ENGINE_ACTOR, timeout=API_TIMEOUT_S)
+
+
 def _config_flag(params: dict[str, Any]) -> str:
     flag, value = params["flag"], params["value"]
-    client = ServiceClient(actor=ENGINE_ACTOR)
-    if not client.reachable():
+    client = _client()
+    if not _service_process_alive():
         # The service is down: fix the persisted flags it will load when it starts.
         from model_service.runtime_config import ConfigStore
 
@@ -81,8 +93,8 @@ def _model(params: dict[str, Any]) -> str:
     version = params.get("version")
     if not version:
         return "no model was active before the drill"
-    client = ServiceClient(actor=ENGINE_ACTOR)
-    if client.reachable():
+    client = _client()
+    if _service_process_alive():
         active = client.request("GET", "/admin/models", admin=True)["active"]
         if active != version:
             client.request("POST", "/admin/model/deploy", admin=True, json={"version": version})
@@ -165,7 +177,10 @@ def run_one(action: RollbackAction) -> str:
 def run_all(j: Journal) -> list[tuple[RollbackAction, str]]:
     """Run every pending rollback, newest first; returns (action, outcome) pairs. Saves after each."""
     outcomes: list[tuple[RollbackAction, str]] = []
-    for action in reversed(j.rollbacks):
+    # The traffic goes first: a service saturated by the drill's own load answers the other rollbacks late.
+    ordered = [a for a in j.rollbacks if a.kind == "traffic"] + [a for a in reversed(j.rollbacks)
+                                                                 if a.kind != "traffic"]
+    for action in ordered:
         if action.done:
             continue
         try:

@@ -6,33 +6,16 @@ Kept free of heavy imports (no pandas, no Locust) so the CLI can refuse a bad va
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from urllib.parse import urlsplit
 
+from labs.cli.durations import parse_duration
 from labs.cli.errors import ExitStatus, LabError
 
 MIN_USERS = 1
 MAX_USERS = 1000  # one Locust process on a laptop; more needs distributed workers, not this lab
 MIN_DURATION_S = 1.0
 MAX_DURATION_S = 24 * 3600.0
-
-_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
-_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
-
-
-def parse_duration(text: str, option: str) -> float:
-    """``"90"``, ``"90s"``, ``"2m"``, ``"1h30m"`` -> seconds (Locust's own --run-time forms)."""
-    raw = text.strip().lower()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        parts = _PART.findall(raw)
-        if not parts or "".join(n + u for n, u in parts) != raw:
-            raise LabError(f"{option} {text!r} is not a duration; use e.g. 30s, 2m, 1h30m") from None
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    return seconds
-
 
 def check_users(value: int, option: str = "--users") -> int:
     if not MIN_USERS <= value <= MAX_USERS:

@@ -40,7 +40,7 @@ def test_report_prints_a_row_per_feature_and_saves_to_the_reports_dir(run, lab_s
 
 @pytest.mark.parametrize(("args", "status", "message"), [
     (("--since", "15m", "--rows", "10"), ExitStatus.USAGE, "use --since or --rows, not both"),
-    (("--since", "15 minutes"), ExitStatus.USAGE, "duration '15 minutes' is not valid"),
+    (("--since", "15 minutes"), ExitStatus.USAGE, "--since '15 minutes' is not a duration"),
     (("--rows", "10",), ExitStatus.CONFLICT, "insufficient data: 0 rows served by v1"),
     (("--out", "/nonexistent-dir/x.html"), ExitStatus.USAGE, "--out: directory /nonexistent-dir does not exist"),
 ])
