@@ -52,8 +52,8 @@ LABEL org.opencontainers.image.title="aiops-lab" \
 # A fixed, unprivileged uid/gid: named volumes are initialised from the image's directories with this
 # owner, and the state never needs root. /var/lib/aiops holds nothing in the image; volumes land there.
 # The base image's own pip/setuptools/wheel are build tools the lab never uses at run time: removed.
-RUN groupadd --system --gid 10001 aiops \
-    && useradd --system --uid 10001 --gid aiops --home-dir /var/lib/aiops --no-create-home \
+RUN groupadd --gid 10001 aiops \
+    && useradd --uid 10001 --gid aiops --home-dir /var/lib/aiops --no-create-home \
        --shell /usr/sbin/nologin aiops \
     && install -d -o aiops -g aiops -m 0750 /var/lib/aiops /var/lib/aiops/state /var/lib/aiops/models \
     && PIP_ROOT_USER_ACTION=ignore python -m pip uninstall --yes pip setuptools wheel \

@@ -181,11 +181,11 @@ def write_bodies(root: Path, batch: int) -> tuple[Path, Path]:
     return single, many
 
 
-def report(results: list[Result]) -> int:
+def report(results: list[Result], extra: list[Result]) -> int:
     print()
     print(f"{'case':<44} {'req/s':>9} {'pred/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
           f"{'CPU us/req':>11}")
-    for r in results:
+    for r in [*results, *extra]:
         print(f"{r.case:<44} {r.rps:>9.0f} {r.predictions_per_s:>10.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
               f"{r.errors:>7} {r.cpu_us_per_request:>11.0f}")
     bare, single, batch = results
@@ -214,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (one wrk thread)")
     parser.add_argument("--batch", type=int, default=100, help="rows per request in case (c)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary state dir and server logs")
+    parser.add_argument("--ablate", action="store_true",
+                        help="also run (b) with AIOPS_ACCESS_LOG=off, to show what the access log costs")
     args = parser.parse_args(argv)
 
     wrk = find_wrk()
@@ -237,9 +239,15 @@ def main(argv: list[str] | None = None) -> int:
             results.append(measure("(b) /predict 1 row (metrics, log, access log)", 1, wrk, pin_wrk, srv, single,
                                    args))
             results.append(measure(f"(c) /predict {args.batch} rows", args.batch, wrk, pin_wrk, srv, many, args))
+        extra = []
+        if args.ablate:
+            port = free_port()
+            env = {**env, "AIOPS_PORT": str(port), "AIOPS_ACCESS_LOG": "off"}
+            with server([*pin_server, sys.executable, "-m", "model_service"], env, port, root / "nolog.log") as srv:
+                extra.append(measure("(b') /predict 1 row, access log off", 1, wrk, pin_wrk, srv, single, args))
         print(f"wrk -t1 -c{args.connections} -d{args.duration:g}s, server pinned: {bool(pin_server)}; "
               f"state and logs: {root if args.keep else '(removed; --keep to inspect)'}")
-        return report(results)
+        return report(results, extra)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

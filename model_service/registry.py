@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,15 +66,22 @@ class Registry:
     def load(self, version: str) -> LoadedModel:
         """Load an artifact, refusing any type outside the allow-list instead of executing it."""
         path = self._version_dir(version) / "model.skops"
-        untrusted = set(sio.get_untrusted_types(file=path))
-        unexpected = untrusted - _TRUSTED_TYPES
-        if unexpected:
-            raise RegistryError(f"{path} contains types that are not allowed: {sorted(unexpected)}; "
-                                "only LinearRegression artifacts made by 'aiops-lab model train' load")
-        estimator = sio.load(path, trusted=sorted(untrusted))
+        try:
+            untrusted = set(sio.get_untrusted_types(file=path))
+            unexpected = untrusted - _TRUSTED_TYPES
+            if unexpected:
+                raise RegistryError(f"{path} contains types that are not allowed: {sorted(unexpected)}; "
+                                    "only LinearRegression artifacts made by 'aiops-lab model train' load")
+            estimator = sio.load(path, trusted=sorted(untrusted))
+            card = self.card(version)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            # A missing or damaged file is a registry problem, not a crash (at start-up or on deploy).
+            reason = " ".join(str(exc).split())[:200]
+            raise RegistryError(f"model version {version} cannot be loaded ({type(exc).__name__}: {reason}); "
+                                "deploy another version or retrain: aiops-lab model train") from exc
         if not isinstance(estimator, LinearRegression):
             raise RegistryError(f"{path} holds a {type(estimator).__name__}, expected LinearRegression")
-        return LoadedModel(estimator=estimator, card=self.card(version))
+        return LoadedModel(estimator=estimator, card=card)
 
     def active(self) -> str | None:
         path = self.root / "active.json"

@@ -43,11 +43,14 @@ class ServiceState:
     background: np.ndarray | None = None  # explainer background rows
 
     def load_model(self, version: str | None = None) -> ServingModel:
-        model = load_active(self.registry, version)
-        ref = self.registry.reference(model.version)
         from model_service.features import FEATURE_NAMES
 
-        self.background = ref[list(FEATURE_NAMES)].to_numpy(dtype=float)[:200]
+        # Everything that can fail is read before load_active() publishes the new model's identity, so a
+        # failed deploy never leaves aiops_model_info naming a model that is not serving.
+        ref = self.registry.reference(version or self.registry.active() or "")
+        background = ref[list(FEATURE_NAMES)].to_numpy(dtype=float)[:200]
+        model = load_active(self.registry, version)
+        self.background = background
         self.model = model
         log.info("model loaded", extra={"model_version": model.version})
         return model

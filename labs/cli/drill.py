@@ -129,8 +129,9 @@ def drill_hint() -> None:
 @cli.command("ack")
 def drill_ack() -> None:
     """Acknowledge the incident: you noticed it (counts as detection if earlier than the page)."""
-    elapsed = engine.ack()
-    ok("acknowledged" + (f" {fmt_seconds(elapsed)} after the fault started" if elapsed is not None else ""))
+    elapsed, pages = engine.ack()
+    ok("acknowledged" + (f" {fmt_seconds(elapsed)} after the fault started" if elapsed is not None else "")
+       + (f"; pager pages acknowledged: {', '.join(pages)}" if pages else ""))
 
 
 @cli.command("check")

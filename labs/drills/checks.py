@@ -41,32 +41,38 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}" if math.isfinite(value) else str(value)
 
 
+def judge(name: str, points: list[tuple[float, float]], op: str, threshold: float, hold: float,
+          step: float) -> CheckResult:
+    """Did the condition hold at every evaluation of the last ``hold`` seconds, with data throughout?"""
+    cond = f"{op} {_fmt(threshold)}"
+    expected = int(hold // step) + 1
+    if not points:
+        return CheckResult(name, False, f"no data in the last {hold:.0f}s (need {cond})")
+    latest = points[-1][1]
+    bad = [v for _, v in points if not OPS[op](v, threshold)]
+    if bad:
+        return CheckResult(name, False, f"now {_fmt(latest)}; {len(bad)} of the last {len(points)} "
+                           f"evaluations failed {cond} (must hold for {hold:.0f}s)", latest)
+    if len(points) < expected - 1:
+        return CheckResult(name, False, f"now {_fmt(latest)}, but data covers only {len(points)} of "
+                           f"{expected} evaluations of the last {hold:.0f}s (need {cond} throughout)", latest)
+    return CheckResult(name, True, f"{_fmt(latest)}, held {cond} for {hold:.0f}s", latest)
+
+
 def promql(check: PromCheck, prom: Prometheus, now: float | None = None) -> CheckResult:
     now = now or time.time()
-    cond = f"{check.op} {_fmt(check.threshold)}"
     try:
         if check.hold <= 0:
             value = prom.value(check.query, at=now)
             if value is None:
-                return CheckResult(check.name, False, f"no data (need {cond})")
-            return CheckResult(check.name, OPS[check.op](value, check.threshold), f"{_fmt(value)} (need {cond})",
-                               value)
+                return CheckResult(check.name, False, f"no data (need {check.op} {_fmt(check.threshold)})")
+            return CheckResult(check.name, OPS[check.op](value, check.threshold),
+                               f"{_fmt(value)} (need {check.op} {_fmt(check.threshold)})", value)
         step = max(1.0, check.hold / 15.0)
         points = prom.series(check.query, now - check.hold, now, step)
     except PromError as exc:
         return CheckResult(check.name, False, str(exc))
-    expected = int(check.hold // step) + 1
-    if not points:
-        return CheckResult(check.name, False, f"no data in the last {check.hold:.0f}s (need {cond})")
-    latest = points[-1][1]
-    bad = [v for _, v in points if not OPS[check.op](v, check.threshold)]
-    if bad:
-        return CheckResult(check.name, False, f"now {_fmt(latest)}; {len(bad)} of the last {len(points)} "
-                           f"evaluations failed {cond} (must hold for {check.hold:.0f}s)", latest)
-    if len(points) < expected - 1:
-        return CheckResult(check.name, False, f"now {_fmt(latest)}, but data covers only {len(points)} of "
-                           f"{expected} evaluations of the last {check.hold:.0f}s (need {cond} throughout)", latest)
-    return CheckResult(check.name, True, f"{_fmt(latest)}, held {cond} for {check.hold:.0f}s", latest)
+    return judge(check.name, points, check.op, check.threshold, check.hold, step)
 
 
 def held_out(scenario: str, rows: int) -> tuple[list[dict[str, object]], list[float]]:

@@ -193,14 +193,16 @@ def hint() -> tuple[int, int, str]:
     return j.hints_used, len(drill.hints), text
 
 
-def ack() -> float | None:
-    """The learner says they noticed; returns seconds since the injection (None: nothing injected yet)."""
+def ack() -> tuple[float | None, list[str]]:
+    """The learner says they noticed: seconds since the injection (None: nothing injected yet), and the
+    pager pages acknowledged with it."""
     j = current()
+    acked = pager_client.ack_open(j.started_at)
     if j.acked_at is None:
         j.acked_at = time.time()
-        j.add("ack", "learner acknowledged the incident")
+        j.add("ack", "learner acknowledged the incident" + (f" (pages: {', '.join(acked)})" if acked else ""))
         jr.save(j)
-    return None if j.injected_at is None else j.acked_at - j.injected_at
+    return (None if j.injected_at is None else j.acked_at - j.injected_at), acked
 
 
 @dataclass

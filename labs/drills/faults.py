@@ -156,7 +156,8 @@ def _scrape_target(j: Journal, f: ScrapeTargetFault) -> str:
     for job in jobs:
         for static in job.get("static_configs", []):
             static["targets"] = [_PORT.sub(f":{wrong}", t) for t in static.get("targets", [])]
-    path.write_text(f"# pushed by {f.actor} at {datetime.now(UTC).isoformat()[:19]}Z: {f.note}\n"
+    header = "".join(line + "\n" for line in original.splitlines() if line.startswith("#"))
+    path.write_text(header + f"# pushed by {f.actor} at {datetime.now(UTC).isoformat()[:19]}Z: {f.note}\n"
                     + yaml.safe_dump(config, sort_keys=False))
     how = "reloaded" if Prometheus().reload() else _restart_prometheus()
     return f"prometheus scrape target of job {f.job} now points at port {wrong} ({how}; pushed by {f.actor})"

@@ -36,3 +36,16 @@ def set_drill(drill: str | None) -> bool:
         return httpx.post(pager_url() + "/drill", json={"drill": drill}, timeout=5.0).status_code < 300
     except httpx.HTTPError:
         return False
+
+
+def ack_open(since: float, by: str = "drill-ack") -> list[str]:
+    """Acknowledge the pager's open pages opened since ``since``; returns their alert names (best effort)."""
+    pages = pages_since(since) or []
+    acked = []
+    for name in sorted({p["alertname"] for p in pages if p.get("status") == "firing" and not p.get("acked_at")}):
+        try:
+            if httpx.post(pager_url() + "/pages/ack", json={"target": name, "by": by}, timeout=5.0).status_code < 300:
+                acked.append(name)
+        except httpx.HTTPError:
+            continue
+    return acked

@@ -72,7 +72,7 @@ class _Strict(BaseModel):
 class CheckoutRelease(_Strict):
     """What the upstream client ``checkout-api`` sends to ``/predict``: its rate, batches and data."""
 
-    version: str = "2024.11.1"
+    version: str = "3.14.1"
     rate_per_s: float = Field(8.0, gt=0, le=400)
     batch_share: float = Field(0.0, ge=0, le=1, description="Share of requests that are batches.")
     batch_size: int = Field(50, ge=2, le=1000)

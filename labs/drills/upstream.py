@@ -30,7 +30,7 @@ CLIENTS = ("checkout-api", "label-pipeline")
 
 
 class LabelPipeline(BaseModel):
-    version: str = "2024.10.4"
+    version: str = "1.8.2"
     feedback_ratio: float = 0.5
     status: Literal["running", "stalled"] = "running"
 

@@ -68,8 +68,8 @@ def _switch(svc: ServiceState, version: str, who: str, action: str) -> dict[str,
     try:
         svc.load_model(version)
         previous = svc.registry.activate(version, actor=who, action=action)
-    except RegistryError as exc:
-        raise ApiError(409 if action == "rollback" else 404, f"version: {exc}") from None
+    except (RegistryError, OSError, ValueError) as exc:  # OSError/ValueError: a damaged reference sample
+        raise ApiError(409 if action == "rollback" else 404, f"version: {' '.join(str(exc).split())}") from None
     metrics.MODEL_DEPLOYS.labels(action).inc()
     return {"active": version, "previous": previous, "action": action}
 

@@ -150,3 +150,18 @@ def test_active_pointer_is_plain_json(reg: Registry, trained: training.TrainedMo
     pointer = json.loads((reg.root / "active.json").read_text())
     assert pointer["version"] == "v1" and pointer["since"]
     assert not list(reg.root.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("damage", ["garbage artifact", "missing artifact", "corrupt card"])
+def test_damaged_version_is_a_registry_error_not_a_crash(reg: Registry, trained: training.TrainedModel,
+                                                         damage: str) -> None:
+    reg.register(trained)
+    vdir = reg.root / "v1"
+    if damage == "garbage artifact":
+        (vdir / "model.skops").write_bytes(b"not a zip file")
+    elif damage == "missing artifact":
+        (vdir / "model.skops").unlink()
+    else:
+        (vdir / "card.json").write_text("{truncated")
+    with pytest.raises(RegistryError, match=r"model version v1 cannot be loaded .*aiops-lab model train"):
+        reg.load("v1")

@@ -32,16 +32,18 @@ def _learner(ctx: Context, key: str) -> str:
 
 
 def check_rate(ctx: Context) -> None:
+    learner = _learner(ctx, "request_rate")
     live.require("prometheus")
-    compare(ctx.steps, "request_rate", _learner(ctx, "request_rate"), REFERENCE["request_rate"],
+    compare(ctx.steps, "request_rate", learner, REFERENCE["request_rate"],
             no_data_hint=_TRAFFIC,
             hint="per-second rate of the counter aiops_http_requests_total for route=\"/predict\", summed over all "
                  "statuses and instances, over a 1m window: rate() then sum()")
 
 
 def check_error_ratio(ctx: Context) -> None:
+    learner = _learner(ctx, "error_ratio")
     live.require("prometheus")
-    compare(ctx.steps, "error_ratio", _learner(ctx, "error_ratio"), REFERENCE["error_ratio"],
+    compare(ctx.steps, "error_ratio", learner, REFERENCE["error_ratio"],
             no_data_hint=_TRAFFIC,
             need_nonzero="make some errors first: aiops-lab config set error_ratio 0.05 --reason 'lab 02' while "
                          "traffic runs (set it back to 0 afterwards)",
@@ -50,16 +52,18 @@ def check_error_ratio(ctx: Context) -> None:
 
 
 def check_p99(ctx: Context) -> None:
+    learner = _learner(ctx, "p99_latency_seconds")
     live.require("prometheus")
-    compare(ctx.steps, "p99_latency_seconds", _learner(ctx, "p99_latency_seconds"),
+    compare(ctx.steps, "p99_latency_seconds", learner,
             REFERENCE["p99_latency_seconds"], no_data_hint=_TRAFFIC,
             hint="histogram_quantile(0.99, ...) over the per-bucket rate of "
                  "aiops_http_request_duration_seconds_bucket for /predict over 1m, summed by le")
 
 
 def check_mae(ctx: Context) -> None:
+    learner = _learner(ctx, "mae_seconds")
     live.require("prometheus")
-    compare(ctx.steps, "mae_seconds", _learner(ctx, "mae_seconds"), REFERENCE["mae_seconds"],
+    compare(ctx.steps, "mae_seconds", learner, REFERENCE["mae_seconds"],
             no_data_hint="the MAE needs ground truth: aiops-lab load run sends feedback for half of its "
                          "predictions after 5 s; run it for 3 minutes and check again",
             hint="rate of aiops_prediction_absolute_error_seconds_sum divided by rate of ..._count, each summed "

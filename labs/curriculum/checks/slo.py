@@ -81,9 +81,12 @@ def _when(data: dict[str, Any], path: Path, started_at: float) -> tuple[float, s
     if at > now + 5:
         raise Fail("measured_at", f"{datetime.fromtimestamp(at).isoformat()} is in the future",
                    "write the time you ran your queries: date -u +%Y-%m-%dT%H:%M:%SZ")
-    if at < started_at or at < now - MAX_AGE_S:
-        raise Fail("measured_at", f"{datetime.fromtimestamp(at).isoformat()} is before you started this module or "
-                   "more than 3 hours ago", "measure again now and write the new time")
+    if at < started_at:
+        raise Fail("measured_at", f"{datetime.fromtimestamp(at).isoformat()} is before you started this module "
+                   f"({datetime.fromtimestamp(started_at).isoformat()})", "measure again now and write the new time")
+    if at < now - MAX_AGE_S:
+        raise Fail("measured_at", f"{datetime.fromtimestamp(at).isoformat()} is more than 3 hours ago",
+                   "measure again now and write the new time")
     window = answers.text(data, "window", path, "a PromQL duration such as 5m")
     match = _WINDOW.match(window)
     if match is None:
@@ -121,15 +124,15 @@ def _measure(s: Steps, data: dict[str, Any], path: Path, slo: str, at: float, wi
 
 def check_availability(ctx: Context) -> None:
     data = ctx.answers(ANSWERS)
-    live.require("prometheus")
     at, window = _when(data, ctx.file(ANSWERS), ctx.started_at)
+    live.require("prometheus")
     _measure(ctx.steps, data, ctx.file(ANSWERS), "availability", at, window)
 
 
 def check_latency(ctx: Context) -> None:
     data = ctx.answers(ANSWERS)
-    live.require("prometheus")
     at, window = _when(data, ctx.file(ANSWERS), ctx.started_at)
+    live.require("prometheus")
     _measure(ctx.steps, data, ctx.file(ANSWERS), "latency", at, window)
 
 

@@ -26,8 +26,9 @@ def fresh_state(trained_registry: Path, root: Path) -> Path:
     return state
 
 
-def launch(state_dir: Path, admin_token: str | None = ADMIN_TOKEN, **env_extra: str) -> ServiceUnderTest:
-    """Start ``python -m model_service`` on a free port and wait until /readyz says ready."""
+def launch(state_dir: Path, admin_token: str | None = ADMIN_TOKEN, wait_ready: bool = True,
+           **env_extra: str) -> ServiceUnderTest:
+    """Start ``python -m model_service`` on a free port; wait until /readyz says ready (or /healthz answers)."""
     port = free_port()
     env = lab_env(state_dir, AIOPS_PORT=str(port), **env_extra)
     if admin_token is not None:
@@ -39,7 +40,7 @@ def launch(state_dir: Path, admin_token: str | None = ADMIN_TOKEN, **env_extra: 
     def ready() -> bool:
         if proc.proc is not None and proc.proc.poll() is not None:
             raise AssertionError(f"model service exited early:\n{proc.output()[-3000:]}")
-        return httpx.get(svc.url + "/readyz", timeout=1.0).status_code == 200
+        return httpx.get(svc.url + ("/readyz" if wait_ready else "/healthz"), timeout=1.0).status_code == 200
 
     wait_until(ready, timeout=30, what=f"model service on port {port}")
     return svc

@@ -5,6 +5,8 @@ The tests share one service and each restores what it changed (active model v1, 
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,3 +193,45 @@ def test_restart_keeps_the_active_model_and_flags(trained_registry: Path, tmp_pa
             assert [h["flag"] for h in history] == ["traffic_feed", "extra_latency_ms"]
     finally:
         second.process.stop()
+
+
+def test_deploying_a_damaged_version_changes_nothing(api: ServiceUnderTest, admin: httpx.Client,
+                                                     client: httpx.Client) -> None:
+    models = api.state_dir / "models"
+    shutil.copytree(models / "v2", models / "v3")
+    (models / "v3" / "model.skops").write_bytes(b"truncated upload")
+    shutil.copytree(models / "v2", models / "v4")
+    (models / "v4" / "reference.csv").unlink()
+    before = scrape(client)
+    for version in ("v3", "v4"):
+        resp = admin.post("/admin/model/deploy", json={"version": version})
+        assert resp.status_code == 404, resp.text
+        assert resp.json()["error"].startswith("version: ") and "\n" not in resp.json()["error"]
+    assert "cannot be loaded" in admin.post("/admin/model/deploy", json={"version": "v3"}).json()["error"]
+    assert client.post("/predict", json=RECORD).json()["model_version"] == "v1"
+    after = scrape(client)
+    assert [s["version"] for s in series(after, "aiops_model_info")] == ["v1"]
+    assert value(after, "aiops_model_deployments_total", action="deploy") == \
+        value(before, "aiops_model_deployments_total", action="deploy")
+    assert admin.get("/admin/models").json()["active"] == "v1"
+
+
+def test_unloadable_active_model_means_not_ready_until_a_deploy(trained_registry: Path, tmp_path: Path) -> None:
+    state = fresh_state(trained_registry, tmp_path)
+    (state / "models" / "v1" / "model.skops").write_bytes(b"")  # the active model's file got truncated
+    svc = launch(state, wait_ready=False)
+    try:
+        with svc.client() as c:
+            ready = c.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["model_loaded"] is False
+            resp = c.post("/predict", json=RECORD)
+            assert resp.status_code == 503 and resp.json()["error"].startswith("model: ")
+            assert c.get("/model").status_code == 503
+            deployed = c.post("/admin/model/deploy", json={"version": "v2"}, headers=svc.admin_headers)
+            assert deployed.status_code == 200, deployed.text
+            assert c.get("/readyz").status_code == 200
+            assert c.post("/predict", json=RECORD).json()["model_version"] == "v2"
+        assert json.loads((state / "models" / "active.json").read_text())["version"] == "v2"
+    finally:
+        svc.process.stop()
+    assert "active model failed to load" in svc.process.output()

@@ -1,0 +1,115 @@
+"""``aiops-lab lab``: list, show, start, reset, progress that survives restarts, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+from labs.curriculum import catalogue
+from tests.curriculum.conftest import Lab, normal
+
+
+def test_list_shows_every_module_and_exercise_not_started(offline: Lab) -> None:
+    result = offline.run("lab", "list")
+    assert result.exit_code == 0, result.output
+    for module in catalogue.MODULES:
+        assert module.id in result.text
+        for ex in module.exercises():
+            assert ex.id in result.text
+    assert "not started" in result.text and "0/" in result.text
+
+
+def test_progress_survives_a_restart_and_reset_clears_it(offline: Lab) -> None:
+    started = offline.subprocess("lab", "start", "03")
+    assert started.returncode == 0, started.stderr
+    assert (offline.workspace("03-alert-on-it") / "alert.rules.yml").is_file()
+    progress = json.loads((offline.state / "curriculum" / "progress.json").read_text())
+    record = progress["modules"]["03-alert-on-it"]
+    record["exercises"]["rule"] = {"done": True, "passed_at": record["started_at"] + 1}
+    (offline.state / "curriculum" / "progress.json").write_text(json.dumps(progress))
+
+    listed = offline.subprocess("lab", "list")  # a new process: only the file carries the progress
+    row = next(line for line in listed.stdout.splitlines() if " rule " in line)
+    assert "done" in row and "not done" not in row, listed.stdout
+    assert "1/" in normal(listed.stdout)
+
+    reset = offline.run("lab", "reset", "03-alert-on-it")
+    assert reset.exit_code == 0 and "progress cleared" in reset.text
+    after = offline.subprocess("lab", "list")
+    assert "1/" not in normal(after.stdout)
+    row = next(line for line in after.stdout.splitlines() if " rule " in line)
+    assert "not started" in row
+    assert (offline.workspace("03-alert-on-it") / "alert.rules.yml").is_file(), "reset keeps files by default"
+    assert offline.run("lab", "reset", "03", "--workspace").exit_code == 0
+    assert not offline.workspace("03-alert-on-it").exists()
+
+
+def test_start_keeps_the_learners_files_unless_forced(offline: Lab) -> None:
+    assert offline.run("lab", "start", "alert-on-it").exit_code == 0
+    rules = offline.workspace("03-alert-on-it") / "alert.rules.yml"
+    rules.write_text("my work")
+    again = offline.run("lab", "start", "3")
+    assert again.exit_code == 0 and "kept your alert.rules.yml" in again.text
+    assert rules.read_text() == "my work"
+    assert offline.run("lab", "start", "03", "--force").exit_code == 0
+    assert "PredictLatencyP99High" in rules.read_text()
+
+
+def test_restart_draws_a_new_seed_and_start_keeps_it(offline: Lab) -> None:
+    path = offline.state / "curriculum" / "progress.json"
+    offline.run("lab", "start", "06")
+    first = json.loads(path.read_text())["modules"]["06-drift"]
+    offline.run("lab", "start", "06")
+    assert json.loads(path.read_text())["modules"]["06-drift"] == first
+    seeds = {first["seed"]}
+    for _ in range(3):
+        offline.run("lab", "start", "06", "--restart")
+        seeds.add(json.loads(path.read_text())["modules"]["06-drift"]["seed"])
+    assert len(seeds) > 1
+
+
+def test_show_prints_readme_path_objectives_and_exercises(offline: Lab) -> None:
+    result = offline.run("lab", "show", "05")
+    assert result.exit_code == 0, result.output
+    assert str(catalogue.find("05").readme) in result.text
+    assert "Objectives:" in result.text and "error budget" in result.text
+    assert "availability-burn" in result.text and "aiops-lab lab start 05-slos-and-error-budgets" in result.text
+
+
+def test_unknown_module_and_exercise_are_named_with_the_valid_ones(offline: Lab) -> None:
+    unknown = offline.run("lab", "check", "10-kubernetes")
+    assert unknown.exit_code == 2
+    assert "unknown module '10-kubernetes'" in unknown.text and "01-serve-a-model" in unknown.text
+    offline.run("lab", "start", "01")
+    bad = offline.run("lab", "check", "01/predict")
+    assert bad.exit_code == 2
+    assert "no exercise 'predict'" in bad.text and "single-prediction" in bad.text
+    assert offline.run("lab", "show", "nope").exit_code == 2
+
+
+def test_check_before_start_says_how_to_start(offline: Lab) -> None:
+    result = offline.run("lab", "check", "02")
+    assert result.exit_code == 5
+    assert "aiops-lab lab start 02-observe-it" in result.text
+
+
+def test_checks_that_need_the_lab_name_aiops_lab_up(offline: Lab) -> None:
+    offline.run("lab", "start", "02")
+    (offline.workspace("02-observe-it") / "queries.yaml").write_text("request_rate: sum(rate(x[1m]))\n")
+    result = offline.run("lab", "check", "02/request-rate")
+    assert result.exit_code == 3
+    assert "the lab is not running" in result.text and "aiops-lab up" in result.text
+    traffic = offline.run("lab", "traffic", "06")
+    assert traffic.exit_code == 5 and "lab start 06-drift" in traffic.text
+
+
+def test_damaged_progress_file_is_reported_not_a_traceback(offline: Lab) -> None:
+    path = offline.state / "curriculum" / "progress.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    result = offline.run("lab", "list")
+    assert result.exit_code == 70 and "is damaged" in result.text and str(path) in result.text
+
+
+def test_traffic_refused_for_modules_without_a_generator(offline: Lab) -> None:
+    result = offline.run("lab", "traffic", "01")
+    assert result.exit_code == 2 and "aiops-lab load run" in result.text
