@@ -39,3 +39,17 @@ def service(lab_state: Path) -> Iterator[ServiceUnderTest]:
         yield svc
     finally:
         svc.process.stop()
+
+
+REQUIRED_IN_CI = ("prometheus", "promtool", "prometheus-alertmanager", "amtool")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI, a missing monitoring binary must fail the run, not turn the alerting tests into skips."""
+    import os
+
+    if os.environ.get("CI"):
+        missing = [b for b in REQUIRED_IN_CI if shutil.which(b) is None]
+        if missing:
+            pytest.exit(f"CI needs {', '.join(missing)}: apt-get install -y prometheus prometheus-alertmanager",
+                        returncode=4)

@@ -84,7 +84,7 @@ def test_model_service_waits_for_the_one_shot_training() -> None:
 
 
 def test_restart_policies() -> None:
-    assert ONE_SHOT == {"model-init", "cli"} and TOOLS == {"cli"}
+    assert (ONE_SHOT, TOOLS) == ({"model-init", "cli"}, {"cli"})
     for name in LONG_RUNNING:
         assert SERVICES[name]["restart"] == "unless-stopped", name
 
@@ -153,7 +153,7 @@ def test_state_lives_in_named_volumes() -> None:
 def test_images_are_pinned() -> None:
     for name, svc in SERVICES.items():
         image = svc["image"]
-        repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+        tag = image.rpartition(":")[2] if ":" in image.split("/")[-1] else ""
         assert tag and tag != "latest", f"{name}: image {image} is not pinned to a tag"
         if image != PROJECT_IMAGE:
             assert re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: {image} should pin an exact release"

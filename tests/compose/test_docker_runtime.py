@@ -5,6 +5,10 @@ engine is tested: which containers belong to a component (on SDK ``Container`` o
 inspect JSON an engine returns -- selection logic, not engine behaviour), the project name, and the
 clear error a learner gets when no engine answers. The kill/pause/resume/restart tests at the bottom run
 against a real engine when ``docker.from_env().ping()`` succeeds, and skip with that reason otherwise.
+They also run against Podman's Docker-compatible API, given an image that is already present locally:
+
+    DOCKER_HOST=unix:///tmp/podman.sock AIOPS_TEST_DOCKER_IMAGE=localhost/busybox \
+        pytest tests/compose/test_docker_runtime.py
 """
 
 from __future__ import annotations
@@ -113,7 +117,7 @@ def test_every_compose_component_is_addressable_by_its_topology_name() -> None:
 def test_without_an_engine_actions_fail_with_the_fix_and_is_running_is_false() -> None:
     runtime = DockerRuntime(project="aiops-lab")
     for action in (runtime.kill, runtime.pause, runtime.resume, runtime.restart):
-        with pytest.raises(RuntimeError_, match="cannot reach the Docker engine.*aiops-lab up"):
+        with pytest.raises(RuntimeError_, match=r"cannot reach the Docker engine.*aiops-lab up"):
             action("model-service")
     assert runtime.is_running("model-service") is False
 
@@ -129,8 +133,7 @@ def _is_podman(client: Any) -> bool:
 @pytest.fixture
 def labelled_container() -> Iterator[tuple[DockerRuntime, Any]]:
     """A throwaway container labelled as the model service of a private compose project, plus a one-off."""
-    import docker
-    from docker.types import Ulimit
+    import docker.types
 
     client = docker.from_env()
     try:
@@ -149,8 +152,8 @@ def labelled_container() -> Iterator[tuple[DockerRuntime, Any]]:
     health = None if _is_podman(client) else {"test": ["CMD", "true"], "interval": second, "timeout": second,
                                               "retries": 1, "start_period": 0}
     common: dict[str, Any] = {"detach": True, "network_mode": "none",
-                              "ulimits": [Ulimit(name="nofile", soft=1024, hard=1024),
-                                          Ulimit(name="nproc", soft=4096, hard=4096)]}
+                              "ulimits": [docker.types.Ulimit(name="nofile", soft=1024, hard=1024),
+                                          docker.types.Ulimit(name="nproc", soft=4096, hard=4096)]}
     try:
         client.containers.run(IMAGE, ["sleep", "600"], labels=labels, healthcheck=health,
                               restart_policy={"Name": "unless-stopped"}, **common)
@@ -186,6 +189,6 @@ def test_pause_resume_kill_restart_against_a_real_engine(labelled_container: tup
 def test_unknown_component_is_a_clear_error_against_a_real_engine(
         labelled_container: tuple[DockerRuntime, Any]) -> None:
     runtime, _ = labelled_container
-    with pytest.raises(RuntimeError_, match="grafana has no container.*docker compose up"):
+    with pytest.raises(RuntimeError_, match=r"grafana has no container.*docker compose up"):
         runtime.kill("grafana")
     assert runtime.is_running("grafana") is False

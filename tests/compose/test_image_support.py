@@ -102,7 +102,7 @@ def test_build_lock_pins_the_build_backend() -> None:
 
 # --- docker/healthcheck.py ------------------------------------------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 -- http.server's naming
+    def do_GET(self) -> None:
         self.send_response({"/readyz": 200, "/starting": 503}.get(self.path, 404))
         self.end_headers()
 

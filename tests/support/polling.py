@@ -19,7 +19,7 @@ def wait_until(check: Callable[[], T], timeout: float = 30.0, interval: float = 
             value = check()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - keep polling; report the last error on timeout
+        except Exception as exc:  # keep polling; report the last error on timeout
             last_exc = exc
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc!r})"
