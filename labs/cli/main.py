@@ -8,6 +8,7 @@ the others.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -55,7 +56,10 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="aiops-lab")
-def cli() -> None:
+@click.option("--target", type=click.Choice(["native", "compose"]), envvar="AIOPS_TARGET", default="native",
+              show_default=True, help="Which lab process-level faults and restarts act on: the native lab "
+              "('aiops-lab up') or the docker compose project. Also AIOPS_TARGET.")
+def cli(target: str) -> None:
     """aiops-lab: run a model in production, break it, and fix it with runbooks.
 
     \b
@@ -65,6 +69,7 @@ def cli() -> None:
       aiops-lab load run           send traffic
       aiops-lab drill list         pick an incident to practise
     """
+    os.environ["AIOPS_TARGET"] = target  # read by labs.runtime.base.get_runtime in this process
 
 
 def main() -> None:

@@ -33,8 +33,11 @@ class Runtime(Protocol):
         """Stop and start it again and wait until healthy (the learner's ``aiops-lab service restart``)."""
 
 
-def get_runtime(target: str = "native") -> Runtime:
-    """The runtime for ``--target native|compose``."""
+def get_runtime(target: str | None = None) -> Runtime:
+    """The runtime for ``--target native|compose`` (default: ``AIOPS_TARGET``, else native)."""
+    import os
+
+    target = target or os.environ.get("AIOPS_TARGET", "native")
     if target == "native":
         from labs.runtime.native import NativeRuntime
 

@@ -84,7 +84,8 @@ def test_model_service_waits_for_the_one_shot_training() -> None:
 
 
 def test_restart_policies() -> None:
-    assert (ONE_SHOT, TOOLS) == ({"model-init", "cli"}, {"cli"})
+    one_shot, tools = sorted(ONE_SHOT), sorted(TOOLS)
+    assert one_shot == ["cli", "model-init"] and tools == ["cli"]
     for name in LONG_RUNNING:
         assert SERVICES[name]["restart"] == "unless-stopped", name
 
