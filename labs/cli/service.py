@@ -6,7 +6,7 @@ import click
 
 from labs.cli.errors import ExitStatus, LabError
 from labs.cli.output import ok
-from labs.stack import supervisor
+from labs.runtime.base import RuntimeError_, get_runtime
 from labs.stack.runstate import RunState
 
 _COMPONENTS = ("model-service", "drift-monitor", "pager", "traffic-feed", "prometheus", "alertmanager")
@@ -28,12 +28,17 @@ def service_run() -> None:
 @cli.command("restart")
 @click.argument("component", default="model-service", type=click.Choice(_COMPONENTS))
 def service_restart(component: str) -> None:
-    """Restart COMPONENT (default: model-service) in the running lab and wait until it is healthy."""
-    state = RunState.load()
-    if state is None or not state.alive():
-        raise LabError("the lab is not running; start it with: aiops-lab up", ExitStatus.NOT_RUNNING)
-    result = supervisor.request("restart", component)
-    if not result.get("ok"):
-        raise LabError(f"restart of {component} failed: {result.get('error') or result.get('detail')}",
-                       ExitStatus.CHECK_FAILED)
-    ok(f"{component} restarted (pid {result.get('pid')}) and healthy")
+    """Restart COMPONENT (default: model-service) and wait until it is healthy.
+
+    Acts on the native lab, or on the compose project with --target compose.
+    """
+    runtime = get_runtime()
+    if runtime.name == "native":
+        state = RunState.load()
+        if state is None or not state.alive():
+            raise LabError("the lab is not running; start it with: aiops-lab up", ExitStatus.NOT_RUNNING)
+    try:
+        runtime.restart(component)
+    except RuntimeError_ as exc:
+        raise LabError(str(exc), ExitStatus.CHECK_FAILED) from None
+    ok(f"{component} restarted and healthy ({runtime.name})")
