@@ -1,9 +1,10 @@
 """What the learner did during a drill, read from the lab's own records -- not from a special drill log.
 
 The same histories an on-call engineer reads tell the engine what happened: the config change history
-(``aiops-lab config set``), the model deployment history (deploy / rollback), new registry versions (train /
-retrain), process restarts (a component's pid changed; its start time from psutil) and the upstream clients'
-history. Changes the engine made itself are excluded by the markers it wrote into the journal.
+(``aiops-lab config set``), the model deployment history (deploy / rollback), new registry versions
+(``model train`` / ``retrain``: both register one), process restarts (a component's pid changed; its start
+time from psutil) and the upstream clients' history. Changes the engine made itself are excluded by the
+markers it wrote into the journal.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from typing import Any
 
 import psutil
 
-from labs import paths
 from labs.client import ServiceClient
 from labs.drills import upstream
 from labs.drills.faults import ENGINE_ACTOR
 from labs.drills.journal import Journal
 from labs.stack.runstate import RunState
-from model_service.registry import Registry
 
 WATCHED_COMPONENTS = ("model-service", "prometheus", "alertmanager", "pager", "drift-monitor")
 
@@ -38,12 +37,20 @@ def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
+def _models_api() -> dict[str, Any] | None:
+    """The registry as the running service reports it (versions, active, recent deployments)."""
+    client = ServiceClient(actor=ENGINE_ACTOR)
+    if not client.reachable():
+        return None
+    return client.request("GET", "/admin/models", admin=True)
+
+
 def baseline() -> dict[str, Any]:
     """What to compare against later: the running pids and the registered versions."""
     state = RunState.load()
     pids = {n: r.pid for n, r in state.components.items()} if state is not None else {}
-    return {"pids": pids, "versions": Registry(paths.models_dir()).versions(),
-            "active_model": Registry(paths.models_dir()).active()}
+    models = _models_api() or {"versions": [], "active": None}
+    return {"pids": pids, "versions": [v["version"] for v in models["versions"]], "active_model": models["active"]}
 
 
 def _config(j: Journal) -> list[Action]:
@@ -63,9 +70,11 @@ def _config(j: Journal) -> list[Action]:
 
 
 def _models(j: Journal) -> list[Action]:
-    registry = Registry(paths.models_dir())
+    models = _models_api()
+    if models is None:
+        return []  # the service is down; its history is read again on the next command
     out = []
-    for e in registry.history():
+    for e in models["history"]:
         at = _ts(e["time"])
         marker = f"deploy@{e['actor']}@{e['version']}"
         if at < j.started_at or marker in j.engine_changes or e["actor"] == ENGINE_ACTOR:
@@ -73,13 +82,11 @@ def _models(j: Journal) -> list[Action]:
         out.append(Action(f"deploy@{e['time']}", f"model:{e['action']}", at,
                           f"model {e['action']} {e.get('previous')} -> {e['version']} by {e['actor']}"))
     known = set(j.baseline.get("versions", [])) | set(j.injected_versions)
-    for version in registry.versions():
-        if version in known:
+    for v in models["versions"]:
+        if v["version"] in known:
             continue
-        card = registry.card(version)
-        kind = "model:retrain" if card.data_scenario == "live-feedback" else "model:train"
-        out.append(Action(f"version@{version}", kind, card.created_at.timestamp(),
-                          f"{kind.split(':')[1]}: registered {version} ({card.description})"))
+        out.append(Action(f"version@{v['version']}", "model:train", _ts(v["created_at"]),
+                          f"trained and registered {v['version']} ({v['description']})"))
     return out
 
 

@@ -41,8 +41,8 @@ def _location(loc: tuple[object, ...]) -> str:
     return ".".join(kept)
 
 
-def load_file(path: Path) -> Drill:
-    """Parse and validate one drill file."""
+def load_file(path: Path, deep: bool = True) -> Drill:
+    """Parse and validate one drill file (``deep=False`` skips the names that need pandas/scikit-learn)."""
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as exc:
@@ -52,7 +52,7 @@ def load_file(path: Path) -> Drill:
     if not isinstance(raw, dict):
         raise CatalogueError(f"{path}: expected a mapping of drill fields (id, title, faults, ...)")
     try:
-        drill = Drill.model_validate(raw)
+        drill = Drill.model_validate(raw, context={"shallow": not deep})
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -65,13 +65,13 @@ def load_file(path: Path) -> Drill:
     return drill
 
 
-def load_all(directory: Path = CATALOGUE_DIR) -> dict[str, Drill]:
+def load_all(directory: Path = CATALOGUE_DIR, deep: bool = True) -> dict[str, Drill]:
     """Every drill in ``directory`` by id, sorted by id. All errors of all files are reported together."""
     drills: dict[str, Drill] = {}
     errors: list[str] = []
     for path in sorted(Path(directory).glob("*.y*ml")):
         try:
-            drill = load_file(path)
+            drill = load_file(path, deep)
         except CatalogueError as exc:
             errors.append(str(exc))
             continue
@@ -83,13 +83,13 @@ def load_all(directory: Path = CATALOGUE_DIR) -> dict[str, Drill]:
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, Drill]:
-    """The shipped catalogue (cached: the files do not change while a command runs)."""
-    return load_all(CATALOGUE_DIR)
+    """The shipped catalogue, shallow-validated (cached: the files do not change while a command runs)."""
+    return load_all(CATALOGUE_DIR, deep=False)
 
 
-def get(drill_id: str) -> Drill:
-    """One drill by id; KeyError lists the valid ids."""
+def get(drill_id: str, deep: bool = False) -> Drill:
+    """One drill by id (``deep``: fully validated, as ``drill start`` needs); KeyError lists the valid ids."""
     drills = catalogue()
     if drill_id not in drills:
         raise KeyError(f"unknown drill {drill_id!r}; valid ids: {', '.join(drills)}")
-    return drills[drill_id]
+    return load_file(CATALOGUE_DIR / f"{drill_id}.yml", deep=True) if deep else drills[drill_id]

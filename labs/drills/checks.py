@@ -19,7 +19,6 @@ import httpx
 from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Check, GoldenCheck, PromCheck, ServiceCheck
 from labs.stack.runstate import RunState, component_url
-from model_service import generator, training
 from model_service.features import TARGET
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
@@ -77,6 +76,8 @@ def promql(check: PromCheck, prom: Prometheus, now: float | None = None) -> Chec
 
 def held_out(scenario: str, rows: int) -> tuple[list[dict[str, object]], list[float]]:
     """Labelled rows the service never saw: the golden set, or a held-out sample of a drifted world."""
+    from model_service import generator, training  # pandas + scikit-learn: only when a golden check runs
+
     frame = training.golden_set() if scenario == "normal" else generator.generate(rows, HELD_OUT_SEED, scenario)
     frame = frame.head(rows)
     return generator.records(frame), [float(v) for v in frame[TARGET].to_numpy()]

@@ -32,9 +32,9 @@ HIDDEN_LABEL = "wheel-of-misfortune"  # what the pager is told during `drill ran
 TRAFFIC_START_TIMEOUT_S = 30.0
 
 
-def drill_for(drill_id: str) -> Drill:
+def drill_for(drill_id: str, deep: bool = False) -> Drill:
     try:
-        return catalogue.get(drill_id)
+        return catalogue.get(drill_id, deep=deep)
     except KeyError as exc:
         raise LabError(str(exc.args[0]) + "; see: aiops-lab drill list") from None
     except catalogue.CatalogueError as exc:
@@ -88,7 +88,7 @@ def _spawn_traffic(j: Journal) -> int:
 
 def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Journal, Drill]:
     """Brief, start traffic, wait for the warm-up, inject; on any failure roll back what was done."""
-    drill = drill_for(drill_id)
+    drill = drill_for(drill_id, deep=True)
     running = jr.load_current()
     if running is not None:
         name = "a hidden drill" if running.hidden else f"drill {running.drill_id}"

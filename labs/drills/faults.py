@@ -12,6 +12,7 @@ import re
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -33,8 +34,6 @@ from labs.drills.schema import (
     UpstreamReleaseFault,
     UpstreamStallFault,
 )
-from model_service import training
-from model_service.registry import Registry
 
 ENGINE_ACTOR = "drill-engine"
 TRAINING_ROWS = 5000  # enough for a believable candidate, fast enough (~1 s) for a drill start
@@ -77,13 +76,16 @@ def _deploy(j: Journal, version: str, actor: str) -> None:
     j.engine_changes.append(f"deploy@{actor}@{version}")
 
 
-def _model_rollback(j: Journal, registry: Registry) -> None:
+def _model_rollback(j: Journal, registry: Any) -> None:
     previous = registry.active()
     _plan(j, RollbackAction(kind="model", params={"version": previous},
                             description=f"re-activate model {previous}"))
 
 
 def _bad_model(j: Journal, f: BadModelFault) -> str:
+    from model_service import training
+    from model_service.registry import Registry
+
     registry = Registry(paths.models_dir())
     _model_rollback(j, registry)
     trained = training.train(rows=TRAINING_ROWS, seed=f.seed, corruption=f.corruption,
@@ -94,6 +96,9 @@ def _bad_model(j: Journal, f: BadModelFault) -> str:
 
 
 def _stale_model(j: Journal, f: StaleModelFault) -> str:
+    from model_service import training
+    from model_service.registry import Registry
+
     registry = Registry(paths.models_dir())
     _model_rollback(j, registry)
     versions = []

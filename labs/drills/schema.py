@@ -11,12 +11,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from model_service.features import FEATURE_NAMES
-from model_service.generator import SCENARIOS
 from model_service.runtime_config import FLAG_NAMES, RuntimeConfig
-from model_service.training import CORRUPTIONS
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -40,6 +47,22 @@ TRAINS: dict[str, str] = {
     "sre-monitoring-the-monitoring": "SRE: notice and fix a monitoring blind spot",
     "sre-upstream-dependency": "SRE: find a fault in an upstream client and get it rolled back",
 }
+
+
+def _deep(info: ValidationInfo) -> bool:
+    """Names that live in heavy modules (data scenarios: pandas; corruptions: scikit-learn) are checked
+    unless the caller asks for a shallow load: ``aiops-lab drill list`` should not pay two seconds of
+    imports. The tests and ``drill start`` always validate deeply."""
+    return not (info.context or {}).get("shallow", False)
+
+
+def _check_scenario(value: str, info: ValidationInfo) -> str:
+    if _deep(info):
+        from model_service.generator import SCENARIOS
+
+        if value not in SCENARIOS:
+            raise ValueError(f"unknown data scenario {value!r}; choose one of: {', '.join(SCENARIOS)}")
+    return value
 
 
 def parse_duration(value: Any) -> float:
@@ -81,10 +104,8 @@ class CheckoutRelease(_Strict):
 
     @field_validator("scenario")
     @classmethod
-    def _known_scenario(cls, value: str) -> str:
-        if value not in SCENARIOS:
-            raise ValueError(f"unknown data scenario {value!r}; choose one of: {', '.join(SCENARIOS)}")
-        return value
+    def _known_scenario(cls, value: str, info: ValidationInfo) -> str:
+        return _check_scenario(value, info)
 
     @field_validator("rename")
     @classmethod
@@ -137,9 +158,12 @@ class BadModelFault(_Strict):
 
     @field_validator("corruption")
     @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in CORRUPTIONS:
-            raise ValueError(f"unknown corruption {value!r}; choose one of: {', '.join(CORRUPTIONS)}")
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        if _deep(info):
+            from model_service.training import CORRUPTIONS
+
+            if value not in CORRUPTIONS:
+                raise ValueError(f"unknown corruption {value!r}; choose one of: {', '.join(CORRUPTIONS)}")
         return value
 
 
@@ -172,8 +196,8 @@ class UpstreamReleaseFault(_Strict):
 
     @field_validator("change")
     @classmethod
-    def _valid_change(cls, value: dict[str, Any]) -> dict[str, Any]:
-        CheckoutRelease.model_validate({**value, "version": "x"})
+    def _valid_change(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        CheckoutRelease.model_validate({**value, "version": "x"}, context=info.context)
         return value
 
 
@@ -202,10 +226,8 @@ class DataShiftFault(_Strict):
 
     @field_validator("scenario")
     @classmethod
-    def _known_scenario(cls, value: str) -> str:
-        if value not in SCENARIOS:
-            raise ValueError(f"unknown data scenario {value!r}; choose one of: {', '.join(SCENARIOS)}")
-        return value
+    def _known_scenario(cls, value: str, info: ValidationInfo) -> str:
+        return _check_scenario(value, info)
 
 
 class ScrapeTargetFault(_Strict):
@@ -248,10 +270,8 @@ class GoldenCheck(_Strict):
 
     @field_validator("scenario")
     @classmethod
-    def _known_scenario(cls, value: str) -> str:
-        if value not in SCENARIOS:
-            raise ValueError(f"unknown data scenario {value!r}; choose one of: {', '.join(SCENARIOS)}")
-        return value
+    def _known_scenario(cls, value: str, info: ValidationInfo) -> str:
+        return _check_scenario(value, info)
 
 
 class ServiceCheck(_Strict):

@@ -130,6 +130,7 @@ class TestUnderTraffic:
                                    'sum(rate(aiops_http_request_duration_seconds_count{route="/predict"}[1m]))',
             "mae_seconds": "rate(aiops_prediction_absolute_error_seconds_sum[2m]) / "})
         text = check(lab, module, passes=False)
+        print("OUT02", text)
         assert re.search(r"request_rate: at \S+ your query gives [\d.]+, the lab measures [\d.]+", text)
         assert re.search(r"error_ratio: at \S+ your query gives", text)
         assert "histogram_quantile(0.99" in text

@@ -111,7 +111,7 @@ def _write(tmp_path: Path, text: str, name: str = "error-burst.yml") -> Path:
     (("flag: error_ratio", "flag: error_rate"), "faults.0: flag: unknown flag 'error_rate'"),
     (("value: 0.6", "value: 7"), "faults.0: value: 7 is not valid for error_ratio"),
     (("type: config_flag", "type: confg_flag"), "faults.0: Input tag 'confg_flag' found using 'type' does not match"),
-    (("hold: 15s", "hold: soon"), "checks.0.hold: 'soon' is not a duration"),
+    (("hold: 10s", "hold: soon"), "checks.0.hold: 'soon' is not a duration"),
     (("difficulty: easy", "difficulty: trivial"), "difficulty: Input should be 'easy', 'medium' or 'hard'"),
     (("trains: [sre-slo-burn, sre-change-rollback]", "trains: [slo]"), "trains: unknown tag 'slo'"),
     (("op: \"<\"", "op: \"=<\""), "checks.0.op:"),
@@ -153,3 +153,18 @@ def test_unknown_id_lists_the_valid_ids() -> None:
     with pytest.raises(KeyError) as info:
         catalogue.get("nope")
     assert "valid ids: " in str(info.value) and "service-crash" in str(info.value)
+
+
+def test_names_from_heavy_modules_are_checked_deeply(tmp_path: Path) -> None:
+    """``drill list`` skips the scenario/corruption names (pandas, scikit-learn); start and tests do not."""
+    text = (REPO_ROOT / "labs" / "drills" / "catalogue" / "unit-change.yml").read_text()
+    path = _write(tmp_path, text.replace("change: {scenario: unit-error}", "change: {scenario: unit-errror}"),
+                  "unit-change.yml")
+    assert load_file(path, deep=False).id == "unit-change"
+    with pytest.raises(CatalogueError, match=r"unit-change\.yml: faults\.0\.change\.scenario: unknown data "
+                                             r"scenario 'unit-errror'"):
+        load_file(path)
+    bad = (REPO_ROOT / "labs" / "drills" / "catalogue" / "bad-model-deploy.yml").read_text()
+    path = _write(tmp_path, bad.replace("corruption: labels-shuffled", "corruption: labels"), "bad-model-deploy.yml")
+    with pytest.raises(CatalogueError, match=r"faults\.0\.corruption: unknown corruption 'labels'"):
+        load_file(path)

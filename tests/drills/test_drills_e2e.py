@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
+import textwrap
 
 import httpx
 import psutil
 import pytest
 
 from labs.drills import catalogue
+from labs.drills.schema import PromCheck
+from labs.paths import REPO_ROOT
+from labs.topology import COMPONENTS
 from model_service.runtime_config import RuntimeConfig
 from tests.drills.conftest import CLI, Lab
 from tests.support.polling import wait_until
@@ -27,6 +32,8 @@ from tests.support.polling import wait_until
 pytestmark = pytest.mark.integration
 
 CHECK_TIMEOUT_S = 120
+GUIDES = sorted((REPO_ROOT / "runbooks" / "drills").glob("*.md"))
+_FENCE = re.compile(r"^([ \t]*)```(\w*)\n(.*?)^\1```", re.M | re.S)
 
 
 def running(pid: int) -> bool:
@@ -78,7 +85,7 @@ def wait_check_passes(lab: Lab) -> str:
         return done.returncode == 0
 
     try:
-        wait_until(passes, timeout=CHECK_TIMEOUT_S, interval=2.0, what="drill check to pass")
+        wait_until(passes, timeout=CHECK_TIMEOUT_S, interval=1.0, what="drill check to pass")
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nlast check output:\n{last[0] if last else ''}") from None
     return last[0]
@@ -234,3 +241,38 @@ def test_best_scores_appear_in_the_list(lab: Lab) -> None:
             if len(cells := [c.strip() for c in line.split("│")]) > 5}
     assert rows["service-crash"][5].isdigit(), rows["service-crash"]
     assert rows["memory-leak"][5] == "-", "a stopped run has no score"
+
+
+def _guide_blocks(tag: str) -> list[tuple[str, str]]:
+    return [(guide.name, textwrap.dedent(body).strip()) for guide in GUIDES
+            for _, lang, body in _FENCE.findall(guide.read_text()) if lang == tag]
+
+
+def _for_this_lab(lab: Lab, line: str) -> str:
+    """The guides use the default ports and ``.lab/``; this lab runs on free ports in a temp state dir."""
+    for comp in COMPONENTS:
+        line = line.replace(f"127.0.0.1:{comp.default_port}/", f"127.0.0.1:{lab.env[comp.port_env]}/")
+        line = line.replace(f"127.0.0.1:{comp.default_port}'", f"127.0.0.1:{lab.env[comp.port_env]}'")
+    return line.replace(".lab/", f"{lab.state}/")
+
+
+def test_every_promql_and_curl_in_the_drill_guides_runs_against_the_lab(lab: Lab) -> None:
+    queries = _guide_blocks("promql")
+    queries += [(f"catalogue {d.id}", c.query) for d in catalogue.catalogue().values() for c in d.checks
+                if isinstance(c, PromCheck)]
+    curls = [(name, line.strip()) for name, body in _guide_blocks("bash") for line in body.splitlines()
+             if line.strip().startswith("curl ")]
+    assert len(queries) >= 40 and len(curls) >= 15
+    errors = []
+    prom = lab.url("prometheus")
+    for name, query in queries:
+        resp = httpx.post(prom + "/api/v1/query", data={"query": query}, timeout=10)
+        if resp.status_code != 200 or resp.json().get("status") != "success":
+            errors.append(f"{name}: {query!r}: {resp.text[:200]}")
+    for name, line in curls:
+        command = _for_this_lab(lab, line)
+        assert "127.0.0.1:8000" not in command and "127.0.0.1:9090" not in command, command
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=90)
+        if done.returncode != 0:
+            errors.append(f"{name}: {line} -> exit {done.returncode}: {done.stderr[:200]}")
+    assert not errors, "\n".join(errors)

@@ -91,9 +91,11 @@ class ServiceUnderTest:
 
 
 def start_service(state_dir: Path, port: int | None = None, wait_ready: bool = True,
-                  **env_extra: str) -> ServiceUnderTest:
+                  admin_token: str | None = ADMIN_TOKEN, **env_extra: str) -> ServiceUnderTest:
     port = port or free_port()
-    env = lab_env(state_dir, AIOPS_PORT=str(port), AIOPS_ADMIN_TOKEN=ADMIN_TOKEN, **env_extra)
+    env = lab_env(state_dir, AIOPS_PORT=str(port), **env_extra)
+    if admin_token is not None:
+        env["AIOPS_ADMIN_TOKEN"] = admin_token
     proc = ManagedProcess([sys.executable, "-m", "model_service"], env,
                           state_dir / f"service-{port}.log").start()
     svc = ServiceUnderTest(state_dir, port, proc)
