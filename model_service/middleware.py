@@ -15,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from model_service import metrics
+from model_service.access_log import AccessLog
 from model_service.state import IdGenerator
 
 log = logging.getLogger("aiops.access")
@@ -42,10 +43,12 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: lis
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, access_log: str = "all") -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, access_log: str = "all",
+                 writer: AccessLog | None = None) -> None:
         self.app = app
         self.max_body = max_body_bytes
-        self.access_log = access_log
+        self.access_log = access_log if writer is not None else "off"
+        self.writer = writer
         self.ids = IdGenerator()
         self._counters: dict[tuple[str, str, str], Any] = {}
         self._histograms = {r: metrics.HTTP_DURATION.labels(r) for r in metrics.ROUTES}
@@ -102,9 +105,7 @@ class ObservabilityMiddleware:
             counter.inc()
             self._histograms[route].observe(elapsed)
             if self.access_log == "all" or (self.access_log == "errors" and status_holder[0] >= 400):
-                log.info("request", extra={"request_id": request_id, "method": method, "path": path,
-                                           "route": route, "status": status_holder[0],
-                                           "duration_ms": round(elapsed * 1000, 3)})
+                self.writer.record(request_id, method, path, route, status_holder[0], elapsed)  # type: ignore[union-attr]
 
     async def _limit_body(self, scope: Scope, receive: Receive,
                           length: bytes | None) -> tuple[dict[str, Any] | None, Receive]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -60,7 +61,8 @@ def _complete(text: str) -> str:
                           ("Where we got lucky", "Traffic was low."),
                           ("Lessons learned", "Runtime flags are deploys and need the same rollout steps.")):
         text = text.replace(f"## {section}\n\n_..._", f"## {section}\n\n{body}")
-    return text.replace("| _..._ | | | |", "| Canary every flag change for 10 minutes | prevent | platform team | OPS-1 |")
+    action = "| Canary every flag change for 10 minutes | prevent | platform team | OPS-1 |"
+    return text.replace("| _..._ | | | |", action)
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def test_linter_runs_on_its_own(lab: Lab) -> None:
     draft = run.result["postmortem"]
     assert pl.main([draft]) == 1
     completed = lab.state / "pm.md"
-    completed.write_text(_complete(open(draft).read()))
+    completed.write_text(_complete(Path(draft).read_text()))
     assert pl.main([str(completed)]) == 0
     assert pl.main([str(lab.state / "missing.md")]) == 2
 

@@ -1,8 +1,9 @@
-"""Modules 01, 02, 04, 05 and 06 against ONE real lab: scripted correct solutions pass, plausible mistakes fail.
+"""Modules 01, 02, 04, 05, 06 and 07 against ONE real lab: scripted correct solutions pass, mistakes fail.
 
 The tests run in file order on the shared lab (``live_lab``): module 01 deploys the learner's model, the
 traffic class measures modules 02/04/05 under errors and slow batches, module 06 then sends its drifted
-traffic with nothing else running (a drift window must hold only the learner's rows).
+traffic with nothing else running (a drift window must hold only the learner's rows), and module 07 comes
+last: its capacity runs (real Locust, ~2 minutes, the slowest test) would swamp everyone's windows.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def test_01_serve_a_model(live_lab: Lab) -> None:
     trained = lab.run("model", "train", "--rows", "2000", "--seed", "11", "--no-deploy")
     version = re.search(r"registered (v\d+)", trained.text).group(1)  # type: ignore[union-attr]
     text = check(lab, f"{module}/train-deploy", passes=False)
-    assert f"the running service serves v1" in text and f"aiops-lab model deploy {version}" in text
+    assert "the running service serves v1" in text and f"aiops-lab model deploy {version}" in text
     assert lab.run("model", "deploy", version).exit_code == 0
     check(lab, f"{module}/train-deploy", passes=True)
 
@@ -130,7 +131,6 @@ class TestUnderTraffic:
                                    'sum(rate(aiops_http_request_duration_seconds_count{route="/predict"}[1m]))',
             "mae_seconds": "rate(aiops_prediction_absolute_error_seconds_sum[2m]) / "})
         text = check(lab, module, passes=False)
-        print("OUT02", text)
         assert re.search(r"request_rate: at \S+ your query gives [\d.]+, the lab measures [\d.]+", text)
         assert re.search(r"error_ratio: at \S+ your query gives", text)
         assert "histogram_quantile(0.99" in text
@@ -224,3 +224,31 @@ def test_06_drift(live_lab: Lab) -> None:
     answer(lab, module, "drift.yaml", {**good, "drifted_feature": "speed_kmh"})
     assert "'speed_kmh' is not a feature" in check(lab, f"{module}/diagnose", passes=False)
     assert generator.SCENARIOS[truth]  # the drawn scenario is one of the generator's
+
+
+# --- 07 load and capacity (last: its load would dominate the other modules' 1-minute windows) --------------
+CAPACITY = "07-load-and-capacity"
+
+
+def test_07_load_and_capacity(live_lab: Lab) -> None:
+    lab = live_lab
+    assert lab.run("lab", "start", CAPACITY).exit_code == 0
+    missing = lab.run("lab", "check", f"{CAPACITY}/load-test")
+    assert missing.exit_code == 1 and "aiops-lab load run" in missing.text
+
+    measured = lab.run("load", "capacity", "--start-users", "8", "--step", "5s", "--budget", "40s")
+    assert measured.exit_code == 0, measured.output
+    report = max((lab.state / "reports" / "load").glob("*-capacity/capacity.json"), key=lambda p: p.stat().st_mtime)
+    knee = json.loads(report.read_text())["knee"]["rps"]
+
+    answers = lab.workspace(CAPACITY) / "capacity.yaml"
+    answers.write_text(yaml.safe_dump({"max_rps": round(knee)}))
+    result = lab.run("lab", "check", CAPACITY)
+    assert result.exit_code == 0, result.output
+    assert "measuring the knee now" in result.text and "the knee lies between" in result.text
+
+    answers.write_text(yaml.safe_dump({"max_rps": round(knee * 4)}))
+    wrong = lab.run("lab", "check", f"{CAPACITY}/estimate")
+    assert wrong.exit_code == 1, wrong.output
+    assert "measuring the knee now" not in wrong.text, "a recent measurement is reused"
+    assert "(measured in the last 10 min)" in wrong.text and "aiops-lab load capacity" in wrong.text

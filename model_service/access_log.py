@@ -1,0 +1,51 @@
+"""The access log: one JSON line per request, written in batches by a background thread.
+
+Why not ``logging``: building a LogRecord, formatting it and a line-buffered write (one syscall) per
+request cost ~50 µs -- about a fifth of a single-row /predict. Here the request path formats one string and
+appends it to a list; a thread writes whatever accumulated every ``flush_s``. Lines carry their own
+timestamp, so a reader can merge them with the other logs; ``close()`` writes everything left on shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import IO
+
+
+class AccessLog:
+    def __init__(self, stream: IO[str] | None = None, flush_s: float = 0.2) -> None:
+        self._stream = stream or sys.stdout
+        self._lines: list[str] = []
+        self._flush_s = flush_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
+        self._thread.start()
+
+    def record(self, request_id: str, method: str, path: str, route: str, status: int, duration_s: float) -> None:
+        ts = datetime.now(UTC).isoformat(timespec="milliseconds")
+        # request_id is validated against [A-Za-z0-9._:-]; only the path can need escaping.
+        self._lines.append(
+            f'{{"ts": "{ts}", "level": "info", "logger": "aiops.access", "msg": "request", '
+            f'"request_id": "{request_id}", "method": "{method}", "path": {json.dumps(path)}, '
+            f'"route": "{route}", "status": {status}, "duration_ms": {duration_s * 1000:.3f}}}\n')
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []  # swapping a list is atomic under the GIL
+        if lines:
+            try:
+                self._stream.write("".join(lines))
+                self._stream.flush()
+            except (OSError, ValueError):  # stdout closed (e.g. a detached terminal): drop, never crash
+                pass
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_s):
+            self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush()
