@@ -89,8 +89,19 @@ class BulkHistogram(Collector):
         self._sum = 0.0
         self._lock = threading.Lock()
 
-    def observe_many(self, values: Iterable[float]) -> None:
+    def observe_many(self, values: Sequence[float]) -> None:
         bounds, counts = self.bounds, self._counts
+        if len(values) >= 32:  # a batch: one vectorised bucketing beats a bisect per value
+            import numpy as np
+
+            arr = np.asarray(values, dtype=float)
+            per_bucket = np.bincount(np.searchsorted(bounds, arr, side="left"), minlength=len(counts))
+            total = float(arr.sum())
+            with self._lock:
+                for i, c in enumerate(per_bucket.tolist()):
+                    counts[i] += c
+                self._sum += total
+            return
         total = 0.0
         with self._lock:
             for v in values:

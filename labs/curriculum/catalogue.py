@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from labs.cli.errors import LabError
@@ -65,8 +66,8 @@ class Module:
     def starter(self) -> Path:
         return self.folder / "starter"
 
-    def checks(self):  # type: ignore[no-untyped-def]
-        """The module's checks module (``EXERCISES``, optional ``on_start``)."""
+    def checks(self) -> ModuleType:
+        """The module's checks module (``EXERCISES``, optional ``on_start`` and ``traffic``)."""
         return importlib.import_module(self.checks_module)
 
     def exercises(self) -> tuple[Exercise, ...]:

@@ -68,29 +68,6 @@ def query(expr: str, at: float) -> list[tuple[dict[str, str], float]]:
     return [(r["metric"], float(r["value"][1])) for r in data["result"]]
 
 
-def prometheus_time() -> float:
-    """Prometheus' own clock (``time()``), so comparisons never ask about a future it has not scraped."""
-    import time as _time
-
-    now = _time.time()
-    series = query("time()", now)
-    return series[0][1] if series else now
-
-
-def scrape_interval() -> float:
-    """The running Prometheus' global scrape interval in seconds (2 in lab mode)."""
-    import yaml
-
-    from labs.cli.model import parse_duration
-
-    base = url("prometheus")
-    try:
-        cfg = yaml.safe_load(httpx.get(base + "/api/v1/status/config", timeout=5.0).json()["data"]["yaml"])
-        return parse_duration(str(cfg["global"]["scrape_interval"]))
-    except (httpx.HTTPError, ValueError, KeyError, TypeError, LabError):
-        return 15.0
-
-
 def prediction_log() -> sqlite3.Connection:
     """The prediction log, read-only; ``LabError`` when the lab has never served a prediction."""
     path: Path = paths.prediction_log_path()

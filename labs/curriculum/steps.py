@@ -39,7 +39,10 @@ class Steps:
 
     def check(self, condition: bool, name: str, detail: str, hint: str = "") -> bool:
         """Record ``name`` as passed or failed by ``condition``; returns it so callers can branch."""
-        (self.ok(name, detail) if condition else self.fail(name, detail, hint))
+        if condition:
+            self.ok(name, detail)
+        else:
+            self.fail(name, detail, hint)
         return condition
 
     @property

@@ -1,8 +1,8 @@
 """Fixtures for the curriculum: a private state dir, the ``aiops-lab`` CLI in-process, and ONE shared lab.
 
-The lab (``aiops-lab up -d`` on free ports) is started once per session and shared by every live test:
-starting it costs ~10 s, and the checks only need it running. Tests that must not see each other's
-progress use their own module (each module has its own progress and workspace).
+The lab (``aiops-lab up -d`` on free ports) is started once and shared by every live test: starting it
+costs ~10 s, and the checks only need it running. Tests that must not see each other's progress use
+different curriculum modules (each module has its own progress and workspace).
 """
 
 from __future__ import annotations
@@ -75,9 +75,13 @@ def offline(tmp_path: Path) -> Lab:
     return Lab(make_env(tmp_path / "state"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_lab(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> Iterator[Lab]:
-    """One real lab for the whole session: model service, Prometheus, Alertmanager, drift monitor, pager."""
+    """One real lab per test module (only test_live.py uses it): service, Prometheus, Alertmanager, drift, pager.
+
+    Module scope, not session: the lab stops as soon as its tests are done instead of idling (scraping every
+    2 s, running drift reports) through the rest of the suite.
+    """
     state = tmp_path_factory.mktemp("curriculum-lab") / "state"
     shutil.copytree(trained_registry, state / "models")
     lab = Lab(make_env(state))

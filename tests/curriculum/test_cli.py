@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
+import shlex
 
+import click
+import pytest
+
+from labs.cli.main import COMMANDS
 from labs.curriculum import catalogue
 from tests.curriculum.conftest import Lab, normal
 
@@ -19,28 +26,46 @@ def test_list_shows_every_module_and_exercise_not_started(offline: Lab) -> None:
 
 
 def test_progress_survives_a_restart_and_reset_clears_it(offline: Lab) -> None:
-    started = offline.subprocess("lab", "start", "03")
+    module = "05-slos-and-error-budgets"
+    started = offline.subprocess("lab", "start", "05")
     assert started.returncode == 0, started.stderr
-    assert (offline.workspace("03-alert-on-it") / "alert.rules.yml").is_file()
-    progress = json.loads((offline.state / "curriculum" / "progress.json").read_text())
-    record = progress["modules"]["03-alert-on-it"]
-    record["exercises"]["rule"] = {"done": True, "passed_at": record["started_at"] + 1}
-    (offline.state / "curriculum" / "progress.json").write_text(json.dumps(progress))
+    (offline.workspace(module) / "slo.yaml").write_text(
+        "availability: {objective: 0.995, error_budget: 0.005, budget_minutes_30d: 216}\n"
+        "latency: {threshold_seconds: 0.25, objective: 0.99, error_budget: 0.01, budget_minutes_30d: 432}\n")
+    assert offline.run("lab", "check", "05/define").exit_code == 0  # the budget arithmetic needs no lab
 
-    listed = offline.subprocess("lab", "list")  # a new process: only the file carries the progress
-    row = next(line for line in listed.stdout.splitlines() if " rule " in line)
+    listed = offline.subprocess("lab", "list")  # a new process: only the saved file carries the progress
+    row = next(line for line in listed.stdout.splitlines() if " define " in line)
     assert "done" in row and "not done" not in row, listed.stdout
     assert "1/" in normal(listed.stdout)
+    saved = json.loads((offline.state / "curriculum" / "progress.json").read_text())
+    assert saved["modules"][module]["exercises"]["define"]["done"] is True
 
-    reset = offline.run("lab", "reset", "03-alert-on-it")
+    reset = offline.run("lab", "reset", "05-slos-and-error-budgets")
     assert reset.exit_code == 0 and "progress cleared" in reset.text
     after = offline.subprocess("lab", "list")
     assert "1/" not in normal(after.stdout)
-    row = next(line for line in after.stdout.splitlines() if " rule " in line)
+    row = next(line for line in after.stdout.splitlines() if " define " in line)
     assert "not started" in row
-    assert (offline.workspace("03-alert-on-it") / "alert.rules.yml").is_file(), "reset keeps files by default"
-    assert offline.run("lab", "reset", "03", "--workspace").exit_code == 0
-    assert not offline.workspace("03-alert-on-it").exists()
+    assert (offline.workspace(module) / "slo.yaml").is_file(), "reset keeps the learner's files by default"
+    assert offline.run("lab", "reset", "05", "--workspace").exit_code == 0
+    assert not offline.workspace(module).exists()
+
+
+def test_every_module_readme_teaches_and_says_how_it_is_checked() -> None:
+    areas = set()
+    for module in catalogue.MODULES:
+        text = module.readme.read_text()
+        for heading in ("## Objectives", "## Background", "## Steps", "## Links"):
+            assert heading in text, f"{module.id}: no {heading}"
+        assert "check time" in text, f"{module.id}: must say that references are computed at check time"
+        assert "https://" in text, f"{module.id}: links to the real tools' docs"
+        for area in module.roadmap:
+            assert area in catalogue.ROADMAP and f"**{area}**" in text
+            areas.add(area)
+        for ex in module.exercises():
+            assert f"`{ex.id}`" in text, f"{module.id}: exercise {ex.id} is not described"
+    assert areas == set(catalogue.ROADMAP), "every roadmap area is served by some module"
 
 
 def test_start_keeps_the_learners_files_unless_forced(offline: Lab) -> None:
@@ -113,3 +138,25 @@ def test_damaged_progress_file_is_reported_not_a_traceback(offline: Lab) -> None
 def test_traffic_refused_for_modules_without_a_generator(offline: Lab) -> None:
     result = offline.run("lab", "traffic", "01")
     assert result.exit_code == 2 and "aiops-lab load run" in result.text
+
+
+def _readme_commands() -> list[tuple[str, str]]:
+    found = []
+    for readme in [catalogue.MODULES_DIR.parent / "README.md", *(m.readme for m in catalogue.MODULES)]:
+        text = readme.read_text()
+        spans = re.findall(r"`(aiops-lab [^`]+)`", text)
+        spans += [line.split("#")[0] for line in re.findall(r"^\s*(aiops-lab .+)$", text, re.M)]
+        found += [(readme.parent.name, " ".join(s.split())) for s in spans if "..." not in s]
+    return found
+
+
+@pytest.mark.parametrize(("where", "command"), _readme_commands(), ids=lambda v: str(v)[:60])
+def test_commands_in_the_readmes_parse_with_the_real_cli(where: str, command: str) -> None:
+    noun, *rest = shlex.split(command)[1:]
+    module, attr, _ = COMMANDS[noun]
+    cmd: click.Command = getattr(importlib.import_module(module), attr)
+    while isinstance(cmd, click.Group) and rest:
+        sub = cmd.commands.get(rest[0])
+        assert sub is not None, f"{where}: aiops-lab {noun} has no command {rest[0]!r}"
+        cmd, rest = sub, rest[1:]
+    cmd.make_context(noun, list(rest))  # raises on an unknown option or a bad choice

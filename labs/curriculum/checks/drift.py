@@ -8,8 +8,9 @@ monitor's own code run at check time on the rows the learner actually sent.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
-import pandas as pd
 
 from labs import paths
 from labs.cli.errors import ExitStatus, LabError
@@ -17,8 +18,10 @@ from labs.curriculum import answers, live
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.context import Context
 from labs.curriculum.steps import Fail, close
-from model_service import generator
 from model_service.features import FEATURE_NAMES, TARGET
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ANSWERS = "drift.yaml"
 # Scenarios whose drift shows in one input feature; the learner gets one of them, picked by their seed.
@@ -39,6 +42,8 @@ def request_prefix(seed: int) -> str:
 
 def drifted_features(name: str, seed: int) -> list[str]:
     """The feature columns the scenario changes, found by generating both worlds from the same seed."""
+    from model_service import generator
+
     normal, shifted = generator.generate(200, seed, "normal"), generator.generate(200, seed, name)
     return [n for n in FEATURE_NAMES if not normal[n].equals(shifted[n])]
 
@@ -50,6 +55,8 @@ def on_start(ctx: Context, force: bool) -> list[str]:
 
 def traffic(ctx: Context, rows: int) -> list[str]:
     """POST the learner's scenario rows in batches (own X-Request-IDs), with ground truth for some."""
+    from model_service import generator
+
     live.require("model-service")
     base = live.url("model-service")
     frame = generator.generate(rows, ctx.seed, scenario(ctx.seed))
@@ -76,6 +83,8 @@ def traffic(ctx: Context, rows: int) -> list[str]:
 
 def learner_rows(ctx: Context) -> tuple[str, pd.DataFrame]:
     """(model version, frame like the drift monitor's window) of the rows the learner's generator sent."""
+    import pandas as pd
+
     from monitoring.drift.window import ACTUAL, PREDICTION
 
     cols = ", ".join("p." + n for n in FEATURE_NAMES)
@@ -113,6 +122,8 @@ def check_diagnose(ctx: Context) -> None:
     moved = drifted_features(truth, ctx.seed)
     s.check(feature in moved, "drifted_feature", f"you named {feature}",
             "the report's table: the feature whose drift score is far above its threshold (DRIFT)")
+    from model_service import generator
+
     named = answers.text(data, "scenario", path, "a generator scenario name")
     if named not in generator.SCENARIOS:
         raise Fail("scenario", f"{named!r} is not a scenario", "one of: " + ", ".join(generator.SCENARIOS))

@@ -23,9 +23,10 @@ def problems(model: Any) -> list[str]:
     if not isinstance(model, dict):
         return [f"the top level must be a JSON object (the dashboard), found {type(model).__name__}"]
     out = []
-    for key, kind in (("uid", str), ("title", str), ("schemaVersion", int), ("panels", list)):
+    for key, kind, what in (("uid", str, "a non-empty string"), ("title", str, "a non-empty string"),
+                            ("schemaVersion", int, "an integer"), ("panels", list, "a list of panels")):
         if not isinstance(model.get(key), kind) or (kind is str and not model[key].strip()):
-            out.append(f"'{key}' must be a {'non-empty string' if kind is str else kind.__name__}")
+            out.append(f"'{key}' must be {what}")
     if out:
         return out
     ids: dict[int, str] = {}

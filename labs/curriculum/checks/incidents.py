@@ -8,6 +8,7 @@ learner's score does not matter here; finishing the loop does.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from labs.curriculum.catalogue import Exercise
@@ -61,8 +62,6 @@ def check_postmortem_drafts(ctx: Context) -> None:
     if not runs:
         raise Fail("postmortem drafts", "no drill passed since you started this module",
                    "finish a drill first (exercise two-drills)")
-    from pathlib import Path
-
     drafts = [r for r in runs if r["journal"].result.get("postmortem")
               and Path(r["journal"].result["postmortem"]).is_file()]
     s.check(len({r["drill"] for r in drafts}) >= REQUIRED, "a postmortem draft for each",
