@@ -10,11 +10,21 @@ from __future__ import annotations
 import re
 
 import click
+from rich.markup import escape
 
 from labs.cli.errors import ExitStatus, LabError
-from labs.cli.output import console, info, ok, table
+from labs.cli.output import console, ok, table
 from labs.curriculum import catalogue, runner
 from labs.curriculum import progress as pg
+
+
+def say(text: str) -> None:
+    """Print plain text: README excerpts, paths and learner input may contain [brackets], never markup."""
+    console.print(escape(text), highlight=False)
+
+
+def done(text: str) -> None:
+    ok(escape(text))
 
 
 def _status(progress: pg.Progress, module_id: str, exercise_id: str) -> str:
@@ -55,7 +65,7 @@ def lab_list() -> None:
             done += progress.done(m.id, ex.id)
             rows.append([m.id if i == 0 else "", ex.id, ex.title, _status(progress, m.id, ex.id)])
     table("curriculum (aiops-lab lab show MODULE for details)", ["module", "exercise", "what you do", "status"], rows)
-    info(f"{done}/{total} exercises done; progress: {pg.progress_path()}")
+    say(f"{done}/{total} exercises done; progress: {pg.progress_path()}")
 
 
 @cli.command("show")
@@ -66,18 +76,18 @@ def lab_show(module: str) -> None:
     text = m.readme.read_text() if m.readme.is_file() else ""
     progress = pg.load()
     console.print(f"[bold]{m.id}: {m.title}[/bold]", highlight=False)
-    info(f"README: {m.readme}")
-    info(f"roadmap: {', '.join(m.roadmap)}")
+    say(f"README: {m.readme}")
+    say(f"roadmap: {', '.join(m.roadmap)}")
     objectives = _section(text, "Objectives")
     if objectives:
-        info("\nObjectives:\n" + objectives)
+        say("\nObjectives:\n" + objectives)
     table(None, ["exercise", "what you do", "status"],
           [[ex.id, ex.title, _status(progress, m.id, ex.id)] for ex in m.exercises()])
     started = progress.module(m.id)
     if started is None:
-        info(f"next: aiops-lab lab start {m.id}")
+        say(f"next: aiops-lab lab start {m.id}")
     else:
-        info(f"workspace: {pg.workspace(m.id)}\nnext: aiops-lab lab check {m.id}")
+        say(f"workspace: {pg.workspace(m.id)}\nnext: aiops-lab lab check {m.id}")
 
 
 @cli.command("start")
@@ -88,14 +98,14 @@ def lab_start(module: str, force: bool, restart: bool) -> None:
     """Create MODULE's workspace (starter files) and start its clock: checks count what you do after this."""
     m = catalogue.find(module)
     started = runner.start(m, force=force, restart=restart)
-    ok(f"{m.id} started; your workspace: {started.workspace}")
+    done(f"{m.id} started; your workspace: {started.workspace}")
     for name in started.copied:
-        info(f"  created {name}")
+        say(f"  created {name}")
     for name in started.kept:
-        info(f"  kept your {name} (use --force to overwrite it with the starter)")
+        say(f"  kept your {name} (use --force to overwrite it with the starter)")
     for note in started.notes:
-        info(note)
-    info(f"read: {m.readme}\nwhen ready: aiops-lab lab check {m.id}")
+        say(note)
+    say(f"read: {m.readme}\nwhen ready: aiops-lab lab check {m.id}")
 
 
 @cli.command("check")
@@ -107,18 +117,19 @@ def lab_check(target: str) -> None:
     failed = 0
     for r in results:
         mark = "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]"
-        console.print(f"\n{mark} [bold]{m.id}/{r.exercise.id}[/bold]: {r.exercise.title}", highlight=False)
+        console.print(f"\n{mark} [bold]{m.id}/{r.exercise.id}[/bold]: {escape(r.exercise.title)}", highlight=False)
         for step in r.steps.items:
             sym = "[green]✓[/green]" if step.passed else "[red]✗[/red]"
-            console.print(f"  {sym} {step.name}" + (f": {step.detail}" if step.detail else ""), highlight=False,
-                          markup=True)
+            # names and details quote learner input and Prometheus errors: never read them as markup
+            text = step.name + (f": {step.detail}" if step.detail else "")
+            console.print(f"  {sym} {escape(text)}", highlight=False)
             if not step.passed and step.hint:
                 console.print(f"      hint: {step.hint}", highlight=False, markup=False)
         failed += not r.passed
     if failed:
         raise LabError(f"{failed} of {len(results)} exercise(s) not passed yet; fix the steps marked ✗ and run: "
                        f"aiops-lab lab check {target}", ExitStatus.CHECK_FAILED)
-    ok(f"{len(results)} exercise(s) passed")
+    done(f"{len(results)} exercise(s) passed")
 
 
 @cli.command("reset")
@@ -128,9 +139,9 @@ def lab_reset(module: str, with_workspace: bool) -> None:
     """Forget MODULE's progress (done marks, start time, personal variant)."""
     m = catalogue.find(module)
     had = runner.reset(m, workspace=with_workspace)
-    ok(f"{m.id}: progress cleared" if had else f"{m.id}: no progress was saved")
+    done(f"{m.id}: progress cleared" if had else f"{m.id}: no progress was saved")
     if with_workspace:
-        ok(f"deleted {pg.workspace(m.id)}")
+        done(f"deleted {pg.workspace(m.id)}")
 
 
 @cli.command("traffic")
@@ -147,4 +158,4 @@ def lab_traffic(module: str, rows: int) -> None:
     with console.status(f"sending {rows} rows..."):
         lines = send(ctx, rows)
     for line in lines:
-        info(line)
+        say(line)

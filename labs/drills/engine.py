@@ -24,7 +24,7 @@ from labs.drills import actions, catalogue, faults, pager_client, postmortem, ro
 from labs.drills import journal as jr
 from labs.drills.checks import CheckResult, evaluate
 from labs.drills.journal import Journal, RollbackAction
-from labs.drills.prom import Prometheus
+from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Drill
 from labs.stack.runstate import RunState
 
@@ -49,15 +49,30 @@ def current() -> Journal:
     return j
 
 
+def _flags() -> dict[str, Any]:
+    from labs.client import ServiceClient
+
+    return ServiceClient(actor=faults.ENGINE_ACTOR).request("GET", "/admin/config", admin=True)["flags"]
+
+
 def _dirty_flags() -> list[str]:
     """Flags that differ from their defaults: a drill on an already-broken lab scores nonsense."""
-    from labs.client import ServiceClient
     from model_service.runtime_config import RuntimeConfig
 
-    flags = ServiceClient(actor="drill-engine").request("GET", "/admin/config", admin=True)["flags"]
+    flags = _flags()
     defaults = RuntimeConfig().model_dump()
     return [f"aiops-lab config set {k} {json.dumps(defaults[k])}" for k, v in flags.items()
             if k in defaults and v != defaults[k]]
+
+
+def _still_firing(drill: Drill) -> list[str]:
+    """Expected alerts of this drill that are already firing or pending: left over from an earlier incident,
+    they would never page again for this one (same episode), so detection could not be measured."""
+    try:
+        alerts = Prometheus().alerts()
+    except PromError:
+        return []
+    return sorted({a["labels"].get("alertname", "") for a in alerts} & set(drill.expected_alerts))
 
 
 def _require_lab() -> RunState:
@@ -99,10 +114,21 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
     if dirty:
         raise LabError("the lab is not in its normal state (runtime flags changed); reset them first, or start "
                        "anyway with --force:\n  " + "\n  ".join(dirty), ExitStatus.CONFLICT)
+    firing = [] if force else _still_firing(drill)
+    if firing:
+        raise LabError(f"{', '.join(firing)} is still firing from an earlier incident, so this drill could not "
+                       "page you; wait until it resolves (aiops-lab status), or start anyway with --force",
+                       ExitStatus.CONFLICT)
     now = time.time()
     run_id = f"{drill.id}-{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')}"
     j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now, baseline=actions.baseline())
     j.add("start", "drill started" if hidden else f"drill {drill.id} started")
+    # Whatever happens during the drill -- the faults, or the learner's retrains and experiments -- stop
+    # returns the lab to this state, so the next drill starts clean.
+    j.rollbacks.append(RollbackAction(kind="config_snapshot", params={"flags": _flags()},
+                                      description="restore every runtime flag to its pre-drill value"))
+    j.rollbacks.append(RollbackAction(kind="model", params={"version": j.baseline.get("active_model")},
+                                      description=f"re-activate the pre-drill model {j.baseline.get('active_model')}"))
     jr.save(j)
     pager_client.set_drill(HIDDEN_LABEL if hidden else drill.id)
     try:

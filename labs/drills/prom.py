@@ -60,6 +60,10 @@ class Prometheus:
             return []
         return [(float(ts), float(v)) for ts, v in data["result"][0]["values"]]
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts Prometheus holds right now (pending and firing), with their labels."""
+        return list(self._get("/api/v1/alerts", {})["alerts"])
+
     def ready(self) -> bool:
         try:
             return httpx.get(self.base_url + "/-/ready", timeout=2.0).status_code == 200

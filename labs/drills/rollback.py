@@ -87,6 +87,12 @@ def _config_flag(params: dict[str, Any]) -> str:
     return f"{flag} already {value!r}"
 
 
+def _config_snapshot(params: dict[str, Any]) -> str:
+    """Every flag back to its pre-drill value (the learner's experiments included)."""
+    changed = [_config_flag({"flag": flag, "value": value}) for flag, value in params["flags"].items()]
+    return "; ".join(c for c in changed if "already" not in c) or "flags unchanged"
+
+
 def _model(params: dict[str, Any]) -> str:
     from model_service.registry import Registry
 
@@ -161,7 +167,8 @@ def _upstream_reset(params: dict[str, Any]) -> str:
 
 
 _HANDLERS = {
-    "config_flag": _config_flag, "model": _model, "process": _process, "prometheus_config": _prometheus_config,
+    "config_flag": _config_flag, "config_snapshot": _config_snapshot, "model": _model, "process": _process,
+    "prometheus_config": _prometheus_config,
     "traffic": _traffic, "upstream_reset": _upstream_reset,
 }
 
