@@ -58,14 +58,14 @@ def cli() -> None:
 def lab_list() -> None:
     """Every module and exercise, in order, with done / not done."""
     progress = pg.load()
-    rows, done, total = [], 0, 0
+    rows, finished, total = [], 0, 0
     for m in catalogue.MODULES:
         for i, ex in enumerate(m.exercises()):
             total += 1
-            done += progress.done(m.id, ex.id)
+            finished += progress.done(m.id, ex.id)
             rows.append([m.id if i == 0 else "", ex.id, ex.title, _status(progress, m.id, ex.id)])
     table("curriculum (aiops-lab lab show MODULE for details)", ["module", "exercise", "what you do", "status"], rows)
-    say(f"{done}/{total} exercises done; progress: {pg.progress_path()}")
+    say(f"{finished}/{total} exercises done; progress: {pg.progress_path()}")
 
 
 @cli.command("show")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.curriculum.conftest import Lab
@@ -85,3 +87,9 @@ def test_measured_at_needs_a_time_zone(lab: Lab) -> None:
 def test_measured_at_must_be_a_time(lab: Lab) -> None:
     text = _check(lab, GOOD.replace("2026-11-25T15:04:05Z", "yesterday"), exercise="latency-burn")
     assert "measured_at: 'yesterday' is not a time" in text
+
+
+def test_learner_text_with_brackets_is_printed_not_read_as_markup(lab: Lab) -> None:
+    text = _check(lab, GOOD.replace("window: 5m", "window: '[/5m]'").replace(
+        "2026-11-25T15:04:05Z", str(int(time.time()) + 1)), exercise="availability-burn")
+    assert "window: '[/5m]' is not a PromQL duration" in text

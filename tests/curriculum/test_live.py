@@ -239,13 +239,16 @@ def test_07_load_and_capacity(live_lab: Lab) -> None:
     missing = lab.run("lab", "check", f"{CAPACITY}/load-test")
     assert missing.exit_code == 1 and "aiops-lab load run" in missing.text
 
-    # the learner measures the way the README suggests (same steps as the check, so noise moves the knee
-    # by at most a step, which the check's bracket absorbs)
-    measured = lab.run("load", "capacity", "--start-users", "8", "--max-users", "256", "--step", "5s",
-                       "--budget", "70s")
-    assert measured.exit_code == 0, measured.output
-    report = max((lab.state / "reports" / "load").glob("*-capacity/capacity.json"), key=lambda p: p.stat().st_mtime)
-    knee = json.loads(report.read_text())["knee"]["rps"]
+    # the learner measures the way the README says: quick steps, twice, and trusts the higher knee
+    knees = []
+    for _ in range(2):
+        measured = lab.run("load", "capacity", "--start-users", "16", "--max-users", "256", "--step", "5s",
+                           "--budget", "60s")
+        assert measured.exit_code == 0, measured.output
+        report = max((lab.state / "reports" / "load").glob("*-capacity/capacity.json"),
+                     key=lambda p: p.stat().st_mtime)
+        knees.append(json.loads(report.read_text())["knee"]["rps"])
+    knee = max(knees)
 
     answers = lab.workspace(CAPACITY) / "capacity.yaml"
     answers.write_text(yaml.safe_dump({"max_rps": round(knee)}))

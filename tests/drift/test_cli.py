@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from labs.cli import output
 from labs.cli.errors import ExitStatus
 from labs.cli.main import cli
 from monitoring.drift.reports import ReportStore
@@ -17,7 +18,8 @@ from tests.drift.traffic import empty_log, log_traffic
 @pytest.fixture
 def run(lab_state: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AIOPS_STATE_DIR", str(lab_state))
-    monkeypatch.setenv("COLUMNS", "160")
+    # rich reads COLUMNS once, when labs.cli.output creates its console: set the width on that console.
+    monkeypatch.setattr(output.console, "width", 160)
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
         return CliRunner().invoke(cli, ["drift", "report", *args])

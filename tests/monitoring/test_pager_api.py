@@ -12,6 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from labs.cli import output
 from labs.cli.main import cli as aiops_lab
 from tests.monitoring.test_pager_logic import T0, alert, payload
 from tests.support.polling import wait_until
@@ -182,7 +183,7 @@ def test_invalid_settings_exit_with_a_message(tmp_path: Path) -> None:
 
 def test_cli_lists_acks_and_checks_the_heartbeat(pager: PagerUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIOPS_PAGER_URL", pager.url)
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(output.console, "width", 200)  # rich read COLUMNS when the console was created
     pager.post("/alerts", payload(alert("HighErrorRate"), alert("HighLatency", severity="ticket")))
     runner = CliRunner()
 

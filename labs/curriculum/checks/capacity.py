@@ -6,13 +6,18 @@ true for the hardware and build it was measured on, which is the lesson.
 
 A stepped test only brackets the knee: the true capacity lies between the last step within the limits
 and the first step beyond them. An estimate passes when it falls in that bracket widened by 20% on each
-side. A measurement is reused for ``REUSE_S`` so fixing a typo does not cost another minute of load.
+side. A step that breaks the limits is run a second time and counts as a breach only if it breaks them
+again: Locust shares two cores with the service, and one slow moment (a GC pause, another process) pushes
+a short step's p99 over 250 ms on its own. A measurement is reused for ``REUSE_S`` so fixing a typo does
+not cost another minute of load.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +34,7 @@ REUSE_S = 600.0
 CHECK_KIND = "capacity-check"
 # The check's own capacity run: the CLI's limits (p99 <= 250 ms = the latency SLO, failures <= 1%) with
 # shorter steps and a hard time budget.
-START_USERS, MAX_USERS, STEP_S, BUDGET_S, THINK_SCALE = 8, 256, 5.0, 70.0, 0.1
+START_USERS, MAX_USERS, STEP_S, BUDGET_S, THINK_SCALE = 16, 256, 5.0, 90.0, 0.1
 MAX_P99_MS, MAX_FAILURE_RATIO = 250.0, 0.01
 
 
@@ -69,6 +74,21 @@ def bracket(result: dict[str, Any]) -> tuple[float, float] | None:
     return float(knee["rps"]), max(float(high), float(knee["rps"]))
 
 
+def _confirm_breaches(limits: Any) -> Callable[[Any], Any]:
+    """A ``run_step`` for ``find_capacity`` that re-runs a breaching step once and keeps a passing re-run."""
+    from labs.load import runner
+
+    def run_step(spec: Any) -> Any:
+        first = runner.run(spec)
+        if first.interrupted or first.summary is None or not limits.breaches(first.summary["total"]):
+            return first
+        again = runner.run(replace(spec, out_dir=spec.out_dir.with_name(spec.out_dir.name + "-again")))
+        passed = again.summary is not None and not again.interrupted and not limits.breaches(again.summary["total"])
+        return again if passed else first
+
+    return run_step
+
+
 def measure() -> dict[str, Any]:
     """Measure the knee now, like ``aiops-lab load capacity``; returns its capacity.json content."""
     from labs.load import runner
@@ -78,15 +98,16 @@ def measure() -> dict[str, Any]:
     live.require("model-service")
     url = live.url("model-service")
     out = runner.new_report_dir(CHECK_KIND)
-    plan = CapacityPlan(START_USERS, MAX_USERS, STEP_S, BUDGET_S, Limits(MAX_FAILURE_RATIO, MAX_P99_MS))
+    limits = Limits(MAX_FAILURE_RATIO, MAX_P99_MS)
+    plan = CapacityPlan(START_USERS, MAX_USERS, STEP_S, BUDGET_S, limits)
 
     def make_run(users: int, step_dir: Path) -> runner.LoadRun:
         return runner.LoadRun(host=url, out_dir=step_dir, profile="steady", data="normal", users=users,
                               duration_s=STEP_S, shape_params="ramp_seconds=1", think_scale=THINK_SCALE,
                               reset_stats=True, html=False)
 
-    info(f"measuring the knee now (at most ~{BUDGET_S:.0f} s; reports: {out})")
-    result = find_capacity(plan, make_run, out, on_step=lambda s: info(
+    info(f"measuring the knee now (about {BUDGET_S:.0f} s; reports: {out})")
+    result = find_capacity(plan, make_run, out, run_step=_confirm_breaches(limits), on_step=lambda s: info(
         f"  {s.users:4d} users: {s.rps:7.1f} rps  p99 {s.p99_ms:5.0f} ms  failures {s.failure_ratio:.2%}"))
     data = result.to_json(plan, url, "normal")
     (out / "capacity.json").write_text(json.dumps(data, indent=2))
