@@ -1,22 +1,15 @@
-"""Start the real model service with any environment -- including *without* an admin token.
-
-``tests.support.processes.start_service`` always sets ``AIOPS_ADMIN_TOKEN``; the disabled-admin test needs a
-service started without one, and the durability tests need to signal the process themselves.
-"""
+"""Helpers for the service's integration tests: fresh state dirs, launching (with or without an admin
+token), and reading the prediction log the way the drift monitor does."""
 
 from __future__ import annotations
 
 import shutil
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
-import httpx
-
 from model_service.prediction_log import connect
-from tests.support.polling import wait_until
-from tests.support.processes import ADMIN_TOKEN, ManagedProcess, ServiceUnderTest, free_port, lab_env
+from tests.support.processes import ADMIN_TOKEN, ServiceUnderTest, start_service
 
 
 def fresh_state(trained_registry: Path, root: Path) -> Path:
@@ -29,21 +22,7 @@ def fresh_state(trained_registry: Path, root: Path) -> Path:
 def launch(state_dir: Path, admin_token: str | None = ADMIN_TOKEN, wait_ready: bool = True,
            **env_extra: str) -> ServiceUnderTest:
     """Start ``python -m model_service`` on a free port; wait until /readyz says ready (or /healthz answers)."""
-    port = free_port()
-    env = lab_env(state_dir, AIOPS_PORT=str(port), **env_extra)
-    if admin_token is not None:
-        env["AIOPS_ADMIN_TOKEN"] = admin_token
-    proc = ManagedProcess([sys.executable, "-m", "model_service"], env,
-                          state_dir / f"service-{port}.log").start()
-    svc = ServiceUnderTest(state_dir, port, proc)
-
-    def ready() -> bool:
-        if proc.proc is not None and proc.proc.poll() is not None:
-            raise AssertionError(f"model service exited early:\n{proc.output()[-3000:]}")
-        return httpx.get(svc.url + ("/readyz" if wait_ready else "/healthz"), timeout=1.0).status_code == 200
-
-    wait_until(ready, timeout=30, what=f"model service on port {port}")
-    return svc
+    return start_service(state_dir, wait_ready=wait_ready, admin_token=admin_token, **env_extra)
 
 
 def logged_rows(state_dir: Path, columns: str = "id") -> list[tuple]:
