@@ -187,8 +187,10 @@ def drill_report(run_id: str | None) -> None:
     j, s = rep.journal, rep.score
     origin = j.injected_at or j.started_at
     name = "(hidden)" if j.hidden and j.status == "running" else f"{rep.drill.id}: {rep.drill.title}"
+    secret = j.hidden and j.status == "running"
     table(f"{j.run_id} -- {name} -- {j.status}", ["+time", "event", "detail"],
-          [[("-" if at < origin else "+") + fmt_seconds(abs(at - origin)), kind, detail]
+          [[("-" if at < origin else "+") + fmt_seconds(abs(at - origin)), kind,
+            "(hidden until the drill ends)" if secret and kind == "injection" else detail]
            for at, kind, detail in rep.timeline])
     table(None, ["time to detect", "detected by", "time to mitigate", "hints", "wrong actions", "score"],
           [[fmt_seconds(s.ttd_s), s.detected_by or "-", fmt_seconds(s.ttm_s), s.hints, len(s.wrong_actions),

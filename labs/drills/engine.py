@@ -120,7 +120,8 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
                        "page you; wait until it resolves (aiops-lab status), or start anyway with --force",
                        ExitStatus.CONFLICT)
     now = time.time()
-    run_id = f"{drill.id}-{datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')}"
+    stamp = datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')
+    run_id = f"{HIDDEN_LABEL if hidden else drill.id}-{stamp}"
     j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now, baseline=actions.baseline())
     j.add("start", "drill started" if hidden else f"drill {drill.id} started")
     # Whatever happens during the drill -- the faults, or the learner's retrains and experiments -- stop

@@ -13,6 +13,7 @@ import time
 
 from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from model_service import metrics
 from model_service.errors import ApiError, from_validation
@@ -120,7 +121,10 @@ async def predict(request: Request) -> Response:
         raise ApiError(500, "prediction backend error; see the service logs with this request id")
     explanations = None
     if (explain or flags.explanations_enabled) and svc.background is not None:
-        explanations = [model.explain(row, svc.background) for row in rows]
+        # CPU-heavy: run it in the threadpool so the event loop keeps serving health checks and the admin
+        # API (the learner's way out). /predict still slows down under it -- that is the latency drill.
+        background = svc.background
+        explanations = await run_in_threadpool(lambda: [model.explain(row, background) for row in rows])
 
     now = time.time()
     latency_ms = (time.perf_counter() - started) * 1000.0
