@@ -103,7 +103,7 @@ def drill_status() -> None:
     engine.record_actions(j)
     jr.save(j)
     since = time.time() - (j.injected_at or j.started_at)
-    pages = engine._pages(j)
+    pages = engine.pages_for(j)
     checks = [e for e in j.events if e.kind == "check"]
     rows = [
         ["drill", "(hidden until it ends)" if j.hidden else f"{drill.id}: {drill.title}"],

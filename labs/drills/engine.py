@@ -20,13 +20,22 @@ from typing import Any
 import httpx
 
 from labs.cli.errors import ExitStatus, LabError
-from labs.drills import actions, catalogue, faults, pager_client, postmortem, rollback, scoring, upstream
+from labs.drills import (
+    actions,
+    catalogue,
+    faults,
+    pager_client,
+    postmortem,
+    preflight,
+    rollback,
+    scoring,
+    upstream,
+)
 from labs.drills import journal as jr
 from labs.drills.checks import CheckResult, evaluate
 from labs.drills.journal import Journal, RollbackAction
-from labs.drills.prom import PromError, Prometheus
+from labs.drills.prom import Prometheus
 from labs.drills.schema import Drill
-from labs.stack.runstate import RunState
 
 HIDDEN_LABEL = "wheel-of-misfortune"  # what the pager is told during `drill random` (no spoiler)
 TRAFFIC_START_TIMEOUT_S = 30.0
@@ -49,47 +58,6 @@ def current() -> Journal:
     return j
 
 
-def _flags() -> dict[str, Any]:
-    from labs.client import ServiceClient
-
-    return ServiceClient(actor=faults.ENGINE_ACTOR).request("GET", "/admin/config", admin=True)["flags"]
-
-
-def _dirty_flags() -> list[str]:
-    """Flags that differ from their defaults: a drill on an already-broken lab scores nonsense."""
-    from model_service.runtime_config import RuntimeConfig
-
-    flags = _flags()
-    defaults = RuntimeConfig().model_dump()
-    return [f"aiops-lab config set {k} {json.dumps(defaults[k])}" for k, v in flags.items()
-            if k in defaults and v != defaults[k]]
-
-
-def _still_firing(drill: Drill) -> list[str]:
-    """Expected alerts of this drill that are already firing or pending: left over from an earlier incident,
-    they would never page again for this one (same episode), so detection could not be measured."""
-    try:
-        alerts = Prometheus().alerts()
-    except PromError:
-        return []
-    return sorted({a["labels"].get("alertname", "") for a in alerts} & set(drill.expected_alerts))
-
-
-def _require_lab() -> RunState:
-    state = RunState.load()
-    if state is None or not state.alive():
-        raise LabError("the lab is not running; start it with: aiops-lab up -d", ExitStatus.NOT_RUNNING)
-    svc = state.components.get("model-service")
-    try:
-        healthy = svc is not None and httpx.get(svc.health_url, timeout=3.0).status_code == 200
-    except httpx.HTTPError:
-        healthy = False
-    if not healthy:
-        raise LabError("the model service is not healthy; fix that first (aiops-lab status, "
-                       "aiops-lab service restart)", ExitStatus.NOT_RUNNING)
-    return state
-
-
 def _spawn_traffic(j: Journal) -> int:
     log = (jr.drills_dir() / "traffic.log").open("ab")
     try:
@@ -109,16 +77,7 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
         name = "a hidden drill" if running.hidden else f"drill {running.drill_id}"
         raise LabError(f"{name} is already running ({running.run_id}); stop it first: aiops-lab drill stop",
                        ExitStatus.CONFLICT)
-    _require_lab()
-    dirty = [] if force else _dirty_flags()
-    if dirty:
-        raise LabError("the lab is not in its normal state (runtime flags changed); reset them first, or start "
-                       "anyway with --force:\n  " + "\n  ".join(dirty), ExitStatus.CONFLICT)
-    firing = [] if force else _still_firing(drill)
-    if firing:
-        raise LabError(f"{', '.join(firing)} is still firing from an earlier incident, so this drill could not "
-                       "page you; wait until it resolves (aiops-lab status), or start anyway with --force",
-                       ExitStatus.CONFLICT)
+    preflight.check(drill, force)
     now = time.time()
     stamp = datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')
     run_id = f"{HIDDEN_LABEL if hidden else drill.id}-{stamp}"
@@ -126,7 +85,7 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
     j.add("start", "drill started" if hidden else f"drill {drill.id} started")
     # Whatever happens during the drill -- the faults, or the learner's retrains and experiments -- stop
     # returns the lab to this state, so the next drill starts clean.
-    j.rollbacks.append(RollbackAction(kind="config_snapshot", params={"flags": _flags()},
+    j.rollbacks.append(RollbackAction(kind="config_snapshot", params={"flags": preflight.flags()},
                                       description="restore every runtime flag to its pre-drill value"))
     j.rollbacks.append(RollbackAction(kind="model", params={"version": j.baseline.get("active_model")},
                                       description=f"re-activate the pre-drill model {j.baseline.get('active_model')}"))
@@ -196,7 +155,7 @@ def wrong_actions(j: Journal, drill: Drill) -> list[str]:
             if e.kind == "learner" and not actions.is_accepted(e.data.get("action", ""), drill.accepted_actions)]
 
 
-def _pages(j: Journal) -> list[dict[str, Any]]:
+def pages_for(j: Journal) -> list[dict[str, Any]]:
     """Pages since the drill started (live from the pager; the snapshot kept in the journal otherwise)."""
     live = pager_client.pages_since(j.started_at)
     if live is None:
@@ -256,7 +215,7 @@ def check() -> CheckOutcome:
     if passed and j.passed_at is None:
         j.passed_at, j.status = time.time(), "passed"
         j.add("passed", "success checks hold: incident mitigated")
-        pages = _pages(j)
+        pages = pages_for(j)
         score = scoring.score(j, drill, pages, wrong_actions(j, drill))
         path = postmortem.write(j, drill, score, pages, prom)
         j.result = {"score": score.as_dict(), "postmortem": str(path), "pages": pages}
@@ -271,7 +230,7 @@ def check() -> CheckOutcome:
 def _finish(j: Journal, outcome: str) -> list[tuple[RollbackAction, str]]:
     """Snapshot, roll back everything, archive. Used by stop and by a failed start."""
     record_actions(j)
-    j.result.setdefault("pages", _pages(j))
+    j.result.setdefault("pages", pages_for(j))
     j.stopped_at = j.stopped_at or time.time()
     j.status = "stopped"
     jr.save(j)  # the traffic process sees "stopped" and exits on its own too
@@ -309,7 +268,7 @@ def report(run_id: str | None = None) -> Report:
     if j.status == "running" or (j.status == "passed" and j.stopped_at is None):
         record_actions(j)
         jr.save(j)
-    pages = _pages(j)
+    pages = pages_for(j)
     score = scoring.score(j, drill, pages, wrong_actions(j, drill))
     path = Path(j.result["postmortem"]) if j.result.get("postmortem") else None
     return Report(j, drill, score, postmortem.timeline_rows(j, pages), path)

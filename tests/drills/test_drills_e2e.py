@@ -100,7 +100,7 @@ def report(lab: Lab, drill_id: str) -> dict:
     data = json.loads((out / "report.json").read_text())
     postmortem = (out / "postmortem.md").read_text()
     assert data["score"]["ttd_s"] is not None and data["score"]["ttm_s"] is not None
-    assert data["score"]["ttm_s"] >= data["score"]["ttd_s"] - 60
+    assert data["score"]["ttm_s"] > data["score"]["ttd_s"]  # mitigated after the page arrived
     assert " ".join(catalogue.get(drill_id).debrief.root_cause.split())[:60] in " ".join(postmortem.split())
     assert "| injection |" in postmortem and "| page |" in postmortem and "| passed |" in postmortem
     assert "## Lessons learned" in postmortem and "${" not in postmortem

@@ -1,0 +1,77 @@
+"""Before a drill starts: is the lab running, healthy, and in its normal state?
+
+A drill on an already-broken lab scores nonsense: a flag left over from the last incident is part of the
+"cause", and an alert still firing from it never pages again for the new one (same episode), so time to
+detect could not be measured. Each refusal names the command that fixes it, and ``--force`` skips the
+state checks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from labs.cli.errors import ExitStatus, LabError
+from labs.drills.faults import ENGINE_ACTOR
+from labs.drills.prom import PromError, Prometheus
+from labs.drills.schema import Drill
+from labs.stack.runstate import RunState
+
+
+def flags() -> dict[str, Any]:
+    from labs.client import ServiceClient
+
+    return ServiceClient(actor=ENGINE_ACTOR).request("GET", "/admin/config", admin=True)["flags"]
+
+
+def dirty_flags() -> list[str]:
+    """Commands that reset the flags differing from their defaults."""
+    from model_service.runtime_config import RuntimeConfig
+
+    current = flags()
+    defaults = RuntimeConfig().model_dump()
+    return [f"aiops-lab config set {k} {json.dumps(defaults[k])}" for k, v in current.items()
+            if k in defaults and v != defaults[k]]
+
+
+def still_firing(drill: Drill) -> list[str]:
+    """Expected alerts of this drill that are already firing or pending: left over from an earlier incident,
+    they would never page again for this one (same episode), so detection could not be measured."""
+    try:
+        alerts = Prometheus().alerts()
+    except PromError:
+        return []
+    return sorted({a["labels"].get("alertname", "") for a in alerts} & set(drill.expected_alerts))
+
+
+def require_lab() -> RunState:
+    state = RunState.load()
+    if state is None or not state.alive():
+        raise LabError("the lab is not running; start it with: aiops-lab up -d", ExitStatus.NOT_RUNNING)
+    svc = state.components.get("model-service")
+    try:
+        healthy = svc is not None and httpx.get(svc.health_url, timeout=3.0).status_code == 200
+    except httpx.HTTPError:
+        healthy = False
+    if not healthy:
+        raise LabError("the model service is not healthy; fix that first (aiops-lab status, "
+                       "aiops-lab service restart)", ExitStatus.NOT_RUNNING)
+    return state
+
+
+def check(drill: Drill, force: bool) -> None:
+    """Raise a LabError naming the fix when the lab cannot run ``drill`` now."""
+    require_lab()
+    if force:
+        return
+    dirty = dirty_flags()
+    if dirty:
+        raise LabError("the lab is not in its normal state (runtime flags changed); reset them first, or start "
+                       "anyway with --force:\n  " + "\n  ".join(dirty), ExitStatus.CONFLICT)
+    firing = still_firing(drill)
+    if firing:
+        raise LabError(f"{', '.join(firing)} is still firing from an earlier incident, so this drill could not "
+                       "page you; wait until it resolves (aiops-lab status), or start anyway with --force",
+                       ExitStatus.CONFLICT)
