@@ -53,3 +53,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         if missing:
             pytest.exit(f"CI needs {', '.join(missing)}: apt-get install -y prometheus prometheus-alertmanager",
                         returncode=4)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wide_cli_console() -> None:
+    """In-process CLI tests read rich tables: give the shared consoles one wide, fixed width.
+
+    rich freezes a console's width when it is created (from COLUMNS, else 80), so a test setting COLUMNS later
+    has no effect; subprocess-based tests pass COLUMNS in their environment instead.
+    """
+    from labs.cli import output
+
+    output.console.width = 250
+    output.err_console.width = 250
