@@ -72,7 +72,7 @@ def test_thresholds_fail_the_run_when_breached(shared_service: ServiceUnderTest,
     try:
         set_flag(service, "error_ratio", 0.5)
         set_flag(service, "extra_latency_ms", 300)
-        result = run_cli(cli_env, "load", "run", "--host", service.url, "--users", "4", "--duration", "3s",
+        result = run_cli(cli_env, "load", "run", "--host", service.url, "--users", "4", "--duration", "6s",
                          "--think-scale", "0.2", "--max-failure-ratio", "0.01", "--max-p99-ms", "100")
     finally:
         set_flag(service, "error_ratio", 0.0)
