@@ -228,7 +228,11 @@ def check() -> CheckOutcome:
 
 
 def _finish(j: Journal, outcome: str) -> list[tuple[RollbackAction, str]]:
-    """Snapshot, roll back everything, archive. Used by stop and by a failed start."""
+    """Snapshot, roll back everything, archive. Used by stop and by a failed start.
+
+    If a rollback fails, the journal stays current (status stopped: the traffic exits) so that the next
+    ``drill stop`` retries exactly the rollbacks that are still pending.
+    """
     record_actions(j)
     j.result.setdefault("pages", pages_for(j))
     j.stopped_at = j.stopped_at or time.time()
@@ -236,6 +240,8 @@ def _finish(j: Journal, outcome: str) -> list[tuple[RollbackAction, str]]:
     jr.save(j)  # the traffic process sees "stopped" and exits on its own too
     pager_client.set_drill(None)
     outcomes = rollback.run_all(j)
+    if any(not a.done for a in j.rollbacks):
+        return outcomes
     if outcome != "failed" and j.passed_at is None:
         jr.record_result({"run_id": j.run_id, "drill": j.drill_id, "outcome": outcome, "score": 0,
                           "finished_at": j.stopped_at})

@@ -63,9 +63,13 @@ def require_lab() -> RunState:
 
 def check(drill: Drill, force: bool) -> None:
     """Raise a LabError naming the fix when the lab cannot run ``drill`` now."""
-    require_lab()
+    state = require_lab()
     if force:
         return
+    if state.mode != "lab":
+        raise LabError(f"the lab runs in {state.mode} mode; drills are timed for lab mode (2 s scrapes, alert "
+                       "delays divided by 12): restart it with aiops-lab down && aiops-lab up -d --mode lab, or "
+                       "start anyway with --force", ExitStatus.CONFLICT)
     dirty = dirty_flags()
     if dirty:
         raise LabError("the lab is not in its normal state (runtime flags changed); reset them first, or start "

@@ -40,11 +40,18 @@ def _health(component: str) -> bool:
         return False
 
 
+def _lab_alive() -> bool:
+    state = RunState.load()
+    return state is not None and state.alive()
+
+
 def _ensure_running(component: str) -> str:
     """Resume a paused process; restart a dead or unresponsive one through the supervisor."""
     from labs.runtime.base import RuntimeError_, get_runtime
     from labs.stack import supervisor
 
+    if not _lab_alive():
+        return f"the lab is not running; {component} starts with the next aiops-lab up"
     runtime = get_runtime("native")
     with contextlib.suppress(RuntimeError_):
         runtime.resume(component)
@@ -121,6 +128,8 @@ def _prometheus_config(params: dict[str, Any]) -> str:
     if path.is_file() and path.read_text() == params["text"]:
         return "prometheus config unchanged"
     path.write_text(params["text"])
+    if not _lab_alive():
+        return "prometheus config restored (the lab is not running)"
     if Prometheus().reload():
         return "prometheus config restored and reloaded"
     from labs.stack import supervisor
