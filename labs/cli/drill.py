@@ -41,6 +41,8 @@ def _briefing(j: jr.Journal, drill) -> None:  # type: ignore[no-untyped-def]
             console.print(f"  - {objective}", markup=False, highlight=False)
     if drill.resilience:
         info("The cause keeps going while you work: make the service meet its SLO anyway.")
+    for note in (e.detail for e in j.events if e.kind == "note" and not j.hidden):
+        info(f"note: {note}")
     info(f"\nThe clock runs since {time.strftime('%H:%M:%S', time.localtime(j.injected_at or j.started_at))}. "
          "Next: aiops-lab status | aiops-lab drill ack | aiops-lab drill hint | aiops-lab drill check")
     if not j.hidden:
@@ -173,8 +175,8 @@ def drill_stop() -> None:
     if j.hidden:
         info(f"the drill was: {j.drill_id}")
     if failed:
-        raise LabError("some rollbacks failed (see above); fix them by hand or run: aiops-lab drill stop again "
-                       f"after fixing the cause (journal: {jr.runs_dir() / (j.run_id + '.json')})",
+        raise LabError("some rollbacks failed (see above); fix the cause and run aiops-lab drill stop again -- "
+                       f"it retries only what is still pending (journal: {jr.current_path()})",
                        ExitStatus.CHECK_FAILED)
     ok(f"drill {j.run_id} stopped; the lab is back to its pre-drill state. Report: aiops-lab drill report")
 

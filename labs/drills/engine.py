@@ -77,12 +77,14 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
         name = "a hidden drill" if running.hidden else f"drill {running.drill_id}"
         raise LabError(f"{name} is already running ({running.run_id}); stop it first: aiops-lab drill stop",
                        ExitStatus.CONFLICT)
-    preflight.check(drill, force)
+    warnings = preflight.check(drill, force)
     now = time.time()
     stamp = datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')
     run_id = f"{HIDDEN_LABEL if hidden else drill.id}-{stamp}"
     j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now, baseline=actions.baseline())
     j.add("start", "drill started" if hidden else f"drill {drill.id} started")
+    for warning in warnings:
+        j.add("note", warning)
     # Whatever happens during the drill -- the faults, or the learner's retrains and experiments -- stop
     # returns the lab to this state, so the next drill starts clean.
     j.rollbacks.append(RollbackAction(kind="config_snapshot", params={"flags": preflight.flags()},

@@ -36,14 +36,19 @@ def dirty_flags() -> list[str]:
             if k in defaults and v != defaults[k]]
 
 
-def still_firing(drill: Drill) -> list[str]:
-    """Expected alerts of this drill that are already firing or pending: left over from an earlier incident,
-    they would never page again for this one (same episode), so detection could not be measured."""
+def still_firing(drill: Drill) -> dict[str, str]:
+    """Expected alerts of this drill already firing or pending from an earlier incident -> their highest
+    severity. An alert that is still firing never pages again for this drill (same episode)."""
     try:
         alerts = Prometheus().alerts()
     except PromError:
-        return []
-    return sorted({a["labels"].get("alertname", "") for a in alerts} & set(drill.expected_alerts))
+        return {}
+    out: dict[str, str] = {}
+    for alert in alerts:
+        name, severity = alert["labels"].get("alertname", ""), alert["labels"].get("severity", "")
+        if name in drill.expected_alerts and out.get(name) != "page":
+            out[name] = severity
+    return out
 
 
 def require_lab() -> RunState:
@@ -61,11 +66,16 @@ def require_lab() -> RunState:
     return state
 
 
-def check(drill: Drill, force: bool) -> None:
-    """Raise a LabError naming the fix when the lab cannot run ``drill`` now."""
+def check(drill: Drill, force: bool) -> list[str]:
+    """Raise a LabError naming the fix when the lab cannot run ``drill`` now; return warnings otherwise.
+
+    A leftover *page* blocks (the drill's page could not arrive); a leftover ticket only warns: burn-rate
+    alerts leave their slow-window ticket firing long after the fast page resolved, and that must not lock
+    a drill out for half an hour.
+    """
     state = require_lab()
     if force:
-        return
+        return []
     if state.mode != "lab":
         raise LabError(f"the lab runs in {state.mode} mode; drills are timed for lab mode (2 s scrapes, alert "
                        "delays divided by 12): restart it with aiops-lab down && aiops-lab up -d --mode lab, or "
@@ -75,7 +85,10 @@ def check(drill: Drill, force: bool) -> None:
         raise LabError("the lab is not in its normal state (runtime flags changed); reset them first, or start "
                        "anyway with --force:\n  " + "\n  ".join(dirty), ExitStatus.CONFLICT)
     firing = still_firing(drill)
-    if firing:
-        raise LabError(f"{', '.join(firing)} is still firing from an earlier incident, so this drill could not "
+    pages = sorted(name for name, severity in firing.items() if severity == "page")
+    if pages:
+        raise LabError(f"{', '.join(pages)} is still firing from an earlier incident, so this drill could not "
                        "page you; wait until it resolves (aiops-lab status), or start anyway with --force",
                        ExitStatus.CONFLICT)
+    return [f"{name} ({severity or 'no severity'}) is still firing from an earlier incident; it will not page "
+            "again for this drill" for name, severity in sorted(firing.items())]

@@ -276,3 +276,16 @@ def test_every_promql_and_curl_in_the_drill_guides_runs_against_the_lab(lab: Lab
         if done.returncode != 0:
             errors.append(f"{name}: {line} -> exit {done.returncode}: {done.stderr[:200]}")
     assert not errors, "\n".join(errors)
+
+
+def test_stop_restores_the_state_on_disk_when_the_lab_is_gone(lab: Lab) -> None:
+    """Last in this module: it stops the lab. A drill outlives ``aiops-lab down``; ``drill stop`` still
+    restores the flags (on disk, where the service reads them at its next start) and the model pointer."""
+    start(lab, "memory-leak")
+    assert lab.flags()["memory_leak_kb_per_request"] > 0
+    assert lab.cli("down").returncode == 0
+    stopped = lab.cli("drill", "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert json.loads((lab.state / "runtime_config.json").read_text())["memory_leak_kb_per_request"] == 0
+    assert json.loads((lab.state / "models" / "active.json").read_text())["version"] == "v1"
+    assert lab.journal() is None
