@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from model_service import metrics
 from model_service.access_log import AccessLog
+from model_service.body_limit import BodyTooLarge, bounded_receive
 from model_service.state import IdGenerator
 
 log = logging.getLogger("aiops.access")
@@ -84,13 +85,15 @@ class ObservabilityMiddleware:
 
         metrics.HTTP_IN_FLIGHT.inc()
         try:
-            too_big, receive = await self._limit_body(scope, receive, length)
+            too_big, bounded = await self._limit_body(scope, receive, length)
             if too_big is not None:
                 status_holder[0] = 413
                 metrics.VALIDATION_ERRORS.labels("body").inc()
                 await _send_json(send, 413, too_big, [rid_header])
+            elif bounded is None:  # the client went away mid-body: nothing to answer
+                status_holder[0] = 499
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, bounded, send_wrapper)
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "path": path})
             raise
@@ -108,44 +111,21 @@ class ObservabilityMiddleware:
                 self.writer.record(request_id, method, path, route, status_holder[0], elapsed)  # type: ignore[union-attr]
 
     async def _limit_body(self, scope: Scope, receive: Receive,
-                          length: bytes | None) -> tuple[dict[str, Any] | None, Receive]:
+                          length: bytes | None) -> tuple[dict[str, Any] | None, Receive | None]:
         """Refuse bodies over the limit with 413: by header when declared, by reading when chunked.
 
         A chunked body is buffered (at most limit + one chunk) and replayed to the app, because an
         error raised from inside ``receive`` would surface as a 500 instead of a 413.
         """
-        limit = self.max_body
-        if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
-                return _too_big("Content-Length is not a number", limit), receive
-            return (_too_big(f"request body is {declared} bytes", limit) if declared > limit else None), receive
-        if scope["method"] not in ("POST", "PUT", "PATCH"):
+        if length is None and scope["method"] not in ("POST", "PUT", "PATCH"):
             return None, receive
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > limit:
-                return _too_big(f"request body is at least {size} bytes", limit), receive
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return None, replay
+        try:
+            bounded = await bounded_receive(receive, self.max_body, length)
+        except BodyTooLarge as exc:
+            return _too_big(str(exc), self.max_body), receive
+        except ValueError:
+            return _too_big("Content-Length is not a number", self.max_body), receive
+        return None, bounded
 
 
 def _too_big(what: str, limit: int) -> dict[str, Any]:

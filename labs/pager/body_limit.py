@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from model_service.body_limit import BodyTooLarge, bounded_receive
 
 
 class BodyLimitMiddleware:
@@ -20,35 +22,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                await self._too_large(send)
-                return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                await self._too_large(send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        length = next((v for n, v in scope["headers"] if n == b"content-length"), None)
+        try:
+            bounded = await bounded_receive(receive, self.max_body, length)
+        except (BodyTooLarge, ValueError):
+            await self._too_large(send)
+            return
+        if bounded is not None:  # None: the client went away mid-body
+            await self.app(scope, bounded, send)
 
     async def _too_large(self, send: Send) -> None:
         payload = json.dumps({"error": f"body: larger than the {self.max_body}-byte limit", "details": []}).encode()
