@@ -59,7 +59,8 @@ def current() -> Journal:
 
 
 def _spawn_traffic(j: Journal) -> int:
-    log = (jr.drills_dir() / "traffic.log").open("ab")
+    (jr.drills_dir() / "traffic-stats.json").unlink(missing_ok=True)  # the last run's numbers are not ours
+    log = (jr.drills_dir() / "traffic.log").open("wb")
     try:
         proc = subprocess.Popen([sys.executable, "-m", "labs.drills.traffic", "--run-id", j.run_id],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -115,11 +116,12 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
     return j, drill
 
 
-def _traffic_ok_count() -> int:
+def _traffic_ok_count(run_id: str) -> int:
     try:
-        return int(json.loads((jr.drills_dir() / "traffic-stats.json").read_text())["counts"].get("ok", 0))
-    except (OSError, ValueError, KeyError):
+        stats = json.loads((jr.drills_dir() / "traffic-stats.json").read_text())
+    except (OSError, ValueError):
         return 0
+    return int(stats.get("counts", {}).get("ok", 0)) if stats.get("run_id") == run_id else 0
 
 
 def _warm_up(j: Journal, seconds: float) -> None:
@@ -130,7 +132,7 @@ def _warm_up(j: Journal, seconds: float) -> None:
         if j.traffic_pid and not rollback.is_traffic_process(j.traffic_pid):
             log = (jr.drills_dir() / "traffic.log").read_text(errors="replace")[-800:]
             raise OSError(f"the drill's traffic process exited during warm-up:\n{log}")
-        if deadline is None and _traffic_ok_count() > 0:
+        if deadline is None and _traffic_ok_count(j.run_id) > 0:
             deadline = time.monotonic() + seconds
         elif deadline is None and time.monotonic() > first_ok_by:
             raise OSError(f"the drill's traffic got no successful answer within {TRAFFIC_START_TIMEOUT_S:.0f}s; "
