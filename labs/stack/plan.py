@@ -109,8 +109,9 @@ def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: di
                              pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}", lab_mode=(mode == "lab"))
     specs = []
     for comp, command, config in (
-        (PROMETHEUS, render.prometheus_command, rendered.prometheus_yml),
+        # Alertmanager first: Prometheus's first notifications (the Watchdog heartbeat) must find it up.
         (ALERTMANAGER, render.alertmanager_command, rendered.alertmanager_yml),
+        (PROMETHEUS, render.prometheus_command, rendered.prometheus_yml),
     ):
         port = ports[comp.name]
         try:
