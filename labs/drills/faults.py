@@ -20,9 +20,7 @@ from labs import paths
 from labs.client import ServiceClient
 from labs.drills import journal as jr
 from labs.drills import upstream
-from labs.drills.journal import Journal, RollbackAction
-from labs.drills.prom import Prometheus
-from labs.drills.schema import (
+from labs.drills.fault_types import (
     BadModelFault,
     ConfigFlagFault,
     DataShiftFault,
@@ -34,6 +32,8 @@ from labs.drills.schema import (
     UpstreamReleaseFault,
     UpstreamStallFault,
 )
+from labs.drills.journal import Journal, RollbackAction
+from labs.drills.prom import Prometheus
 
 ENGINE_ACTOR = "drill-engine"
 TRAINING_ROWS = 5000  # enough for a believable candidate, fast enough (~1 s) for a drill start
