@@ -17,6 +17,7 @@ class Component:
     name: str
     default_port: int
     description: str
+    health_path: str = "/healthz"  # what "up and ready" means over HTTP (the launcher waits on it)
 
     @property
     def port_env(self) -> str:
@@ -36,14 +37,14 @@ class Component:
         return value
 
 
-MODEL_SERVICE = Component("model-service", 8000, "FastAPI model service (/predict, /metrics, /admin)")
+MODEL_SERVICE = Component("model-service", 8000, "FastAPI model service (/predict, /metrics, /admin)", "/readyz")
 DRIFT_MONITOR = Component("drift-monitor", 8001, "Evidently drift monitor (/metrics, /reports)")
 PAGER = Component("pager", 8002, "Lab pager: Alertmanager webhook receiver and incident timeline")
 TRAFFIC_FEED = Component("traffic-feed", 8003, "Upstream traffic feed the model service depends on")
-PROMETHEUS = Component("prometheus", 9090, "Prometheus (scrapes, rules, alerts)")
-ALERTMANAGER = Component("alertmanager", 9093, "Alertmanager (routing, grouping, inhibition)")
-GRAFANA = Component("grafana", 3000, "Grafana dashboards")
-LOCUST = Component("locust", 8089, "Locust web UI")
+PROMETHEUS = Component("prometheus", 9090, "Prometheus (scrapes, rules, alerts)", "/-/ready")
+ALERTMANAGER = Component("alertmanager", 9093, "Alertmanager (routing, grouping, inhibition)", "/-/ready")
+GRAFANA = Component("grafana", 3000, "Grafana dashboards", "/api/health")
+LOCUST = Component("locust", 8089, "Locust web UI", "/")
 
 COMPONENTS: tuple[Component, ...] = (
     MODEL_SERVICE, DRIFT_MONITOR, PAGER, TRAFFIC_FEED, PROMETHEUS, ALERTMANAGER, GRAFANA, LOCUST,

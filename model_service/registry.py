@@ -36,6 +36,23 @@ class RegistryError(Exception):
     """A registry operation cannot be done; the message says what to do instead."""
 
 
+def load_trusted(data: bytes, name: str = "the artifact") -> LinearRegression:
+    """Deserialize skops bytes, refusing any type outside the allow-list instead of executing it.
+
+    The same gate serves the registry's own files and artifacts uploaded through the admin API (the compose
+    lab's drill engine trains on the host and pushes its candidate into the containers' registry).
+    """
+    untrusted = set(sio.get_untrusted_types(data=data))
+    unexpected = untrusted - _TRUSTED_TYPES
+    if unexpected:
+        raise RegistryError(f"{name} contains types that are not allowed: {sorted(unexpected)}; "
+                            "only LinearRegression artifacts made by 'aiops-lab model train' load")
+    estimator = sio.loads(data, trusted=sorted(untrusted))
+    if not isinstance(estimator, LinearRegression):
+        raise RegistryError(f"{name} holds a {type(estimator).__name__}, expected LinearRegression")
+    return estimator
+
+
 @dataclass
 class LoadedModel:
     estimator: LinearRegression
@@ -67,20 +84,13 @@ class Registry:
         """Load an artifact, refusing any type outside the allow-list instead of executing it."""
         path = self._version_dir(version) / "model.skops"
         try:
-            untrusted = set(sio.get_untrusted_types(file=path))
-            unexpected = untrusted - _TRUSTED_TYPES
-            if unexpected:
-                raise RegistryError(f"{path} contains types that are not allowed: {sorted(unexpected)}; "
-                                    "only LinearRegression artifacts made by 'aiops-lab model train' load")
-            estimator = sio.load(path, trusted=sorted(untrusted))
+            estimator = load_trusted(path.read_bytes(), str(path))
             card = self.card(version)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             # A missing or damaged file is a registry problem, not a crash (at start-up or on deploy).
             reason = " ".join(str(exc).split())[:200]
             raise RegistryError(f"model version {version} cannot be loaded ({type(exc).__name__}: {reason}); "
                                 "deploy another version or retrain: aiops-lab model train") from exc
-        if not isinstance(estimator, LinearRegression):
-            raise RegistryError(f"{path} holds a {type(estimator).__name__}, expected LinearRegression")
         return LoadedModel(estimator=estimator, card=card)
 
     def active(self) -> str | None:

@@ -15,11 +15,19 @@ from model_service.features import FEATURES, FeatureSpec
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # omitted means "look it up", not null: do not document a default
+
+
 def _field(spec: FeatureSpec) -> tuple[Any, Any]:
     base = float if spec.kind == "float" else int
     annotated = Annotated[base, Field(ge=spec.minimum, le=spec.maximum,
                                       description=f"{spec.description} [{spec.unit}]")]
-    return (annotated | None if spec.nullable else annotated), ...
+    kind = annotated | None if spec.nullable else annotated
+    if spec.lookup:
+        # Optional: the route tells "omitted" (not in model_fields_set) from an explicit null.
+        return kind, Field(None, json_schema_extra=_no_default)
+    return kind, ...
 
 
 PredictionRecord: type[BaseModel] = create_model(
@@ -83,5 +91,23 @@ class ConfigChange(BaseModel):
     reason: Annotated[str, Field(max_length=500)] = ""
 
 
+class ModelUpload(BaseModel):
+    """A trained version pushed into the service's registry (``aiops-lab model push``, the drill engine).
+
+    Three parts of a registry version, as one JSON document: the skops artifact (base64), its model card and
+    the reference sample the drift monitor compares live traffic with. Not registered unless all three
+    check out; the artifact passes the same type allow-list as the registry's own files.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    card: dict[str, Any] = Field(description="The model card (model_service.model_card.ModelCard); "
+                                             "its version is assigned by the registry")
+    model_skops_b64: Annotated[str, Field(min_length=4, max_length=400_000,
+                                          description="The estimator as a skops file, base64")]
+    reference_csv: Annotated[str, Field(min_length=10, max_length=600_000,
+                                        description="Reference sample: CSV with the features and the target")]
+
+
 # Bodies the routes validate from raw bytes; app.py publishes them in the OpenAPI components.
-OPENAPI_BODY_MODELS: tuple[type[BaseModel], ...] = (PredictionRecord, FeedbackRequest, DeployRequest, ConfigChange)
+OPENAPI_BODY_MODELS: tuple[type[BaseModel], ...] = (PredictionRecord, FeedbackRequest, DeployRequest, ConfigChange,
+                                                    ModelUpload)

@@ -2,9 +2,9 @@
 
 The same histories an on-call engineer reads tell the engine what happened: the config change history
 (``aiops-lab config set``), the model deployment history (deploy / rollback), new registry versions
-(``model train`` / ``retrain``: both register one), process restarts (a component's pid changed; its start
-time from psutil) and the upstream clients' history. Changes the engine made itself are excluded by the
-markers it wrote into the journal.
+(``model train`` / ``retrain``: both register one), process restarts (a component's process or container
+started after the drill began, asked of the runtime) and the upstream clients' history. Changes the engine
+made itself are excluded by the markers it wrote into the journal.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psutil
-
 from labs.client import ServiceClient
 from labs.drills import upstream
 from labs.drills.faults import ENGINE_ACTOR
 from labs.drills.journal import Journal
-from labs.stack.runstate import RunState
 
 WATCHED_COMPONENTS = ("model-service", "prometheus", "alertmanager", "pager", "drift-monitor")
 
@@ -45,12 +42,19 @@ def _models_api() -> dict[str, Any] | None:
     return client.request("GET", "/admin/models", admin=True)
 
 
+def _started() -> dict[str, float | None]:
+    """Start time of each watched component's current process or container (``None``: not there)."""
+    from labs.runtime.base import get_runtime
+
+    runtime = get_runtime()
+    return {name: runtime.started_at(name) for name in WATCHED_COMPONENTS}
+
+
 def baseline() -> dict[str, Any]:
-    """What to compare against later: the running pids and the registered versions."""
-    state = RunState.load()
-    pids = {n: r.pid for n, r in state.components.items()} if state is not None else {}
+    """What to compare against later: when each component started, and the registered versions."""
     models = _models_api() or {"versions": [], "active": None}
-    return {"pids": pids, "versions": [v["version"] for v in models["versions"]], "active_model": models["active"]}
+    return {"started": _started(), "versions": [v["version"] for v in models["versions"]],
+            "active_model": models["active"]}
 
 
 def _config(j: Journal) -> list[Action]:
@@ -91,20 +95,14 @@ def _models(j: Journal) -> list[Action]:
 
 
 def _restarts(j: Journal) -> list[Action]:
-    state = RunState.load()
-    if state is None:
-        return []
-    before = j.baseline.get("pids", {})
+    """A component whose process (native) or container (compose) started after the drill began."""
+    before = j.baseline.get("started", {})
     out = []
-    for name in WATCHED_COMPONENTS:
-        rec = state.components.get(name)
-        if rec is None or rec.pid is None or before.get(name) in (None, rec.pid):
+    for name, started in _started().items():
+        if started is None or started <= j.started_at or before.get(name) in (None, started):
             continue
-        try:
-            at = psutil.Process(rec.pid).create_time()
-        except psutil.Error:
-            at = j.started_at
-        out.append(Action(f"restart@{name}@{rec.pid}", f"restart:{name}", at, f"{name} restarted (pid {rec.pid})"))
+        out.append(Action(f"restart@{name}@{started:.3f}", f"restart:{name}", started,
+                          f"{name} restarted (started {datetime.fromtimestamp(started):%H:%M:%S})"))
     return out
 
 

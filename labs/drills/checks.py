@@ -18,7 +18,8 @@ import httpx
 
 from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Check, GoldenCheck, PromCheck, ServiceCheck
-from labs.stack.runstate import RunState, component_url
+from labs.stack import labview
+from labs.stack.runstate import component_url
 from model_service.features import TARGET
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
@@ -104,7 +105,7 @@ def golden(check: GoldenCheck, base_url: str | None = None) -> CheckResult:
 
 
 def service(check: ServiceCheck) -> CheckResult:
-    state = RunState.load()
+    state = labview.load()
     rec = state.components.get(check.component) if state is not None else None
     url = rec.health_url if rec is not None else component_url(check.component) + "/-/ready"
     try:

@@ -76,37 +76,47 @@ def _deploy(j: Journal, version: str, actor: str) -> None:
     j.engine_changes.append(f"deploy@{actor}@{version}")
 
 
-def _model_rollback(j: Journal, registry: Any) -> None:
-    previous = registry.active()
+def _model_rollback(j: Journal) -> None:
+    previous = ServiceClient(actor=ENGINE_ACTOR).request("GET", "/admin/models", admin=True)["active"]
     _plan(j, RollbackAction(kind="model", params={"version": previous},
                             description=f"re-activate model {previous}"))
 
 
+def _push(trained: Any, actor: str) -> str:
+    """Register a candidate in the *service's* registry through the admin API (``POST /admin/models``).
+
+    Not a local file write: the compose lab's registry is a container volume the host cannot see, and a
+    release reaching the service through its API is what a real pipeline does too."""
+    from model_service.model_upload import encode
+
+    return ServiceClient(actor=actor, timeout=60.0).request("POST", "/admin/models", admin=True,
+                                                            json=encode(trained))["version"]
+
+
 def _bad_model(j: Journal, f: BadModelFault) -> str:
     from model_service import training
-    from model_service.registry import Registry
 
-    registry = Registry(paths.models_dir())
-    _model_rollback(j, registry)
+    _model_rollback(j)
     trained = training.train(rows=TRAINING_ROWS, seed=f.seed, corruption=f.corruption,
                              description=f.description)
-    version = registry.register(trained)
+    # A real bad release does not confess: its card carries the release note, not the corruption. The
+    # evidence a learner can find stays honest (holdout/golden metrics computed on clean data).
+    trained.card = trained.card.model_copy(update={"corruption": None})
+    version = _push(trained, f.actor)
     _deploy(j, version, f.actor)
     return f"model {version} deployed by {f.actor}: {f.description}"
 
 
 def _stale_model(j: Journal, f: StaleModelFault) -> str:
     from model_service import training
-    from model_service.registry import Registry
 
-    registry = Registry(paths.models_dir())
-    _model_rollback(j, registry)
+    _model_rollback(j)
     versions = []
     for age in sorted(f.age_days, reverse=True):  # oldest first, like the history it restores
         trained = training.train(rows=TRAINING_ROWS, seed=random.randrange(10_000), description=f.description)
         created = datetime.now(UTC) - timedelta(days=age)
         trained.card = trained.card.model_copy(update={"created_at": created})
-        versions.append(registry.register(trained))
+        versions.append(_push(trained, f.actor))
     for version in versions:
         _deploy(j, version, f.actor)
     return f"models {', '.join(versions)} deployed by {f.actor}: {f.description}"
@@ -117,7 +127,7 @@ def _process(j: Journal, f: ProcessFault) -> str:
 
     _plan(j, RollbackAction(kind="process", params={"component": f.component, "action": f.action},
                             description=f"make sure {f.component} runs again"))
-    runtime = get_runtime("native")
+    runtime = get_runtime()
     try:
         (runtime.kill if f.action == "kill" else runtime.pause)(f.component)
     except RuntimeError_ as exc:

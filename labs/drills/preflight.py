@@ -17,6 +17,7 @@ from labs.cli.errors import ExitStatus, LabError
 from labs.drills.faults import ENGINE_ACTOR
 from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Drill
+from labs.stack import labview
 from labs.stack.runstate import RunState
 
 
@@ -51,10 +52,18 @@ def still_firing(drill: Drill) -> dict[str, str]:
     return out
 
 
+# Faults that change files the compose stack mounts read-only from the repo (the rendered Prometheus config
+# natively lives in the state dir; in compose it is monitoring/compose/<mode>/, shared by every learner).
+NATIVE_ONLY_FAULTS = {
+    "scrape_target": "it pushes a broken Prometheus scrape config, and the compose stack mounts that "
+                     "config read-only from the repo",
+}
+
+
 def require_lab() -> RunState:
-    state = RunState.load()
+    state = labview.load()
     if state is None or not state.alive():
-        raise LabError("the lab is not running; start it with: aiops-lab up -d", ExitStatus.NOT_RUNNING)
+        raise LabError(labview.not_running_hint(), ExitStatus.NOT_RUNNING)
     svc = state.components.get("model-service")
     try:
         healthy = svc is not None and httpx.get(svc.health_url, timeout=3.0).status_code == 200
@@ -73,6 +82,12 @@ def check(drill: Drill, force: bool) -> list[str]:
     alerts leave their slow-window ticket firing long after the fast page resolved, and that must not lock
     a drill out for half an hour.
     """
+    if labview.is_compose():
+        for fault in drill.faults:
+            if fault.type in NATIVE_ONLY_FAULTS:
+                raise LabError(f"drill {drill.id} runs on the native lab only: {NATIVE_ONLY_FAULTS[fault.type]}; "
+                               "run it with: aiops-lab up -d && aiops-lab drill start " + drill.id,
+                               ExitStatus.CONFLICT)
     state = require_lab()
     if force:
         return []

@@ -23,6 +23,7 @@ from labs.drills import upstream
 from labs.drills.faults import ENGINE_ACTOR
 from labs.drills.journal import Journal, RollbackAction
 from labs.drills.prom import Prometheus
+from labs.stack import labview
 from labs.stack.runstate import RunState, pid_alive
 
 REASON = "drill stop: restore the pre-drill value"
@@ -30,7 +31,7 @@ API_TIMEOUT_S = 30.0  # a saturated service still answers, slowly: never mistake
 
 
 def _health(component: str) -> bool:
-    state = RunState.load()
+    state = labview.load()
     rec = state.components.get(component) if state is not None else None
     if rec is None or not rec.health_url:
         return False
@@ -41,32 +42,38 @@ def _health(component: str) -> bool:
 
 
 def _lab_alive() -> bool:
-    state = RunState.load()
+    state = labview.load()
     return state is not None and state.alive()
 
 
 def _ensure_running(component: str) -> str:
-    """Resume a paused process; restart a dead or unresponsive one through the supervisor."""
+    """Resume a paused process or container; restart a dead or unresponsive one through the runtime."""
     from labs.runtime.base import RuntimeError_, get_runtime
-    from labs.stack import supervisor
 
     if not _lab_alive():
         return f"the lab is not running; {component} starts with the next aiops-lab up"
-    runtime = get_runtime("native")
+    runtime = get_runtime()
     with contextlib.suppress(RuntimeError_):
         runtime.resume(component)
     for _ in range(20):
         if _health(component):
             return f"{component} is running"
         time.sleep(0.25)
-    result = supervisor.request("restart", component)
-    if not result.get("ok"):
-        raise RuntimeError(f"restart of {component} failed: {result.get('error') or result.get('detail')}")
+    try:
+        runtime.restart(component)
+    except RuntimeError_ as exc:
+        raise RuntimeError(f"restart of {component} failed: {exc}") from None
     return f"{component} restarted"
 
 
 def _service_process_alive() -> bool:
-    """Is the model-service process running (slow or paused counts as running: use its API, patiently)?"""
+    """Is the model-service process running (slow or paused counts as running: use its API, patiently)?
+
+    On compose a stopped container is started again first: the flags and the registry live in its
+    volumes, which only the service itself can write."""
+    if labview.is_compose():
+        _ensure_running("model-service")
+        return True
     state = RunState.load()
     rec = state.components.get("model-service") if state is not None else None
     return rec is not None and rec.state not in ("exited", "stopped", "failed") and pid_alive(rec.pid)

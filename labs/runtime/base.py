@@ -29,6 +29,11 @@ class Runtime(Protocol):
     def resume(self, component: str) -> None:
         """Undo ``pause`` (SIGCONT / docker unpause)."""
 
+    def started_at(self, component: str) -> float | None:
+        """When the component's current process/container started (epoch s); ``None`` if it is not there.
+
+        The drill engine compares it with the value at drill start to see restarts the learner made."""
+
     def restart(self, component: str) -> None:
         """Stop and start it again and wait until healthy (the learner's ``aiops-lab service restart``)."""
 

@@ -74,6 +74,22 @@ def health_of(container: Container) -> str:
     return str(health.get("Status") or "none") if isinstance(health, dict) else "none"
 
 
+def latest_start(containers: Iterable[Container]) -> float | None:
+    """The latest ``State.StartedAt`` (epoch s) among running-or-stopped containers; a restart moves it.
+
+    Docker writes RFC 3339 with nanoseconds (``2024-05-01T10:11:12.123456789Z``) and ``0001-01-01T00:00:00Z``
+    for a container that never started."""
+    from datetime import datetime
+
+    parsed = []
+    for container in containers:
+        stamp = str((container.attrs.get("State") or {}).get("StartedAt") or "")
+        if not stamp or stamp.startswith("0001-"):
+            continue
+        parsed.append(datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp())
+    return max(parsed, default=None)
+
+
 class DockerRuntime:
     """The compose project's containers as drill targets. The engine is contacted on first use, not here."""
 
@@ -142,6 +158,12 @@ class DockerRuntime:
             return any(c.status == "running" for c in self.containers(component))
         except RuntimeError_:
             return False
+
+    def started_at(self, component: str) -> float | None:
+        try:
+            return latest_start(self.containers(component))
+        except RuntimeError_:
+            return None
 
     def kill(self, component: str) -> None:
         # A paused container is killed too (Docker unpauses it to deliver SIGKILL), like SIGKILL on a

@@ -42,6 +42,14 @@ class NativeRuntime:
         except OSError:
             return False
 
+    def started_at(self, component: str) -> float | None:
+        import psutil
+
+        try:
+            return psutil.Process(self._record(component).pid).create_time()
+        except (RuntimeError_, psutil.Error):
+            return None
+
     def kill(self, component: str) -> None:
         self._signal(component, signal.SIGKILL)
 

@@ -79,20 +79,22 @@ def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[Process
 
     feed_argv = _python_module("labs.traffic_feed")
     if feed_argv is not None:
-        specs.append(ProcessSpec(TRAFFIC_FEED.name, ports[TRAFFIC_FEED.name], feed_argv, "/healthz", base_env))
+        specs.append(ProcessSpec(TRAFFIC_FEED.name, ports[TRAFFIC_FEED.name], feed_argv, TRAFFIC_FEED.health_path,
+                                 base_env))
 
     specs.append(ProcessSpec(
-        MODEL_SERVICE.name, ports[MODEL_SERVICE.name], [sys.executable, "-m", "model_service"], "/readyz",
+        MODEL_SERVICE.name, ports[MODEL_SERVICE.name], [sys.executable, "-m", "model_service"],
+        MODEL_SERVICE.health_path,
         {**base_env, "AIOPS_PORT": str(ports[MODEL_SERVICE.name]), "AIOPS_ADMIN_TOKEN": token}, ui_path="/docs"))
 
     drift_argv = _python_module("monitoring.drift")
     drift_env = {**base_env, "AIOPS_DRIFT_INTERVAL_S": "30" if mode == "lab" else "300"}
-    specs.append(ProcessSpec(DRIFT_MONITOR.name, ports[DRIFT_MONITOR.name], drift_argv, "/healthz", drift_env,
-                             ui_path="/reports",
+    specs.append(ProcessSpec(DRIFT_MONITOR.name, ports[DRIFT_MONITOR.name], drift_argv, DRIFT_MONITOR.health_path,
+                             drift_env, ui_path="/reports",
                              skip_reason="" if drift_argv else "drift monitor not installed in this checkout"))
 
     pager_argv = _python_module("labs.pager")
-    specs.append(ProcessSpec(PAGER.name, ports[PAGER.name], pager_argv, "/healthz", base_env, ui_path="/pages",
+    specs.append(ProcessSpec(PAGER.name, ports[PAGER.name], pager_argv, PAGER.health_path, base_env, ui_path="/pages",
                              skip_reason="" if pager_argv else "pager not installed in this checkout"))
 
     specs.extend(_monitoring_specs(mode, state_dir, ports, base_env))
@@ -129,7 +131,7 @@ def _grafana_spec(state_dir: Path, ports: dict[str, int], env: dict[str, str]) -
     port = ports[GRAFANA.name]
     binary = shutil.which("grafana-server") or shutil.which("grafana")
     if binary is None:
-        return ProcessSpec(GRAFANA.name, port, None, "/api/health",
+        return ProcessSpec(GRAFANA.name, port, None, GRAFANA.health_path,
                            skip_reason="grafana-server not found (optional): import grafana/dashboards/*.json into "
                            "any Grafana, or use docker compose")
     from labs.stack.grafana_config import render_grafana
@@ -138,4 +140,5 @@ def _grafana_spec(state_dir: Path, ports: dict[str, int], env: dict[str, str]) -
                          prometheus_url=f"http://{LOOPBACK}:{ports[PROMETHEUS.name]}")
     argv = [binary, "server"] if binary.endswith("grafana") else [binary]
     homepath = next((p for p in ("/usr/share/grafana", "/opt/grafana") if Path(p).is_dir()), "/usr/share/grafana")
-    return ProcessSpec(GRAFANA.name, port, [*argv, "--homepath", homepath, "--config", str(ini)], "/api/health", env)
+    return ProcessSpec(GRAFANA.name, port, [*argv, "--homepath", homepath, "--config", str(ini)],
+                       GRAFANA.health_path, env)

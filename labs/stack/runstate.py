@@ -82,7 +82,8 @@ def component_url(name: str) -> str:
     env_name = f"AIOPS_{name.upper().replace('-', '_')}_URL"
     if os.environ.get(env_name):
         return os.environ[env_name].rstrip("/")
-    state = RunState.load()
+    # The compose lab is reached through its published ports; a native lab.json here is another lab.
+    state = None if os.environ.get("AIOPS_TARGET") == "compose" else RunState.load()
     if state is not None and state.alive() and name in state.components:
         return state.components[name].url
     return f"http://{LOOPBACK}:{BY_NAME[name].port()}"

@@ -15,9 +15,10 @@ from pydantic import ValidationError
 
 from model_service import metrics
 from model_service.errors import ApiError, from_validation
+from model_service.model_upload import UploadError, register_upload
 from model_service.registry import RegistryError
 from model_service.runtime_config import FLAG_NAMES, ConfigError, RuntimeConfig
-from model_service.schemas import ConfigChange, DeployRequest, ErrorResponse
+from model_service.schemas import ConfigChange, DeployRequest, ErrorResponse, ModelUpload
 from model_service.state import ServiceState
 
 _ACTOR_RE = re.compile(r"^[A-Za-z0-9@._:-]{1,64}$")
@@ -83,6 +84,21 @@ async def list_models(request: Request) -> dict[str, Any]:
         out.append({"version": v, "created_at": card.created_at.isoformat(), "description": card.description,
                     "golden_mae": card.metrics["golden"].mae, "golden_r2": card.metrics["golden"].r2})
     return {"active": svc.registry.active(), "versions": out, "history": svc.registry.history()[-20:]}
+
+
+@router.post("/models", status_code=201, summary="Register an uploaded model version (does not activate it)",
+             responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"$ref": "#/components/schemas/ModelUpload"}}}}})
+async def upload_model(request: Request, who: Actor) -> dict[str, Any]:
+    upload = await _body(request, ModelUpload)
+    svc = _svc(request)
+    try:
+        version = register_upload(svc.registry, upload)
+    except UploadError as exc:
+        raise ApiError(422, f"{exc.field}: {exc}", [{"field": exc.field, "rule": "upload", "message": str(exc)}]
+                       ) from None
+    return {"version": version, "registered_by": who}
 
 
 @router.post("/model/deploy", summary="Activate a registered version (hot swap, no restart)",

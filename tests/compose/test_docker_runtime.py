@@ -25,7 +25,7 @@ from docker.models.containers import Container
 
 from labs.runtime import docker as docker_runtime
 from labs.runtime.base import Runtime, RuntimeError_, get_runtime
-from labs.runtime.docker import DockerRuntime, default_project, health_of, select_containers
+from labs.runtime.docker import DockerRuntime, default_project, health_of, latest_start, select_containers
 from tests.compose import compose_file
 from tests.support.polling import wait_until
 
@@ -78,6 +78,17 @@ def test_health_reads_the_containers_healthcheck_state() -> None:
     assert health_of(_container("a", "p", "s", health="starting")) == "starting"
     assert health_of(_container("a", "p", "s")) == "none"
     assert health_of(_container("a", "p", "s", health="")) == "none"  # Podman, no HEALTHCHECK
+
+
+def test_start_time_is_the_latest_real_start_among_the_containers() -> None:
+    """What the drill engine compares to see a learner's restart (docker restart moves StartedAt)."""
+    first, second, never = (_container(n, "aiops-lab", "model-service") for n in ("a", "b", "c"))
+    first.attrs["State"]["StartedAt"] = "2026-11-25T10:00:00.123456789Z"
+    second.attrs["State"]["StartedAt"] = "2026-11-25T10:05:30Z"
+    never.attrs["State"]["StartedAt"] = "0001-01-01T00:00:00Z"
+    assert latest_start([first]) == pytest.approx(1795600800.123456)
+    assert latest_start([first, second, never]) == pytest.approx(1795601130.0)
+    assert latest_start([never]) is None and latest_start([]) is None
 
 
 def test_project_name_comes_from_the_compose_file(monkeypatch: pytest.MonkeyPatch) -> None:
