@@ -145,7 +145,9 @@ class Registry:
             raise RegistryError("no model is active; deploy one first: aiops-lab model deploy VERSION")
         for entry in reversed(self.history()):
             if entry["version"] == current and entry["action"] == "deploy":
-                if entry["previous"] and entry["previous"] != current:
+                if entry["previous"] == current:
+                    continue  # a re-deploy of the active version changed nothing: look further back
+                if entry["previous"]:
                     return entry["previous"]
                 break
         raise RegistryError(f"{current} has no earlier deployment to roll back to; "

@@ -92,6 +92,9 @@ def test_activate_history_and_rollback_target(reg: Registry, trained: training.T
         reg.rollback_target()
     reg.activate("v2")
     assert reg.rollback_target() == "v1"
+    # Re-deploying the active version (a retried pipeline) changes nothing, so it does not hide the way back.
+    reg.activate("v2")
+    assert reg.rollback_target() == "v1"
 
 
 @pytest.mark.parametrize("version", ["v9", "latest", "", "../v1", "v1/../v1", "V1"])
