@@ -17,6 +17,7 @@ from starlette.routing import Route
 from model_service import metrics
 from model_service.access_log import AccessLog
 from model_service.errors import ApiError, from_validation
+from model_service.feature_lookup import TrafficFeedClient
 from model_service.middleware import ObservabilityMiddleware
 from model_service.prediction_log import PredictionLog
 from model_service.registry import Registry, RegistryError
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log=PredictionLog(settings.prediction_log, settings.log_flush_ms, settings.log_queue_max_rows,
                           settings.log_retention_days, settings.log_retention_rows),
         config=ConfigStore(settings.state_dir),
+        feed=TrafficFeedClient(settings.traffic_feed_url),
     )
     access_writer = AccessLog() if settings.access_log != "off" else None
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             state.log.close()
+            await state.feed.close()
             if access_writer is not None:
                 access_writer.close()
             log.info("model service stopped; prediction log flushed")

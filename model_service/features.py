@@ -35,6 +35,9 @@ class FeatureSpec:
     # Nullable features may be ``null`` when their upstream source has no reading; the service
     # imputes the training median and counts the row as "missing".
     nullable: bool = False
+    # The lab component the service asks for this feature when a client omits it (``None``: clients
+    # must send it). Omitted is not null: null says "there is no reading", omitted says "look it up".
+    lookup: str | None = None
 
     @property
     def metric_name(self) -> str:
@@ -77,9 +80,10 @@ FEATURES: tuple[FeatureSpec, ...] = (
         minimum=0.0,
         maximum=10.0,
         description="Live road congestion from the traffic feed: 0 = empty roads, 10 = gridlock. "
-        "null when the feed has no reading.",
+        "null when the feed has no reading; omit it and the service looks it up in the traffic feed.",
         buckets=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10),
         nullable=True,
+        lookup="traffic-feed",
     ),
     FeatureSpec(
         name="courier_experience_months",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from model_service.congestion import PEAK_BONUS, TRAFFIC_BETA, TRAFFIC_MAX, TRAFFIC_SCALE
 from model_service.features import FEATURE_NAMES, TARGET
 
 # Ground truth: minutes = intercept + sum(coef * feature) + noise.
@@ -76,7 +77,7 @@ def scenario(name: str) -> Scenario:
 
 def _clean_features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     is_peak = (rng.random(n) < 0.35).astype(np.int64)
-    traffic = np.clip(rng.beta(2.0, 3.0, n) * 10.0 + 1.5 * is_peak, 0.0, 10.0)
+    traffic = np.clip(rng.beta(*TRAFFIC_BETA, n) * TRAFFIC_SCALE + PEAK_BONUS * is_peak, 0.0, TRAFFIC_MAX)
     return {
         "distance_km": np.clip(rng.lognormal(mean=1.2, sigma=0.55, size=n), 0.3, 20.0),
         "items_count": np.clip(1 + rng.poisson(2.5, n), 1, 30).astype(np.int64),

@@ -67,6 +67,22 @@ CONFIG_FLAG = Gauge("aiops_config_flag", "Current value of each runtime config f
                     ["flag"])
 CONFIG_CHANGES = Counter("aiops_config_changes_total", "Runtime config changes applied.", ["flag"])
 
+# Upstream dependencies the service calls on the request path (today: the traffic feed, for rows that omit
+# traffic_index). Outcomes and fallbacks are fixed lists; a dependency is a topology component name.
+DEPENDENCIES = ("traffic-feed",)
+DEPENDENCY_OUTCOMES = ("ok", "timeout", "error")
+FALLBACK_KINDS = ("fail", "impute")
+DEPENDENCY_REQUESTS = Counter(
+    "aiops_dependency_requests_total", "Calls to an upstream dependency by outcome: ok, timeout (the "
+    "traffic_feed_timeout_ms budget ran out) or error (refused, HTTP error status, malformed answer).",
+    ["dependency", "outcome"])
+DEPENDENCY_DURATION = Histogram(
+    "aiops_dependency_request_duration_seconds", "Time spent in calls to an upstream dependency, failed "
+    "ones included (a timeout shows up at the timeout).", ["dependency"], buckets=LATENCY_BUCKETS)
+DEPENDENCY_FALLBACKS = Counter(
+    "aiops_dependency_fallbacks_total", "Failed dependency calls by what the service did instead: fail "
+    "(the request got a 503) or impute (served with the feature missing).", ["dependency", "fallback"])
+
 LOG_QUEUE_DEPTH = Gauge("aiops_prediction_log_queue_depth", "Rows waiting to be written to the log.")
 LOG_WRITE_ERRORS = Counter("aiops_prediction_log_write_errors_total", "Failed prediction-log commits.")
 LOG_ROWS_WRITTEN = Counter("aiops_prediction_log_rows_written_total", "Rows committed to the log.",
@@ -148,6 +164,12 @@ def register_bulk_collectors() -> None:
             FEATURE_ANOMALIES.labels(name, kind)
     for action in ("deploy", "rollback"):
         MODEL_DEPLOYS.labels(action)
+    for dependency in DEPENDENCIES:
+        DEPENDENCY_DURATION.labels(dependency)
+        for outcome in DEPENDENCY_OUTCOMES:
+            DEPENDENCY_REQUESTS.labels(dependency, outcome)
+        for fallback in FALLBACK_KINDS:
+            DEPENDENCY_FALLBACKS.labels(dependency, fallback)
     LOG_ROWS_WRITTEN.labels("predictions")
     LOG_ROWS_WRITTEN.labels("feedback")
     _registered = True
@@ -161,6 +183,7 @@ def all_metric_names() -> set[str]:
     for collector in (HTTP_REQUESTS, HTTP_DURATION, HTTP_IN_FLIGHT, PREDICTIONS, VALIDATION_ERRORS,
                       FEATURE_ANOMALIES, FEEDBACK, FEEDBACK_UNKNOWN, ABS_ERROR, MODEL_INFO,
                       MODEL_LOAD_SECONDS, MODEL_CREATED, MODEL_DEPLOYS, CONFIG_FLAG, CONFIG_CHANGES,
+                      DEPENDENCY_REQUESTS, DEPENDENCY_DURATION, DEPENDENCY_FALLBACKS,
                       LOG_QUEUE_DEPTH, LOG_WRITE_ERRORS, LOG_ROWS_WRITTEN, LOG_COMMIT_SECONDS,
                       PREDICTED_DELIVERY, *FEATURE_VALUES.values()):
         for family in collector.collect():

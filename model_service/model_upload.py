@@ -1,4 +1,4 @@
-"""Turn an uploaded version (``POST /admin/models``) into a registry entry, or say which part is wrong.
+"""Turn an uploaded version (``POST /admin/model/upload``) into a registry entry, or say which part is wrong.
 
 Why an upload at all: in the compose lab the registry is a Docker volume the host cannot write, yet the
 drill engine (on the host) must ship a "routine release" into it, and a learner may want to push a model

@@ -13,7 +13,7 @@ import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,15 +24,23 @@ class RuntimeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     extra_latency_ms: int = Field(0, ge=0, le=30_000,
-                                  description="Delay added to every /predict (simulated slow dependency).")
+                                  description="Delay added to every /predict (a slow step on the request path).")
     error_ratio: float = Field(0.0, ge=0.0, le=1.0,
                                description="Share of /predict requests answered with HTTP 500.")
     explanations_enabled: bool = Field(
         False, description="Attach per-feature explanations to every prediction (expensive: a sampling "
         "explainer runs on the request path).")
     traffic_feed: Literal["live", "zero", "null"] = Field(
-        "live", description="What the service uses for traffic_index: the live value, or a broken feed's "
-        "zeros / nulls.")
+        "live", description="Where traffic_index comes from. live: the client's value, or a lookup in the "
+        "traffic feed for rows that omit it; zero / null: a broken feed integration that serves 0 / no "
+        "reading for every row (client values included; no lookups).")
+    traffic_feed_timeout_ms: int = Field(
+        2000, ge=10, le=30_000, description="How long a traffic-feed lookup may take (per connect / send / "
+        "wait for the answer) before it counts as failed; rows that carry traffic_index never wait for it.")
+    traffic_feed_fallback: Literal["fail", "impute"] = Field(
+        "fail", description="When a traffic-feed lookup fails or times out. fail: /predict answers 503 "
+        "naming the dependency; impute: serve the rows with traffic_index missing (imputed, counted as "
+        "missing) -- degraded ETAs instead of none.")
     memory_leak_kb_per_request: int = Field(
         0, ge=0, le=1024, description="Response cache that never evicts: KiB retained per /predict.")
     cpu_burn_ms: int = Field(0, ge=0, le=5000, description="Busy CPU work added to every /predict.")
@@ -41,8 +49,8 @@ class RuntimeConfig(BaseModel):
         """Flag values as numbers, for the ``aiops_config_flag`` gauge (enums as their index)."""
         out: dict[str, float] = {}
         for name, value in self.model_dump().items():
-            if name == "traffic_feed":
-                out[name] = float(("live", "zero", "null").index(value))
+            if isinstance(value, str):
+                out[name] = float(get_args(type(self).model_fields[name].annotation).index(value))
             else:
                 out[name] = float(value)
         return out

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labs import paths
-from labs.topology import LOOPBACK, MODEL_SERVICE
+from labs.topology import LOOPBACK, MODEL_SERVICE, TRAFFIC_FEED
 
 
 class Settings(BaseSettings):
@@ -37,8 +38,21 @@ class Settings(BaseSettings):
     log_retention_days: float = Field(default=7.0, gt=0)
     log_retention_rows: int = Field(default=2_000_000, ge=1000)
 
+    # Where rows that omit traffic_index are looked up (AIOPS_TRAFFIC_FEED_URL; by default the topology's
+    # port, which AIOPS_TRAFFIC_FEED_PORT moves). Timeout and fallback are runtime flags, not settings.
+    traffic_feed_url: str = Field(default_factory=lambda: f"http://{LOOPBACK}:{TRAFFIC_FEED.port()}")
+
     access_log: Literal["all", "errors", "off"] = "all"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("traffic_feed_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"AIOPS_TRAFFIC_FEED_URL={value!r} is not an http(s) URL; expected e.g. "
+                             "http://127.0.0.1:8003")
+        return value.rstrip("/")
 
     @field_validator("admin_token")
     @classmethod

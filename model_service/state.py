@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model_service import metrics
+from model_service.feature_lookup import TrafficFeedClient
 from model_service.prediction_log import PredictionLog
 from model_service.predictor import ServingModel, load_active
 from model_service.registry import Registry
@@ -37,6 +38,7 @@ class ServiceState:
     registry: Registry
     log: PredictionLog
     config: ConfigStore
+    feed: TrafficFeedClient
     model: ServingModel | None = None
     ids: IdGenerator = field(default_factory=IdGenerator)
     leaked: list[bytearray] = field(default_factory=list)  # the memory-leak flag's "cache"

@@ -38,7 +38,7 @@ RULES_SOURCE = SOURCE_DIR / "prometheus" / "rules"
 ALERTMANAGER_SOURCE = SOURCE_DIR / "alertmanager" / "alertmanager.yml"
 
 # Scrape-job names are the component names of labs/topology.py; rules select on them.
-JOBS = ("model-service", "drift-monitor", "pager", "alertmanager", "prometheus")
+JOBS = ("model-service", "drift-monitor", "pager", "traffic-feed", "alertmanager", "prometheus")
 LAB_SPEEDUP = 12
 LAB_INTERVAL = "2s"
 # A rate() window needs several scrapes in it; never compress a window below four lab scrapes.

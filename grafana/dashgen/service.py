@@ -1,4 +1,4 @@
-"""Service dashboard: RED by route, the availability SLO and its burn rates, input and log health.
+"""Service dashboard: RED by route, the availability SLO and its burn rates, input, log and dependency health.
 
 The home dashboard: the first screen of "is the service OK?" -- rate, errors, duration, then budget.
 """
@@ -84,10 +84,27 @@ def build() -> dict[str, Any]:
                      ("sum(rate(aiops_prediction_log_write_errors_total[" + RATE + "]))", "write errors/s"))),
           6, 8)
 
+    dep = "aiops_dependency"
+    g.add(ts("Dependency calls by outcome", "Calls the service makes to upstream dependencies (the traffic feed, "
+             "for requests that omit traffic_index), per second by outcome: ok, timeout (the "
+             "traffic_feed_timeout_ms budget ran out) or error (refused, HTTP error, malformed answer).", "reqps",
+             targets((f"sum by (dependency, outcome) (rate({dep}_requests_total[{RATE}]))",
+                      "{{dependency}} {{outcome}}"))), 12, 8)
+    g.add(ts("Dependency latency p50 / p99", "Time the service waits for each dependency call, failed calls "
+             "included (a timeout shows at the timeout). It adds to /predict latency: anything near "
+             f"{q.LATENCY_LE} s burns the latency SLO.", "s",
+             targets(*[(f"histogram_quantile({p}, sum by (le, dependency) (rate({dep}_request_duration_seconds_bucket"
+                        f"[{RATE}])))", f"p{round(p * 100)} {{{{dependency}}}}") for p in (0.5, 0.99)]),
+             thresholds(("green", None), ("red", float(q.LATENCY_LE))), threshold_lines=True), 6, 8)
+    g.add(ts("Dependency fallbacks", "Failed dependency calls per second by what the service did instead: "
+             "fail (the client got a 503) or impute (served with the feature missing: a degraded ETA).", "cps",
+             targets((f"sum by (dependency, fallback) (rate({dep}_fallbacks_total[{RATE}]))",
+                      "{{dependency}} {{fallback}}"))), 6, 8)
+
     variables = [datasource_variable(),
                  query_variable("route", "Route", REQ, "route", "Route templates to show (SLO panels always use "
                                 f"{q.SLO_ROUTE}).")]
     return dashboard(UID, "aiops-lab / Service: RED + SLO",
                      "Is the model service healthy? Rate, errors and duration by route, the availability SLO and "
-                     "its burn rate, input validation and the prediction log.",
+                     "its burn rate, input validation, the prediction log and upstream dependencies.",
                      ["service", "slo"], g, variables, q.change_annotations())

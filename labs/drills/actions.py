@@ -19,7 +19,7 @@ from labs.drills import upstream
 from labs.drills.faults import ENGINE_ACTOR
 from labs.drills.journal import Journal
 
-WATCHED_COMPONENTS = ("model-service", "prometheus", "alertmanager", "pager", "drift-monitor")
+WATCHED_COMPONENTS = ("model-service", "prometheus", "alertmanager", "pager", "drift-monitor", "traffic-feed")
 
 
 @dataclass(frozen=True)

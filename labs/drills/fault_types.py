@@ -69,8 +69,30 @@ class ProcessFault(Strict):
     """A lab process crashed (SIGKILL) or hung (SIGSTOP), through the process runtime."""
 
     type: Literal["process"]
-    component: Literal["model-service", "drift-monitor", "pager", "alertmanager"]
+    component: Literal["model-service", "drift-monitor", "pager", "alertmanager", "traffic-feed"]
     action: Literal["kill", "pause"]
+
+
+class DependencyFault(Strict):
+    """The service's upstream dependency degrades on the provider's side: slow answers or errors.
+
+    The provider's process stays up and its health check stays green, so no restart in the lab helps: the
+    service has to survive it (timeout, fallback), as with a real third-party outage.
+    """
+
+    type: Literal["dependency"]
+    dependency: Literal["traffic-feed"] = "traffic-feed"
+    mode: Literal["slow", "down"]
+    delay_ms: int = Field(0, ge=0, le=30_000, description="slow: added to every lookup the provider answers.")
+    note: str = Field(min_length=1, max_length=300, description="What the provider's status page would say.")
+
+    @model_validator(mode="after")
+    def _delay_fits_mode(self) -> DependencyFault:
+        if self.mode == "slow" and self.delay_ms == 0:
+            raise ValueError("delay_ms: a slow dependency needs delay_ms > 0")
+        if self.mode == "down" and self.delay_ms:
+            raise ValueError("delay_ms: only a slow dependency has a delay")
+        return self
 
 
 class UpstreamReleaseFault(Strict):
@@ -130,6 +152,6 @@ class ScrapeTargetFault(Strict):
 
 Fault = Annotated[
     ConfigFlagFault | BadModelFault | StaleModelFault | ProcessFault | UpstreamReleaseFault | UpstreamStallFault
-    | TrafficSurgeFault | DataShiftFault | ScrapeTargetFault,
+    | TrafficSurgeFault | DataShiftFault | ScrapeTargetFault | DependencyFault,
     Field(discriminator="type"),
 ]

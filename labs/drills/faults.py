@@ -24,6 +24,7 @@ from labs.drills.fault_types import (
     BadModelFault,
     ConfigFlagFault,
     DataShiftFault,
+    DependencyFault,
     Fault,
     ProcessFault,
     ScrapeTargetFault,
@@ -83,13 +84,13 @@ def _model_rollback(j: Journal) -> None:
 
 
 def _push(trained: Any, actor: str) -> str:
-    """Register a candidate in the *service's* registry through the admin API (``POST /admin/models``).
+    """Register a candidate in the *service's* registry through the admin API (``POST /admin/model/upload``).
 
     Not a local file write: the compose lab's registry is a container volume the host cannot see, and a
     release reaching the service through its API is what a real pipeline does too."""
     from model_service.model_upload import encode
 
-    return ServiceClient(actor=actor, timeout=60.0).request("POST", "/admin/models", admin=True,
+    return ServiceClient(actor=actor, timeout=60.0).request("POST", "/admin/model/upload", admin=True,
                                                             json=encode(trained))["version"]
 
 
@@ -187,10 +188,47 @@ def _restart_prometheus() -> str:
     return "restarted"
 
 
+def _dependency(j: Journal, f: DependencyFault) -> str:
+    """The provider degrades: natively its fault file is written (see labs/traffic_feed/control.py); on
+    compose, where that file is in the container's volume, through the feed's control API."""
+    import httpx
+
+    from labs.client import admin_token
+    from labs.stack import labview
+    from labs.traffic_feed import control, remote
+
+    fault = control.FeedFault(mode=f.mode, delay_ms=f.delay_ms, note=f.note)
+    state = labview.load()
+    rec = state.components.get(f.dependency) if state is not None else None
+    if rec is None:
+        raise FaultError(f"{f.dependency} is not part of the running lab (started before it existed?); "
+                         "restart the lab: aiops-lab down && aiops-lab up -d")
+    try:
+        healthy = httpx.get(rec.health_url, timeout=3.0).status_code == 200
+    except httpx.HTTPError:
+        healthy = False
+    if not healthy:
+        raise FaultError(f"{f.dependency} does not answer at {rec.health_url}; see aiops-lab status")
+    what = (f"every lookup takes {f.delay_ms} ms" if f.mode == "slow" else "lookups answer HTTP 503")
+    if labview.is_compose():
+        _plan(j, RollbackAction(kind="dependency", params={"url": rec.url},
+                                description=f"restore {f.dependency} (clear its provider fault)"))
+        try:
+            remote.request(rec.url, admin_token(), "PUT", fault)
+        except remote.ControlError as exc:
+            raise FaultError(str(exc)) from None
+    else:
+        path = control.fault_path()
+        _plan(j, RollbackAction(kind="dependency", params={"path": str(path)},
+                                description=f"restore {f.dependency} (clear its provider fault)"))
+        control.write(fault, path)
+    return f"{f.dependency} provider {'degraded' if f.mode == 'slow' else 'down'}: {what} ({f.note})"
+
+
 _HANDLERS = {
     "config_flag": _config_flag, "bad_model": _bad_model, "stale_model": _stale_model, "process": _process,
     "upstream_release": _upstream, "upstream_stall": _upstream, "traffic_surge": _upstream,
-    "data_shift": _upstream, "scrape_target": _scrape_target,
+    "data_shift": _upstream, "scrape_target": _scrape_target, "dependency": _dependency,
 }
 
 

@@ -147,6 +147,18 @@ def _prometheus_config(params: dict[str, Any]) -> str:
     return "prometheus config restored; prometheus restarted"
 
 
+def _dependency(params: dict[str, Any]) -> str:
+    """Clear the provider fault: delete the file natively; through the feed's control API on compose (an
+    unreachable feed raises, so the action stays pending and the next ``drill stop`` retries it)."""
+    from labs.client import admin_token
+    from labs.traffic_feed import control, remote
+
+    if "path" in params:
+        return "traffic-feed fault cleared" if control.clear(Path(params["path"])) else "traffic-feed already healthy"
+    remote.request(params["url"], admin_token(), "DELETE")
+    return "traffic-feed fault cleared (control API)"
+
+
 def is_traffic_process(pid: int) -> bool:
     try:
         return b"labs.drills.traffic" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -185,7 +197,7 @@ def _upstream_reset(params: dict[str, Any]) -> str:
 _HANDLERS = {
     "config_flag": _config_flag, "config_snapshot": _config_snapshot, "model": _model, "process": _process,
     "prometheus_config": _prometheus_config,
-    "traffic": _traffic, "upstream_reset": _upstream_reset,
+    "traffic": _traffic, "upstream_reset": _upstream_reset, "dependency": _dependency,
 }
 
 

@@ -16,6 +16,7 @@ from labs.drills.fault_types import (  # noqa: F401 - re-exported: the drill for
     BadModelFault,
     ConfigFlagFault,
     DataShiftFault,
+    DependencyFault,
     Fault,
     ProcessFault,
     ScrapeTargetFault,

@@ -31,6 +31,7 @@ TRAINS: dict[str, str] = {
     "sre-resource-leak": "SRE: diagnose and stop a resource leak",
     "sre-monitoring-the-monitoring": "SRE: notice and fix a monitoring blind spot",
     "sre-upstream-dependency": "SRE: find a fault in an upstream client and get it rolled back",
+    "sre-dependency-resilience": "SRE: keep the SLO while a dependency is slow or down (timeouts, fallbacks)",
 }
 
 
@@ -88,6 +89,8 @@ class CheckoutRelease(Strict):
     batch_size: int = Field(50, ge=2, le=1000)
     scenario: str = "normal"
     rename: dict[str, str] = Field(default_factory=dict, description="Field renames: feature -> name sent.")
+    mobile_share: float = Field(0.0, ge=0, le=1, description="Share of requests from the mobile app, which "
+                                "cannot see road traffic: they omit traffic_index and the service looks it up.")
 
     @field_validator("scenario")
     @classmethod

@@ -27,14 +27,15 @@ from typing import Any
 import httpx
 
 from labs.drills import journal, upstream
-from model_service import generator
-from model_service.features import TARGET
+from model_service import congestion, generator
+from model_service.features import FEATURES, TARGET
 
 MAX_IN_FLIGHT = 128
 REQUEST_TIMEOUT_S = 5.0
 LABEL_WORKERS = 4
 STATS_EVERY_S = 2.0
 CHUNK_ROWS = 4000
+TRAFFIC = next(f.name for f in FEATURES if f.lookup)  # the feature the service looks up when it is omitted
 
 
 class RecordSource:
@@ -61,6 +62,27 @@ class RecordSource:
         rows, labels = self.rows[self.pos:self.pos + n], self.labels[self.pos:self.pos + n]
         self.pos += n
         return rows, labels
+
+
+def mobile_rows(rows: list[dict[str, Any]], labels: list[float], scenario: str) -> tuple[list[dict[str, Any]],
+                                                                                         list[float]]:
+    """The mobile app's version of these orders: no traffic_index (the app cannot see traffic).
+
+    The service looks it up in the traffic feed, which reads the world (``congestion.reading``). The labels
+    follow that reading, so a successful lookup predicts as well as a client-sent value would, and a fallback
+    to imputation shows its real cost in the quality metrics. A scenario with a broken feed keeps its labels:
+    its rows do not carry the true traffic to correct from.
+    """
+    sc = generator.scenario(scenario)
+    coef = {**generator.TRUE_COEFFICIENTS, **sc.concept}[TRAFFIC]
+    out_rows, out_labels = [], []
+    for row, label in zip(rows, labels, strict=True):
+        seen = row.get(TRAFFIC)
+        if sc.feed_broken is None and seen is not None:
+            label += coef * (congestion.reading(row["distance_km"], row["is_peak_hour"]) - seen)
+        out_rows.append({k: v for k, v in row.items() if k != TRAFFIC})
+        out_labels.append(label)
+    return out_rows, out_labels
 
 
 class Stats:
@@ -122,6 +144,8 @@ class TrafficRunner:
         release = self.state.checkout
         n = release.batch_size if self.rng.random() < release.batch_share else 1
         rows, labels = self.source.take(n, release.scenario)
+        if release.mobile_share and self.rng.random() < release.mobile_share:
+            rows, labels = mobile_rows(rows, labels, release.scenario)
         if release.rename:
             rows = [{release.rename.get(k, k): v for k, v in row.items()} for row in rows]
         body: Any = rows[0] if n == 1 else {"instances": rows}

@@ -146,6 +146,8 @@ def describe(state: UpstreamState) -> list[list[str]]:
     sends = f"{c.rate_per_s:g} req/s"
     if c.batch_share:
         sends += f", {c.batch_share:.0%} as batches of {c.batch_size}"
+    if c.mobile_share:
+        sends += f", {c.mobile_share:.0%} from the mobile app (no traffic_index: the service looks it up)"
     last = {e["client"]: e for e in state.history}
     return [
         ["checkout-api", c.version, "running", sends, _when(last.get("checkout-api"))],

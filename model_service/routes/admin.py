@@ -86,7 +86,7 @@ async def list_models(request: Request) -> dict[str, Any]:
     return {"active": svc.registry.active(), "versions": out, "history": svc.registry.history()[-20:]}
 
 
-@router.post("/models", status_code=201, summary="Register an uploaded model version (does not activate it)",
+@router.post("/model/upload", status_code=201, summary="Register an uploaded model version (does not activate it)",
              responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"$ref": "#/components/schemas/ModelUpload"}}}}})

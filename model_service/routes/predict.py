@@ -1,7 +1,8 @@
 """POST /predict and POST /feedback: the hot path.
 
 The body is validated in one pass from raw bytes (``model_validate_json``) instead of FastAPI's
-parse-then-validate; the OpenAPI schema stays truthful through ``openapi_extra``.
+parse-then-validate; the OpenAPI schema stays truthful through ``openapi_extra``. Rows that omit
+``traffic_index`` are completed by ``feature_lookup`` (the one network call a /predict can make).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from model_service import metrics
+from model_service import feature_lookup, metrics
 from model_service.errors import ApiError, from_validation
 from model_service.features import FEATURE_NAMES
 from model_service.prediction_log import LogFull, wait_committed
@@ -30,7 +31,7 @@ from model_service.schemas import (
 from model_service.state import ServiceState
 
 router = APIRouter(tags=["predictions"])
-_TRAFFIC = FEATURE_NAMES.index("traffic_index")
+_TRAFFIC = feature_lookup.INDEX
 _ERRORS = {code: {"model": ErrorResponse} for code in (413, 422, 503)}
 _BOOL = TypeAdapter(bool)
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once; json.dumps(separators=...) builds one per call
@@ -84,7 +85,10 @@ def _busy_cpu(ms: int) -> None:
     "/predict",
     summary="Predict delivery time for one record or a batch",
     description="Send one record (an object with every feature) or `{\"instances\": [record, ...]}`. "
-    "Every row gets a `prediction_id` to send ground truth to `/feedback` later.",
+    "Every row gets a `prediction_id` to send ground truth to `/feedback` later. A record may omit "
+    "`traffic_index`: the service then looks it up in the traffic feed (one call per request); if that lookup "
+    "fails, the runtime flag `traffic_feed_fallback` decides between a 503 naming the dependency and a "
+    "prediction with the value imputed.",
     response_model=SinglePredictionResponse | BatchPredictionResponse,
     responses=_ERRORS,
     openapi_extra=predict_openapi(1000),
@@ -109,6 +113,8 @@ async def predict(request: Request) -> Response:
         broken = 0.0 if flags.traffic_feed == "zero" else None
         for row in rows:
             row[_TRAFFIC] = broken
+    elif omitted := feature_lookup.omitted_rows(records, rows):
+        await feature_lookup.fill(svc.feed, rows, omitted, flags)
     preds = model.predict_rows(rows)
 
     if flags.extra_latency_ms:

@@ -30,6 +30,9 @@ CONTAINER_ONLY_ENV = {
     "AIOPS_HOST": "the model service must listen on every interface inside its container",
     "AIOPS_DRIFT_HOST": "the same for the drift monitor",
     "AIOPS_PAGER_HOST": "the same for the pager",
+    "AIOPS_TRAFFIC_FEED_HOST": "the same for the traffic feed",
+    "AIOPS_TRAFFIC_FEED_CONTROL_TOKEN": "the host's drill engine cannot write the feed's fault file in its volume, "
+                                        "so it uses the control API (natively off: the engine writes the file)",
     "AIOPS_MODELS_DIR": "the registry is its own named volume, not a subdirectory of the state volume",
     "AIOPS_DRIFT_CONFIG": "drift.yml is bind-mounted read-only from the repository",
     "AIOPS_LOAD_PROFILE": "Locust's web UI default traffic shape (natively a CLI option)",
@@ -134,13 +137,15 @@ def test_each_python_server_binds_every_interface_on_its_port(mode: str, monkeyp
                                                               tmp_path: Path) -> None:
     """Start-up settings built from exactly the container's environment: the real settings classes."""
     from labs.pager.settings import PagerSettings
+    from labs.traffic_feed.settings import FeedSettings
     from model_service.settings import Settings
     from monitoring.drift.settings import DriftSettings
 
     monkeypatch.chdir(tmp_path)  # pydantic-settings would read a .env in the working directory
     compose = compose_file.load({**compose_file.EXAMPLE_SECRETS, "AIOPS_LAB_MODE": mode})
     plan = {s.name: s for s in build_plan(mode, tmp_path / "plan")}
-    readers = {"model-service": Settings, "pager": PagerSettings, "drift-monitor": DriftSettings.from_env}
+    readers = {"model-service": Settings, "pager": PagerSettings, "drift-monitor": DriftSettings.from_env,
+               "traffic-feed": FeedSettings}
     for name, read in readers.items():
         for key in [k for k in os.environ if k.startswith("AIOPS_")]:
             monkeypatch.delenv(key)

@@ -80,7 +80,7 @@ def test_every_service_another_depends_on_has_a_healthcheck() -> None:
 
 def test_model_service_waits_for_the_one_shot_training() -> None:
     assert SERVICES["model-init"]["command"] == ["ensure-model"]
-    assert _depends("model-service") == {"model-init": {"condition": "service_completed_successfully"}}
+    assert _depends("model-service")["model-init"] == {"condition": "service_completed_successfully"}
 
 
 def test_restart_policies() -> None:

@@ -125,7 +125,7 @@ def test_error_burst_end_to_end_over_published_ports(stack: Stack) -> None:
 
 
 def test_bad_release_is_pushed_into_the_services_registry_and_rolled_back(stack: Stack) -> None:
-    """The candidate reaches the service through ``POST /admin/models`` (a compose registry is a volume)."""
+    """The candidate reaches the service through ``POST /admin/model/upload`` (a compose registry is a volume)."""
     before = sorted(p.name for p in (stack.lab_state / "models").iterdir() if p.is_dir())
     started = stack.host("drill", "start", "bad-model-deploy", "--force")
     assert started.returncode == 0, started.stdout + started.stderr

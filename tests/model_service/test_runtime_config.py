@@ -12,8 +12,12 @@ from model_service.runtime_config import FLAG_NAMES, ConfigError, ConfigStore, R
 def test_defaults_are_harmless(tmp_path: Path) -> None:
     store = ConfigStore(tmp_path)
     assert store.current == RuntimeConfig()
+    # The traffic-feed timeout default is generous on purpose (the classic mistake the dependency drills teach);
+    # it only applies to requests that omit traffic_index.
     assert store.current.numeric() == {"extra_latency_ms": 0.0, "error_ratio": 0.0, "explanations_enabled": 0.0,
-                                       "traffic_feed": 0.0, "memory_leak_kb_per_request": 0.0, "cpu_burn_ms": 0.0}
+                                       "traffic_feed": 0.0, "traffic_feed_timeout_ms": 2000.0,
+                                       "traffic_feed_fallback": 0.0, "memory_leak_kb_per_request": 0.0,
+                                       "cpu_burn_ms": 0.0}
     assert set(store.current.numeric()) == set(FLAG_NAMES)
     assert store.history() == []
 

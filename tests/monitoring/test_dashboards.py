@@ -278,7 +278,7 @@ def send_traffic(service: ServiceUnderTest, pager: PagerUnderTest, prom: Prom) -
                                              "actual": truth[i]}).status_code == 200
         assert c.post("/predict", json={"instances": records[first:first + 20]}).status_code == 200
         for bad in ({**records[0], "distance_km": -1}, {**records[0], "items_count": "two"}, {"instances": []},
-                    {k: v for k, v in records[0].items() if k != "traffic_index"}):
+                    {k: v for k, v in records[0].items() if k != "courier_experience_months"}):
             assert c.post("/predict", json=bad).status_code == 422
         assert c.post("/feedback", json={"prediction_id": "no-such-id", "actual": 10}).status_code == 404
         return count + 20

@@ -90,7 +90,8 @@ CASES: list[Case] = [
     *_range_cases(),
     Case("missing-field", 422, "courier_experience_months", "courier_experience_months",
          body=without("courier_experience_months")),
-    Case("missing-nullable-field", 422, "traffic_index", "traffic_index", body=without("traffic_index")),
+    # Omitting traffic_index is not an error: the service looks it up (tests/model_service/integration/
+    # test_feature_lookup.py). A wrong value still is (word-for-nullable-number, Infinity, range cases).
     Case("extra-field", 422, "tip_eur", "tip_eur", body={**RECORD, "tip_eur": 2}),
     Case("null-for-non-nullable", 422, "items_count", "items_count", body={**RECORD, "items_count": None}),
     Case("empty-body", 422, "body", "body", content=b""),

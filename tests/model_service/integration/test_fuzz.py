@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from model_service.features import FEATURE_NAMES
 from tests.model_service.integration.launcher import launch
 from tests.support.processes import ServiceUnderTest
+from tests.traffic_feed.feed import start_feed
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +38,15 @@ def api(module_state: Path) -> Iterator[ServiceUnderTest]:
 
     schemathesis' coverage phase sends boundary-size batches with ``explain=true``; at the default 1000 rows
     each of those holds the event loop for seconds. The 1000-row limit itself is covered by the bad-input table.
+    Records may omit traffic_index (the schema says so), so a real traffic feed answers the lookups.
     """
-    svc = launch(module_state, AIOPS_MAX_BATCH_ROWS="20")
+    feed = start_feed(module_state.parent / "feed")
+    svc = launch(module_state, AIOPS_MAX_BATCH_ROWS="20", AIOPS_TRAFFIC_FEED_URL=feed.url)
     try:
         yield svc
     finally:
         svc.process.stop()
+        feed.process.stop()
 
 
 def test_schemathesis_finds_no_server_errors(api: ServiceUnderTest, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``POST /admin/models``: pushing a trained version into the service's own registry.
+"""``POST /admin/model/upload``: pushing a trained version into the service's own registry.
 
 The compose lab's registry is a Docker volume; the drill engine and a learner on the host push models this
 way. An upload is untrusted input: each broken part is refused with a 422 naming it, and nothing is
@@ -45,7 +45,7 @@ def test_an_upload_is_registered_inactive_and_deployable(api: ServiceUnderTest, 
                                                          candidate: dict) -> None:
     before = _versions(admin)
     active = admin.get("/admin/models").json()["active"]
-    created = admin.post("/admin/models", json=candidate)
+    created = admin.post("/admin/model/upload", json=candidate)
     assert created.status_code == 201, created.text
     version = created.json()["version"]
     assert version not in before and _versions(admin) == [*before, version]
@@ -118,7 +118,7 @@ def _broken(candidate: dict, part: str) -> dict:
 def test_a_broken_upload_is_refused_naming_the_part_and_registers_nothing(
         admin: httpx.Client, candidate: dict, part: str, field: str, words: str) -> None:
     before = _versions(admin)
-    resp = admin.post("/admin/models", json=_broken(candidate, part))
+    resp = admin.post("/admin/model/upload", json=_broken(candidate, part))
     assert resp.status_code == 422, resp.text
     error = resp.json()["error"]
     assert error.startswith(field), error
@@ -127,5 +127,5 @@ def test_a_broken_upload_is_refused_naming_the_part_and_registers_nothing(
 
 
 def test_upload_needs_the_admin_token(api: ServiceUnderTest, candidate: dict) -> None:
-    resp = httpx.post(api.url + "/admin/models", json=candidate, timeout=10)
+    resp = httpx.post(api.url + "/admin/model/upload", json=candidate, timeout=10)
     assert resp.status_code == 401

@@ -1,0 +1,69 @@
+"""The real traffic feed on a free loopback port, and a way to degrade it the way the drill engine does."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from labs.traffic_feed import control
+from tests.support.polling import wait_until
+from tests.support.processes import ManagedProcess, free_port, lab_env
+
+PROBE = "/v1/traffic-index?distance_km=3.2&is_peak_hour=1"
+
+
+@dataclass
+class FeedUnderTest:
+    state_dir: Path
+    port: int
+    process: ManagedProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def fault_file(self) -> Path:
+        return control.fault_path(self.state_dir)
+
+    def degrade(self, fault: control.FeedFault) -> None:
+        """Write the fault file and wait until the feed applies it (it re-reads it within 0.25 s)."""
+        control.write(fault, self.fault_file)
+        if fault.mode == "down":
+            wait_until(lambda: httpx.get(self.url + PROBE, timeout=2.0).status_code == 503, timeout=10,
+                       what="the feed to go down")
+            return
+
+        def slowed() -> bool:
+            try:
+                httpx.get(self.url + PROBE, timeout=fault.delay_ms / 2000.0)
+            except httpx.TimeoutException:
+                return True
+            return False
+
+        wait_until(slowed, timeout=10, what="the feed to slow down")
+
+    def heal(self) -> None:
+        control.clear(self.fault_file)
+        wait_until(lambda: httpx.get(self.url + PROBE, timeout=0.5).status_code == 200, timeout=10,
+                   what="the feed to recover")
+
+
+def start_feed(state_dir: Path, **env: str) -> FeedUnderTest:
+    port = free_port()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    proc = ManagedProcess([sys.executable, "-m", "labs.traffic_feed"],
+                          lab_env(state_dir, AIOPS_TRAFFIC_FEED_PORT=str(port), **env),
+                          state_dir / f"feed-{port}.log").start()
+    feed = FeedUnderTest(state_dir, port, proc)
+
+    def up() -> bool:
+        if proc.proc is not None and proc.proc.poll() is not None:
+            raise AssertionError(f"traffic feed exited early:\n{proc.output()[-3000:]}")
+        return httpx.get(feed.url + "/healthz", timeout=1.0).status_code == 200
+
+    wait_until(up, timeout=20, what=f"traffic feed on port {port}")
+    return feed
