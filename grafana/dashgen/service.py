@@ -29,7 +29,8 @@ def build() -> dict[str, Any]:
                targets((f"histogram_quantile(0.99, sum by (le) (rate({q.DURATION}_bucket{{{ROUTE}}}[{RATE}])))",
                         "p99")),
                thresholds(("green", None), ("orange", 0.1), ("red", float(q.LATENCY_LE)))), 4, 4)
-    g.add(stat("Requests in flight", "Requests being served right now: rises when the service saturates.",
+    g.add(stat("Requests in flight", "Requests being served right now. On this single worker it can read ~1 "
+               "under CPU saturation (the scrape waits its turn): see worker busy time.",
                "short", targets(("aiops_http_requests_in_flight", "in flight")),
                thresholds(("green", None), ("orange", 20), ("red", 50))), 4, 4)
     g.add(stat(f"Error budget remaining ({q.SLO_WINDOW})",
@@ -100,6 +101,14 @@ def build() -> dict[str, Any]:
              "fail (the client got a 503) or impute (served with the feature missing: a degraded ETA).", "cps",
              targets((f"sum by (dependency, fallback) (rate({dep}_fallbacks_total[{RATE}]))",
                       "{{dependency}} {{fallback}}"))), 6, 8)
+
+    g.add(ts("Worker busy time and CPU", "Request-seconds served per second (1 = the worker never idles; by "
+             "Little's law the average number of requests in progress) and CPU cores the service uses. "
+             "ModelServiceSaturated pages when both are high: the queue then forms in front of the app, where "
+             "the latency SLI cannot see it.", "short",
+             targets((f"sum(rate({q.DURATION}_sum{{job=\"model-service\"}}[{RATE}]))", "busy (request-s/s)"),
+                     (f"rate(process_cpu_seconds_total{{job=\"model-service\"}}[{RATE}])", "cpu cores")),
+             thresholds(("green", None), ("red", 0.9)), threshold_lines=True), 12, 8)
 
     variables = [datasource_variable(),
                  query_variable("route", "Route", REQ, "route", "Route templates to show (SLO panels always use "
