@@ -16,21 +16,13 @@ from labs.cli import output
 from labs.cli.main import cli as aiops_lab
 from tests.monitoring.test_pager_logic import T0, alert, payload
 from tests.support.polling import wait_until
-from tests.support.processes import ManagedProcess, free_port, lab_env
+from tests.support.processes import ManagedProcess, ProcessUnderTest, free_port, lab_env, start_http_process
 
 pytestmark = pytest.mark.integration
 
 
 @dataclass
-class PagerUnderTest:
-    state_dir: Path
-    port: int
-    process: ManagedProcess
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
+class PagerUnderTest(ProcessUnderTest):
     def get(self, path: str, **params: Any) -> Any:
         resp = httpx.get(self.url + path, params=params, timeout=5)
         assert resp.status_code == 200, resp.text
@@ -43,18 +35,9 @@ class PagerUnderTest:
 def start_pager(state_dir: Path, port: int | None = None, **env: str) -> PagerUnderTest:
     """Start the pager the way ``aiops-lab up`` does and wait for /healthz."""
     port = port or free_port()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    proc = ManagedProcess([sys.executable, "-m", "labs.pager"], lab_env(state_dir, AIOPS_PAGER_PORT=str(port), **env),
-                          state_dir / f"pager-{port}.log").start()
-    pager = PagerUnderTest(state_dir, port, proc)
-
-    def healthy() -> bool:
-        if proc.proc is not None and proc.proc.poll() is not None:
-            raise AssertionError(f"pager exited early:\n{proc.output()[-3000:]}")
-        return httpx.get(pager.url + "/healthz", timeout=1).status_code == 200
-
-    wait_until(healthy, timeout=20, what=f"pager on port {port}")
-    return pager
+    proc = start_http_process("labs.pager", "pager", state_dir, lab_env(state_dir, AIOPS_PAGER_PORT=str(port), **env),
+                              port)
+    return PagerUnderTest(state_dir, port, proc)
 
 
 @pytest.fixture(scope="module")

@@ -71,8 +71,8 @@ def lab_env(state_dir: Path, **extra: str) -> dict[str, str]:
 
 
 @dataclass
-class ServiceUnderTest:
-    """The real model service under uvicorn on a free loopback port."""
+class ProcessUnderTest:
+    """A real lab process serving HTTP on a free loopback port."""
 
     state_dir: Path
     port: int
@@ -81,6 +81,27 @@ class ServiceUnderTest:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def start_http_process(module: str, name: str, state_dir: Path, env: dict[str, str], port: int,
+                       health_path: str = "/healthz", timeout: float = 20.0) -> ManagedProcess:
+    """``python -m module`` with ``env``; waits until ``health_path`` answers 200, failing fast (with the
+    process's log) if it exits first."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    proc = ManagedProcess([sys.executable, "-m", module], env, state_dir / f"{name}-{port}.log").start()
+
+    def up() -> bool:
+        if proc.proc is not None and proc.proc.poll() is not None:
+            raise AssertionError(f"{name} exited early:\n{proc.output()[-3000:]}")
+        return httpx.get(f"http://127.0.0.1:{port}{health_path}", timeout=1.0).status_code == 200
+
+    wait_until(up, timeout=timeout, what=f"{name} on port {port}")
+    return proc
+
+
+@dataclass
+class ServiceUnderTest(ProcessUnderTest):
+    """The real model service under uvicorn on a free loopback port."""
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -96,15 +117,6 @@ def start_service(state_dir: Path, port: int | None = None, wait_ready: bool = T
     env = lab_env(state_dir, AIOPS_PORT=str(port), **env_extra)
     if admin_token is not None:
         env["AIOPS_ADMIN_TOKEN"] = admin_token
-    proc = ManagedProcess([sys.executable, "-m", "model_service"], env,
-                          state_dir / f"service-{port}.log").start()
-    svc = ServiceUnderTest(state_dir, port, proc)
-
-    def ready() -> bool:
-        if proc.proc is not None and proc.proc.poll() is not None:
-            raise AssertionError(f"model service exited early:\n{proc.output()[-3000:]}")
-        path = "/readyz" if wait_ready else "/healthz"
-        return httpx.get(svc.url + path, timeout=1.0).status_code == 200
-
-    wait_until(ready, timeout=30, what=f"model service on port {port}")
-    return svc
+    proc = start_http_process("model_service", "model service", state_dir, env, port,
+                              "/readyz" if wait_ready else "/healthz", timeout=30)
+    return ServiceUnderTest(state_dir, port, proc)

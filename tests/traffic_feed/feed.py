@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,21 +9,13 @@ import httpx
 
 from labs.traffic_feed import control
 from tests.support.polling import wait_until
-from tests.support.processes import ManagedProcess, free_port, lab_env
+from tests.support.processes import ProcessUnderTest, free_port, lab_env, start_http_process
 
 PROBE = "/v1/traffic-index?distance_km=3.2&is_peak_hour=1"
 
 
 @dataclass
-class FeedUnderTest:
-    state_dir: Path
-    port: int
-    process: ManagedProcess
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
+class FeedUnderTest(ProcessUnderTest):
     @property
     def fault_file(self) -> Path:
         return control.fault_path(self.state_dir)
@@ -54,16 +45,6 @@ class FeedUnderTest:
 
 def start_feed(state_dir: Path, **env: str) -> FeedUnderTest:
     port = free_port()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    proc = ManagedProcess([sys.executable, "-m", "labs.traffic_feed"],
-                          lab_env(state_dir, AIOPS_TRAFFIC_FEED_PORT=str(port), **env),
-                          state_dir / f"feed-{port}.log").start()
-    feed = FeedUnderTest(state_dir, port, proc)
-
-    def up() -> bool:
-        if proc.proc is not None and proc.proc.poll() is not None:
-            raise AssertionError(f"traffic feed exited early:\n{proc.output()[-3000:]}")
-        return httpx.get(feed.url + "/healthz", timeout=1.0).status_code == 200
-
-    wait_until(up, timeout=20, what=f"traffic feed on port {port}")
-    return feed
+    proc = start_http_process("labs.traffic_feed", "traffic feed", state_dir,
+                              lab_env(state_dir, AIOPS_TRAFFIC_FEED_PORT=str(port), **env), port)
+    return FeedUnderTest(state_dir, port, proc)
