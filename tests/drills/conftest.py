@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 # The scenario's and the pool's asserts run in worker threads; rewritten, they say what differed.
-pytest.register_assert_rewrite("tests.drills.scenario", "tests.drills.lab", "tests.drills.pool")
+pytest.register_assert_rewrite("tests.drills.scenario", "tests.drills.steps", "tests.drills.plans",
+                              "tests.drills.lab", "tests.drills.pool")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

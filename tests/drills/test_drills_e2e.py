@@ -2,7 +2,7 @@
 
 A pool of private labs plays the drills side by side (``tests/drills/pool.py``); each drill is one named
 test below, failing with the drill's own assertion and the last CLI outputs of its lab. The generic scenario
-is in ``tests/drills/scenario.py``; ``PLANS`` adds what a drill's catalogue entry cannot say. Besides the
+is in ``tests/drills/scenario.py``; ``tests/drills/plans.py`` adds what a catalogue entry cannot say. Besides the
 drills: a wrong mitigation leaves the check failing (a restart during bad-model-deploy and dependency-slow),
 a CLI killed mid-start is cleaned up by ``drill stop``, best scores show in ``drill list``, CLI errors,
 every PromQL and curl of the drill guides, and ``drill stop`` after ``aiops-lab down``.
@@ -29,11 +29,13 @@ from labs.drills.fault_types import ConfigFlagFault, TrafficSurgeFault
 from labs.drills.schema import Drill, PromCheck
 from labs.paths import REPO_ROOT
 from model_service.runtime_config import RuntimeConfig
-from tests.drills import scenario, ttd
+from tests.drills import scenario, steps, ttd
 from tests.drills.lab import CLI, Lab, allocate_ports, for_this_lab
+from tests.drills.plan import Plan
+from tests.drills.plans import PLANS
 from tests.drills.pool import Job, JobFailed, LabSpec, Pool
-from tests.drills.rules import AlertTiming, alert_timings
-from tests.drills.scenario import Plan, Run, assert_check_fails, running, start
+from tests.drills.steps import running, start
+from tests.drills.timing import AlertTiming, alert_timings, estimated_seconds, quiet_window_s
 from tests.support.polling import wait_until
 
 LABS = int(os.environ.get("AIOPS_DRILL_LABS", "7"))
@@ -41,88 +43,9 @@ POOL_TIMEOUT_S = 1200  # the whole pool; a CI run takes about 7 minutes
 DRILLS = sorted(catalogue.catalogue())
 GUIDES = sorted((REPO_ROOT / "runbooks" / "drills").glob("*.md"))
 _FENCE = re.compile(r"^([ \t]*)```(\w*)\n(.*?)^\1```", re.M | re.S)
+SCORED = "service-crash"  # killed_mid_start_then_best_scores runs on the lab where this drill passed
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(POOL_TIMEOUT_S + 120)]
-
-
-# --- what a drill needs beyond its catalogue entry ---------------------------------------------------------
-
-
-def _second_start_is_refused(lab: Lab, run: Run) -> None:
-    again = lab.cli("drill", "start", "service-crash")
-    assert again.returncode == 5 and "already running" in again.stderr, again.stdout + again.stderr
-
-
-def _ack_the_page(lab: Lab, run: Run) -> None:
-    scenario.ack(lab)
-
-
-def _fix_the_scrape_target(lab: Lab, run: Run) -> None:
-    """The guide's fix: put the service's port back in the rendered config, then reload Prometheus."""
-    config = lab.state / "run" / "config" / "prometheus.yml"
-    port = lab.env["AIOPS_MODEL_SERVICE_PORT"]
-    text = config.read_text()
-    target_at = text.index("127.0.0.1:", text.index("job_name: model-service"))
-    end = text.index("\n", target_at)
-    config.write_text(text[:target_at] + f"127.0.0.1:{port}" + text[end:])
-
-
-def _restart_keeps_the_bad_model(lab: Lab, run: Run) -> None:
-    """Wrong lever: a restart loads the same (bad) active version again, so the check keeps failing."""
-    bad = lab.active_model()
-    assert lab.cli("service", "restart").returncode == 0
-    assert lab.active_model() == bad != "v1"
-    assert_check_fails(lab)
-
-
-def _restart_does_not_help_a_resilience_drill(lab: Lab, run: Run) -> None:
-    """Wrong lever: a restart keeps the flags and the dependency stays faulty, so the check keeps failing.
-    Judged only once the check's windows (15 s rates held 10 s) see nothing but the restarted process."""
-    assert lab.cli("service", "restart").returncode == 0
-    for fault in run.drill.faults:
-        if isinstance(fault, ConfigFlagFault):
-            assert lab.flags()[fault.flag] == fault.value
-    prom = lab.url("prometheus") + "/api/v1/query"
-
-    def uptime() -> float:
-        result = httpx.get(prom, params={"query": 'time() - max(process_start_time_seconds{job="model-service"})'},
-                           timeout=10).json()["data"]["result"]
-        return float(result[0]["value"][1]) if result else 0.0
-
-    wait_until(lambda: uptime() >= 27, timeout=90, interval=1.0, what="27 s of metrics from the restarted service")
-    assert_check_fails(lab)
-
-
-def _one_wrong_restart(lab: Lab, run: Run) -> None:
-    wrong = run.report["score"]["wrong_actions"]
-    assert len(wrong) == 1 and "restarted" in wrong[0], wrong
-    assert run.report["score"]["score"] <= 90
-
-
-def _errors_were_served(lab: Lab, run: Run) -> None:
-    assert run.report["server_impact"]["server_errors"] > 0
-
-
-def _clients_were_refused(lab: Lab, run: Run) -> None:
-    assert run.report["client_impact"]["refused"] > 0, "users saw refused connections while it was down"
-
-
-PLANS: dict[str, Plan] = {
-    "error-burst": Plan(after_start=_second_start_is_refused, after_report=_errors_were_served),
-    "service-crash": Plan(after_page=_ack_the_page, after_report=_clients_were_refused),
-    "monitoring-blind-spot": Plan(manual_steps=_fix_the_scrape_target),
-    # Its page is a burn rate over the last 5 lab minutes of *all* /predict requests: 0.9 slow requests/s
-    # against an earlier drill's 8 fast ones reach 14.4% only once those age out (~5 min instead of ~20 s).
-    "latency-regression": Plan(quiet_lab=True),
-    "bad-model-deploy": Plan(wrong_move=_restart_keeps_the_bad_model, expect_wrong_actions=1,
-                             after_report=_one_wrong_restart),
-    # The resilience drill's wrong move runs on a drill that is not heavy: 30 s more of a surge would hold
-    # every other lab up.
-    "dependency-slow": Plan(wrong_move=_restart_does_not_help_a_resilience_drill, expect_wrong_actions=1,
-                            after_report=_one_wrong_restart),
-    # covariate-drift, concept-drift and stale-model retrain and promote a new model: `drill stop` re-activates
-    # the pre-drill model (the engine's baseline rollback), and the stop assertions prove v1 is active again.
-}
 
 
 # --- jobs besides the drills -------------------------------------------------------------------------------
@@ -141,9 +64,6 @@ def cli_errors(lab: Lab) -> None:
     assert nothing.returncode == 5 and "no drill is running" in nothing.stderr
 
 
-SCORED = "service-crash"  # killed_mid_start_then_best_scores runs on the lab where this drill passed
-
-
 def _unscored_drill(lab: Lab) -> str:
     """A drill with traffic that never passed on this lab, preferably one with only flag faults."""
     candidates = ["memory-leak", *(d.id for d in catalogue.catalogue().values()
@@ -153,7 +73,7 @@ def _unscored_drill(lab: Lab) -> str:
 
 def killed_mid_start_then_best_scores(lab: Lab) -> None:
     drill = catalogue.get(_unscored_drill(lab))
-    scenario.wait_alerts_clear(lab, set(drill.expected_alerts))
+    steps.wait_alerts_clear(lab, set(drill.expected_alerts))
     proc = subprocess.Popen([*CLI, "drill", "start", drill.id], env=lab.env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     lab.ran.append(drill.id)
@@ -210,7 +130,7 @@ def stop_after_down(lab: Lab) -> None:
     """The last job of its lab: it stops the lab. A drill outlives ``aiops-lab down``; ``drill stop`` still
     restores the flags (on disk, where the service reads them at its next start) and the model pointer."""
     drill = catalogue.get("memory-leak")
-    scenario.wait_alerts_clear(lab, set(drill.expected_alerts))
+    steps.wait_alerts_clear(lab, set(drill.expected_alerts))
     start(lab, drill.id)
     flag = next(f for f in drill.faults if isinstance(f, ConfigFlagFault))
     assert lab.flags()[flag.flag] == flag.value
@@ -236,8 +156,8 @@ def drill_job(drill_id: str, timings: dict[str, AlertTiming]) -> Job:
     drill = catalogue.get(drill_id)
     plan = PLANS.get(drill_id, Plan())
     return Job(drill_id, lambda lab: scenario.play(lab, drill_id, plan),
-               cost_s=scenario.estimated_seconds(drill, plan, timings), heavy=_heavy(drill),
-               quiet_window_s=scenario.quiet_window_s(drill, plan, timings),
+               cost_s=estimated_seconds(drill, plan, timings), heavy=_heavy(drill),
+               quiet_window_s=quiet_window_s(drill, plan, timings),
                avoid_alerts=frozenset(drill.expected_alerts))
 
 
@@ -272,7 +192,7 @@ def drill_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path)
         state = tmp_path_factory.mktemp(f"drill-lab{i}") / "state"
         shutil.copytree(trained_registry, state / "models")
         specs.append(LabSpec(f"lab{i}", state, ports))
-    pool = Pool(specs, all_jobs(), reset=scenario.reset)
+    pool = Pool(specs, all_jobs(), reset=steps.reset)
     pool.start()
     try:
         yield DrillPool(pool)

@@ -9,10 +9,12 @@ import threading
 import pytest
 
 from labs.drills import catalogue
-from tests.drills import scenario
+from tests.drills import steps
+from tests.drills.plan import Plan
+from tests.drills.plans import PLANS
 from tests.drills.pool import CpuGate
-from tests.drills.rules import alert_timings
-from tests.drills.test_drills_e2e import PLANS
+from tests.drills.timing import alert_timings, retrain_window_s
+from tests.support.polling import wait_until
 
 DRILLS = sorted(catalogue.catalogue())
 
@@ -24,15 +26,15 @@ def test_every_plan_names_a_drill_of_the_catalogue() -> None:
 @pytest.mark.parametrize("drill_id", DRILLS)
 def test_every_mitigation_step_is_a_command_or_has_manual_steps(drill_id: str) -> None:
     drill = catalogue.get(drill_id)
-    kinds = [kind for kind, _ in scenario.mitigation_lines(drill)]
-    assert "cli" in kinds or "shell" in kinds or PLANS.get(drill_id, scenario.Plan()).manual_steps, kinds
+    kinds = [kind for kind, _ in steps.mitigation_lines(drill)]
+    assert "cli" in kinds or "shell" in kinds or PLANS.get(drill_id, Plan()).manual_steps, kinds
     if "manual" in kinds:
         assert PLANS.get(drill_id) is not None and PLANS[drill_id].manual_steps is not None, (
             f"{drill_id}: a mitigation line is an instruction; give it Plan(manual_steps=...)")
 
 
 def test_retrain_windows_come_from_the_mitigation() -> None:
-    windows = {d: scenario.retrain_window_s(catalogue.get(d)) for d in DRILLS}
+    windows = {d: retrain_window_s(catalogue.get(d)) for d in DRILLS}
     for drill_id, window in windows.items():
         retrains = any("model retrain" in line for line in catalogue.get(drill_id).debrief.mitigation)
         assert (window > 0) == retrains, drill_id
@@ -69,8 +71,7 @@ def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() ->
     threads = [threading.Thread(target=heavy)]
     threads[0].start()
     heavy_waiting.wait(5)
-    while not gate.heavy_waiting:  # the heavy job is queued behind the running normal job
-        threading.Event().wait(0.01)
+    wait_until(lambda: gate.heavy_waiting, timeout=5, interval=0.01, what="the heavy job to queue behind the first")
     threads.append(threading.Thread(target=normal, args=("later normal",)))
     threads[1].start()
     for t in [running, *threads]:

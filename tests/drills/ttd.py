@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.drills.plan import DrillResult
 from tests.drills.pool import Pool
-from tests.drills.scenario import DrillResult
 
 LINES: list[str] = []  # printed by tests/drills/conftest.py in the terminal summary
 
