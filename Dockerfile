@@ -30,6 +30,7 @@ RUN pip install --no-deps --only-binary=:all: -r /tmp/requirements.lock \
 # and compose mounts the repo's config directories over /app read-only; both need the code to live in /app.
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY aiops_core/ aiops_core/
 COPY model_service/ model_service/
 COPY labs/ labs/
 COPY monitoring/ monitoring/

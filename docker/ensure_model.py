@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from labs import paths
+from aiops_core import paths
 from model_service.registry import Registry
 
 

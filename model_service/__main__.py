@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from model_service.logging_setup import configure, log_config
+from aiops_core.settings import load_or_exit, serve
 from model_service.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
-    configure(settings.log_level)
-    uvicorn.run(
-        "model_service.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_config=log_config(settings.log_level),
-        access_log=False,  # the service writes its own structured access log
-        timeout_graceful_shutdown=15,
-        server_header=False,
-    )
+    settings = load_or_exit(Settings, "model service")  # fail fast, before the app factory runs
+    serve("model_service.app:create_app", factory=True, host=settings.host, port=settings.port,
+          log_level=settings.log_level, grace_s=15)
 
 
 if __name__ == "__main__":

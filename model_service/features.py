@@ -46,54 +46,20 @@ class FeatureSpec:
 
 
 FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec(
-        name="distance_km",
-        unit="km",
-        kind="float",
-        minimum=0.0,
-        maximum=20_000.0,
-        description="Road distance from restaurant to customer, kilometres.",
-        buckets=(0.5, 1, 2, 3, 5, 8, 12, 20, 50, 1000),
-    ),
-    FeatureSpec(
-        name="items_count",
-        unit="items",
-        kind="int",
-        minimum=1,
-        maximum=200,
-        description="Number of items in the order.",
-        buckets=(1, 2, 3, 5, 8, 12, 20, 50),
-    ),
-    FeatureSpec(
-        name="is_peak_hour",
-        unit="bool",
-        kind="int",
-        minimum=0,
-        maximum=1,
-        description="1 when the order is placed during lunch or dinner peak, else 0.",
-        buckets=(0, 1),
-    ),
-    FeatureSpec(
-        name="traffic_index",
-        unit="index 0-10",
-        kind="float",
-        minimum=0.0,
-        maximum=10.0,
-        description="Live road congestion from the traffic feed: 0 = empty roads, 10 = gridlock. "
-        "null when the feed has no reading; omit it and the service looks it up in the traffic feed.",
-        buckets=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10),
-        nullable=True,
-        lookup="traffic-feed",
-    ),
-    FeatureSpec(
-        name="courier_experience_months",
-        unit="months",
-        kind="float",
-        minimum=0.0,
-        maximum=600.0,
-        description="How long the assigned courier has been delivering, months.",
-        buckets=(1, 3, 6, 12, 24, 48, 96, 240),
-    ),
+    FeatureSpec(name="distance_km", unit="km", kind="float", minimum=0.0, maximum=20_000.0,
+                description="Road distance from restaurant to customer, kilometres.",
+                buckets=(0.5, 1, 2, 3, 5, 8, 12, 20, 50, 1000)),
+    FeatureSpec(name="items_count", unit="items", kind="int", minimum=1, maximum=200,
+                description="Number of items in the order.", buckets=(1, 2, 3, 5, 8, 12, 20, 50)),
+    FeatureSpec(name="is_peak_hour", unit="bool", kind="int", minimum=0, maximum=1,
+                description="1 when the order is placed during lunch or dinner peak, else 0.", buckets=(0, 1)),
+    FeatureSpec(name="traffic_index", unit="index 0-10", kind="float", minimum=0.0, maximum=10.0,
+                description="Live road congestion from the traffic feed: 0 = empty roads, 10 = gridlock. null "
+                "when the feed has no reading; omit it and the service looks it up in the traffic feed.",
+                buckets=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10), nullable=True, lookup="traffic-feed"),
+    FeatureSpec(name="courier_experience_months", unit="months", kind="float", minimum=0.0, maximum=600.0,
+                description="How long the assigned courier has been delivering, months.",
+                buckets=(1, 3, 6, 12, 24, 48, 96, 240)),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

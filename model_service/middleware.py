@@ -14,9 +14,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aiops_core.body_limit import BodyTooLarge, bounded_receive
 from model_service import metrics
 from model_service.access_log import AccessLog
-from model_service.body_limit import BodyTooLarge, bounded_receive
 from model_service.state import IdGenerator
 
 log = logging.getLogger("aiops.access")

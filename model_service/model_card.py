@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class FeatureRange(BaseModel):
     """Training-data range of one feature; the service imputes ``median`` for a missing value."""
 
-    min: float
-    max: float
-    median: float
+    min: float = Field(description="Smallest training value, in the feature's unit")
+    max: float = Field(description="Largest training value; live values above it count as out of range")
+    median: float = Field(description="Imputed when a request sends null")
 
 
 class EvalMetrics(BaseModel):

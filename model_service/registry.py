@@ -23,6 +23,8 @@ import pandas as pd
 import skops.io as sio
 from sklearn.linear_model import LinearRegression
 
+from aiops_core.atomic import atomic_write
+from aiops_core.errors import Conflict
 from model_service.model_card import ModelCard
 from model_service.training import TrainedModel
 
@@ -32,7 +34,7 @@ _TRUSTED_TYPES = frozenset({"sklearn.linear_model._base.LinearRegression", "nump
                             "numpy.ndarray", "numpy.float64", "numpy.int64"})
 
 
-class RegistryError(Exception):
+class RegistryError(Conflict):
     """A registry operation cannot be done; the message says what to do instead."""
 
 
@@ -122,7 +124,7 @@ class Registry:
         card = trained.card.model_copy(update={"version": version})
         sio.dump(trained.estimator, vdir / "model.skops")
         trained.reference.to_csv(vdir / card.reference_sample.path, index=False)
-        _atomic_write(vdir / "card.json", card.model_dump_json(indent=2))  # last: marks it complete
+        atomic_write(vdir / "card.json", card.model_dump_json(indent=2), fsync=True)  # last: marks it complete
         return version
 
     def activate(self, version: str, actor: str = "cli", action: str = "deploy") -> str | None:
@@ -130,7 +132,7 @@ class Registry:
         self._version_dir(version)
         previous = self.active()
         now = datetime.now(UTC).isoformat()
-        _atomic_write(self.root / "active.json", json.dumps({"version": version, "since": now}))
+        atomic_write(self.root / "active.json", json.dumps({"version": version, "since": now}), fsync=True)
         entry = {"time": now, "action": action, "version": version, "previous": previous, "actor": actor}
         with (self.root / "deployments.jsonl").open("a") as fh:
             fh.write(json.dumps(entry) + "\n")
@@ -163,11 +165,3 @@ class Registry:
             raise RegistryError(f"model version {version} does not exist; registered versions: {known}")
         return vdir
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

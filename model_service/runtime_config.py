@@ -9,13 +9,14 @@ reads first.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aiops_core.atomic import atomic_write
 
 
 class RuntimeConfig(BaseModel):
@@ -97,10 +98,7 @@ class ConfigStore:
             except ValidationError as exc:
                 raise ConfigError(flag, f"{flag}: {exc.errors()[0]['msg']}") from exc
             new = getattr(updated, flag)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(updated.model_dump_json(indent=2))
-            os.replace(tmp, self.path)
+            atomic_write(self.path, updated.model_dump_json(indent=2), fsync=True)
             self.current = updated
             entry = {"time": datetime.now(UTC).isoformat(), "flag": flag, "old": old, "new": new,
                      "actor": actor, "reason": reason}

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from labs import paths
-from labs.topology import LOOPBACK, MODEL_SERVICE, TRAFFIC_FEED
+from aiops_core import paths
+from aiops_core.topology import LOOPBACK, MODEL_SERVICE, TRAFFIC_FEED
 
 
 class Settings(BaseSettings):

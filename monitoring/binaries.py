@@ -11,8 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from labs.cli.errors import ExitStatus, LabError
-from labs.topology import LOOPBACK
+from aiops_core.errors import MissingDependency
+from aiops_core.topology import LOOPBACK
 
 READY_PATH = "/-/ready"
 APT_INSTALL = "sudo apt-get install -y prometheus prometheus-alertmanager"
@@ -20,11 +20,8 @@ APT_INSTALL = "sudo apt-get install -y prometheus prometheus-alertmanager"
 RETENTION = "35d"
 
 
-class MonitoringBinaryMissing(LabError):
+class MonitoringBinaryMissing(MissingDependency):
     """A Prometheus/Alertmanager binary is not installed (or not where the override points)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, ExitStatus.MISSING_DEPENDENCY)
 
 
 def find_binary(names: tuple[str, ...], env_var: str) -> str:
@@ -51,33 +48,26 @@ def alertmanager_binary() -> str:
     return find_binary(("prometheus-alertmanager", "alertmanager"), "AIOPS_ALERTMANAGER_BINARY")
 
 
+def _server_command(binary: str, config: Path, storage_flag: str, data_dir: Path, port: int, host: str,
+                    external_url: str | None, *extra: str) -> list[str]:
+    """The flags both servers share: config, storage, loopback listen address and the URL links point at."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return [binary, f"--config.file={config}", f"{storage_flag}={data_dir}", *extra,
+            f"--web.listen-address={host}:{port}", f"--web.external-url={external_url or f'http://{LOOPBACK}:{port}'}"]
+
+
 def prometheus_command(config: Path, data_dir: Path, port: int, *, host: str = LOOPBACK,
                        external_url: str | None = None) -> list[str]:
     """Prometheus with the lab's flags: 35-day retention and /-/reload enabled (the lab re-renders configs)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        prometheus_binary(),
-        f"--config.file={config}",
-        f"--storage.tsdb.path={data_dir}",
-        f"--storage.tsdb.retention.time={RETENTION}",
-        f"--web.listen-address={host}:{port}",
-        f"--web.external-url={external_url or f'http://{LOOPBACK}:{port}'}",
-        "--web.enable-lifecycle",
-    ]
+    return [*_server_command(prometheus_binary(), config, "--storage.tsdb.path", data_dir, port, host, external_url,
+                             f"--storage.tsdb.retention.time={RETENTION}"), "--web.enable-lifecycle"]
 
 
 def alertmanager_command(config: Path, data_dir: Path, port: int, *, host: str = LOOPBACK,
                          external_url: str | None = None) -> list[str]:
     """A single, non-clustered Alertmanager (``--cluster.listen-address=`` turns the gossip port off)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        alertmanager_binary(),
-        f"--config.file={config}",
-        f"--storage.path={data_dir}",
-        f"--web.listen-address={host}:{port}",
-        f"--web.external-url={external_url or f'http://{LOOPBACK}:{port}'}",
-        "--cluster.listen-address=",
-    ]
+    return [*_server_command(alertmanager_binary(), config, "--storage.path", data_dir, port, host, external_url),
+            "--cluster.listen-address="]
 
 
 def ready_url(port: int, host: str = LOOPBACK) -> str:

@@ -22,11 +22,10 @@ from dashgen.panels import (
     thresholds,
 )
 from dashgen.panels import timeseries as ts
-from labs.pager.settings import PagerSettings
+from monitoring.heartbeat import HEARTBEAT_TIMEOUT_S
 
 UID = "aiops-incident"
 # The pager's default timeout (a panel cannot read the running pager's setting).
-HEARTBEAT_TIMEOUT_S = PagerSettings.model_fields["heartbeat_timeout_s"].default
 
 
 def build() -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 import click
 
 from labs.cli.output import info, ok, table
-from labs.client import ServiceClient
+from model_service.client import ServiceClient
 
 
 @click.group()
@@ -23,7 +23,7 @@ def config_get(flag: str | None) -> None:
     flags, docs = data["flags"], data["descriptions"]
     if flag is not None:
         if flag not in flags:
-            from labs.cli.errors import LabError
+            from aiops_core.errors import LabError
 
             raise LabError(f"unknown flag {flag!r}; known flags: {', '.join(flags)}")
         info(json.dumps(flags[flag]))

@@ -12,7 +12,7 @@ import re
 import click
 from rich.markup import escape
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
 from labs.cli.output import console, ok, table
 from labs.curriculum import catalogue, runner
 from labs.curriculum import progress as pg

@@ -11,21 +11,18 @@ from pathlib import Path
 
 import click
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
 from labs.cli.output import console, info, ok, table
 
 _NEXT = "send traffic (aiops-lab load run) or widen the window (--since 1h, --rows N)"
 
 
 def _settings(**overrides: object):  # type: ignore[no-untyped-def]
-    from monitoring.drift.config import DriftConfigError, load
-    from monitoring.drift.settings import DriftSettings, SettingsError
+    from monitoring.drift.config import load
+    from monitoring.drift.settings import DriftSettings
 
-    try:
-        settings = DriftSettings.from_env(**{k: v for k, v in overrides.items() if v is not None})
-        return settings, load(settings.config_path)
-    except (SettingsError, DriftConfigError) as exc:
-        raise LabError(str(exc)) from None
+    settings = DriftSettings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    return settings, load(settings.config_path)
 
 
 def _fmt(x: float | None, spec: str = ".3f") -> str:
@@ -61,9 +58,9 @@ def drift_report(since: str | None, rows: int | None, min_rows: int | None, out:
         raise LabError("use --since or --rows, not both")
     window_s = window_rows = None
     if since is not None:
-        from labs.cli.durations import parse_duration
+        from aiops_core.durations import parse_seconds
 
-        window_s, window_rows = parse_duration(since, "--since"), 0
+        window_s, window_rows = parse_seconds(since, "--since"), 0
     elif rows is not None:
         window_s, window_rows = 0.0, rows
     settings, config = _settings(min_rows=min_rows)
@@ -75,13 +72,9 @@ def drift_report(since: str | None, rows: int | None, min_rows: int | None, out:
 
     from monitoring.drift.evaluate import load_evidently
     from monitoring.drift.monitor import Monitor
-    from monitoring.drift.reference import NoActiveModel
 
     monitor = Monitor(settings, config)
-    try:
-        monitor.references.active_version()
-    except NoActiveModel as exc:
-        raise LabError(str(exc), ExitStatus.CONFLICT) from None
+    monitor.references.active_version()  # NoActiveModel: exit 5
     with console.status("loading Evidently..."):
         load_evidently()
     with console.status("reading the prediction log and running Evidently..."):

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
 from labs.cli.output import console, info, ok, table
 from labs.drills import catalogue, engine, upstream
 from labs.drills import journal as jr
@@ -223,23 +225,22 @@ def upstream_status() -> None:
 @click.argument("client", type=click.Choice(upstream.CLIENTS))
 def upstream_rollback(client: str) -> None:
     """Roll CLIENT back to its previous release (ask the owning team to revert their change)."""
-    state = _upstream_state()
-    try:
-        entry = upstream.rollback(state, client, actor="cli")
-    except upstream.UpstreamError as exc:
-        raise LabError(str(exc), ExitStatus.CONFLICT) from None
-    upstream.save(state)
-    ok(f"{client}: {entry['detail']}")
+    ok(f"{client}: {_upstream_act(upstream.rollback, client)}")
 
 
 @upstream_group.command("restart")
 @click.argument("client", type=click.Choice(upstream.CLIENTS))
 def upstream_restart(client: str) -> None:
     """Restart CLIENT's workers (clears a stuck worker; does not undo a release)."""
+    ok(_upstream_act(upstream.restart, client))
+
+
+def _upstream_act(action: Callable[..., dict[str, Any]], client: str) -> str:
+    """Apply an upstream action as the learner (``actor="cli"``), save, and return what it did."""
     state = _upstream_state()
-    entry = upstream.restart(state, client, actor="cli")
+    entry = action(state, client, actor="cli")
     upstream.save(state)
-    ok(entry["detail"])
+    return entry["detail"]
 
 
 def _upstream_state() -> upstream.UpstreamState:

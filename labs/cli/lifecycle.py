@@ -16,11 +16,12 @@ import httpx
 from rich.live import Live
 from rich.table import Table
 
-from labs import paths
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core import paths
+from aiops_core.errors import ExitStatus, LabError
+from aiops_core.http import health_problem
+from aiops_core.runstate import RunState, pid_alive, run_dir
 from labs.cli.output import console, info, ok
-from labs.stack.plan import MODES
-from labs.stack.runstate import RunState, pid_alive, run_dir
+from monitoring.render import MODES
 
 _DONE_STATES = {"healthy", "skipped", "failed", "exited", "unhealthy", "stopped"}
 _STYLE = {"healthy": "green", "skipped": "yellow", "starting": "cyan"}
@@ -164,10 +165,13 @@ def status(as_json: bool) -> None:
     for rec in state.components.values():
         if rec.state in ("skipped", "failed"):
             continue
-        try:
-            rec.state = "healthy" if httpx.get(rec.health_url, timeout=2.0).status_code == 200 else "unhealthy"
-        except httpx.HTTPError as exc:
-            rec.state, rec.detail = "down", f"{type(exc).__name__} on {rec.health_url}"
+        problem = health_problem(rec.health_url)
+        if problem is None:
+            rec.state = "healthy"
+        elif problem.startswith("HTTP"):
+            rec.state = "unhealthy"
+        else:
+            rec.state, rec.detail = "down", f"{problem} on {rec.health_url}"
     alerts: list[dict[str, object]] = []
     prom = state.components.get("prometheus")
     if prom is not None and prom.state == "healthy":

@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
+from aiops_core.http import health_problem
+from aiops_core.topology import LOCUST
 from labs.cli.output import console, err_console, info, ok, table
-from labs.client import service_url
 from labs.load import limits, runner
 from labs.load.profiles import TRAFFIC_PROFILES, parse_params
 from labs.load.thresholds import Limits
-from labs.topology import LOCUST
+from model_service.client import service_url
 from model_service.generator import SCENARIOS
 
 _PROFILE_HELP = "Traffic shape (details: aiops-lab load profiles)."
@@ -37,13 +37,12 @@ def _target(host: str | None) -> str:
     if not loopback:
         err_console.print(f"[yellow]warning:[/yellow] {url} is not a loopback address. Only send load to "
                           "machines you own and operate.", highlight=False)
-    try:
-        status = httpx.get(url + "/healthz", timeout=3.0).status_code
-    except httpx.HTTPError as exc:
-        raise LabError(f"no service answers at {url} ({type(exc).__name__}); start the lab with: aiops-lab up "
-                       "(or point --host at a running model service)", ExitStatus.NOT_RUNNING) from None
-    if status != 200:
-        raise LabError(f"GET {url}/healthz answered HTTP {status}, so this is not a healthy model service; "
+    problem = health_problem(url + "/healthz", timeout=3.0)
+    if problem is not None and not problem.startswith("HTTP"):
+        raise LabError(f"no service answers at {url} ({problem}); start the lab with: aiops-lab up "
+                       "(or point --host at a running model service)", ExitStatus.NOT_RUNNING)
+    if problem is not None:
+        raise LabError(f"GET {url}/healthz answered {problem}, so this is not a healthy model service; "
                        "check --host, or start the lab with: aiops-lab up", ExitStatus.NOT_RUNNING)
     return url
 

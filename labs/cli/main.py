@@ -15,7 +15,8 @@ import traceback
 
 import click
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core import runstate
+from aiops_core.errors import ExitStatus, LabError
 
 # name -> (module, attribute, one-line help shown in the command list)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -38,7 +39,25 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+class CliError(click.ClickException):
+    """A ``LabError`` as click shows it: ``error: <message>`` in red, and the error's exit status."""
+
+    def __init__(self, error: LabError) -> None:
+        super().__init__(error.message)
+        self.exit_code = error.exit_code
+
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
+        click.secho(f"error: {self.format_message()}", err=True, fg="red")
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        """The one place a domain error becomes a CLI error (also under click's test runner)."""
+        try:
+            return super().invoke(ctx)
+        except LabError as exc:
+            raise CliError(exc) from exc
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if _available(name)]
 
@@ -69,14 +88,14 @@ def cli(target: str) -> None:
       aiops-lab load run           send traffic
       aiops-lab drill list         pick an incident to practise
     """
-    os.environ["AIOPS_TARGET"] = target  # read by labs.runtime.base.get_runtime in this process
+    runstate.set_target(target)  # this process and the processes it starts act on that lab
 
 
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
-    except LabError as exc:
-        exc.show()
+    except LabError as exc:  # raised outside a command (e.g. while resolving one)
+        CliError(exc).show()
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

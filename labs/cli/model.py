@@ -10,14 +10,14 @@ import time
 
 import click
 
-from labs import paths
-from labs.cli.durations import parse_duration
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core import paths
+from aiops_core.durations import parse_seconds
+from aiops_core.errors import ExitStatus, LabError
 from labs.cli.output import console, info, ok, table
-from labs.client import ServiceClient
 from model_service import training
+from model_service.client import ServiceClient
 from model_service.generator import SCENARIOS
-from model_service.registry import Registry, RegistryError
+from model_service.registry import Registry
 from model_service.training import CORRUPTIONS
 
 
@@ -40,11 +40,8 @@ def _activate(version: str, action: str) -> None:
         ok(f"{action}: {result['previous']} -> {result['active']} (live on {client.base_url})")
         return
     reg = _registry()
-    try:
-        target = reg.rollback_target() if action == "rollback" else version
-        previous = reg.activate(target, actor="cli-offline", action=action)
-    except RegistryError as exc:
-        raise LabError(str(exc), ExitStatus.CONFLICT) from None
+    target = reg.rollback_target() if action == "rollback" else version
+    previous = reg.activate(target, actor="cli-offline", action=action)
     ok(f"{action}: {previous} -> {target} (service not running; it loads {target} when it starts)")
 
 
@@ -96,7 +93,7 @@ def model_retrain(since: str, min_rows: int, deploy: bool) -> None:
 
     This is the lever for real covariate drift: the world moved, and the labels show where to.
     """
-    seconds = parse_duration(since, "--since")
+    seconds = parse_seconds(since, "--since")
     frame = training.labelled_log_frame(paths.prediction_log_path(), time.time() - seconds)
     if len(frame) < min_rows:
         raise LabError(f"only {len(frame)} labelled rows in the last {since} (need {min_rows}); send traffic "
@@ -137,10 +134,7 @@ def model_info(version: str | None) -> None:
     version = version or reg.active()
     if version is None:
         raise LabError("no model is active; run: aiops-lab model train", ExitStatus.CONFLICT)
-    try:
-        card = reg.card(version)
-    except RegistryError as exc:
-        raise LabError(str(exc)) from None
+    card = reg.card(version)
     console.print_json(card.model_dump_json())
 
 
@@ -148,10 +142,7 @@ def model_info(version: str | None) -> None:
 @click.argument("version")
 def model_deploy(version: str) -> None:
     """Activate VERSION (e.g. v3). Live when the service runs, else on next start."""
-    try:
-        _registry().card(version)
-    except RegistryError as exc:
-        raise LabError(str(exc)) from None
+    _registry().card(version)  # RegistryError (exit 5) names the registered versions
     _activate(version, "deploy")
 
 

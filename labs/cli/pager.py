@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from labs.cli.durations import parse_duration
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.durations import parse_seconds
+from aiops_core.errors import ExitStatus, LabError
 from labs.cli.output import info, ok, table
 from labs.pager.client import PagerClient
 
@@ -56,7 +56,7 @@ def pager_list(since: str, status: str | None, alertname: str | None, limit: int
       aiops-lab pager list
       aiops-lab pager list --since 15m --status firing
     """
-    seconds = parse_duration(since, "--since")
+    seconds = parse_seconds(since, "--since")
     pages = PagerClient().pages(since_seconds=seconds, status=status, alertname=alertname, limit=limit)
     if not pages:
         info(f"no {status + ' ' if status else ''}pages in the last {since}")

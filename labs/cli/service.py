@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
+from aiops_core.runstate import RunState
 from labs.cli.output import ok
-from labs.runtime.base import RuntimeError_, get_runtime
-from labs.stack.runstate import RunState
+from labs.runtime.base import get_runtime
 
 _COMPONENTS = ("model-service", "drift-monitor", "pager", "traffic-feed", "prometheus", "alertmanager")
 
@@ -37,8 +37,5 @@ def service_restart(component: str) -> None:
         state = RunState.load()
         if state is None or not state.alive():
             raise LabError("the lab is not running; start it with: aiops-lab up", ExitStatus.NOT_RUNNING)
-    try:
-        runtime.restart(component)
-    except RuntimeError_ as exc:
-        raise LabError(str(exc), ExitStatus.CHECK_FAILED) from None
+    runtime.restart(component)  # RuntimeError_ (exit 1) says what failed
     ok(f"{component} restarted and healthy ({runtime.name})")

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from labs.cli.errors import LabError
+from aiops_core.errors import LabError
 
 if TYPE_CHECKING:
     from labs.curriculum.context import Context
@@ -56,6 +56,8 @@ class Module:
 
     @property
     def folder(self) -> Path:
+        """``labs/curriculum/modules/<id>/``: README.md (the learner's instructions) and starter/ (answer
+        files copied into the workspace by ``aiops-lab lab start``)."""
         return MODULES_DIR / self.id
 
     @property

@@ -9,7 +9,6 @@ and of the machine, and ``aiops-lab down --reset`` starts a learner over.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from pathlib import Path
@@ -17,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from labs import paths
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core import paths
+from aiops_core.atomic import atomic_write
+from aiops_core.errors import ExitStatus, LabError
 
 VERSION = 1
 
@@ -95,8 +95,4 @@ def load() -> Progress:
 
 def save(progress: Progress) -> None:
     """Atomic write: a crash mid-save leaves the previous complete file."""
-    path = progress_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(progress.model_dump_json(indent=2))
-    os.replace(tmp, path)
+    atomic_write(progress_path(), progress.model_dump_json(indent=2))

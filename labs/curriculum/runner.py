@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
 from labs.curriculum import progress as pg
 from labs.curriculum.catalogue import Exercise, Module
 from labs.curriculum.context import Context

@@ -4,6 +4,6 @@ checker that judges recovery by what users see (SLIs in Prometheus, quality on h
 One module per job: ``schema`` (+ ``schema_base``, ``fault_types``: the drill file format), ``catalogue``
 (loading + validation), ``preflight`` (is the lab ready for a drill), ``journal`` (crash-safe run record),
 ``faults`` (injection), ``rollback`` (undo), ``traffic`` + ``upstream`` (the drill's clients), ``checks``
-(success checks, via ``prom``), ``actions`` (what the learner did), ``pager_client``, ``scoring``,
+(success checks, via ``aiops_core.prometheus``), ``actions`` (what the learner did), ``scoring``,
 ``postmortem`` and ``engine`` (the orchestration behind ``aiops-lab drill``).
 """

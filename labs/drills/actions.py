@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from labs.client import ServiceClient
 from labs.drills import upstream
 from labs.drills.faults import ENGINE_ACTOR
 from labs.drills.journal import Journal
+from model_service.client import ServiceClient
 
 WATCHED_COMPONENTS = ("model-service", "prometheus", "alertmanager", "pager", "drift-monitor", "traffic-feed")
 

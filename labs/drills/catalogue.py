@@ -13,12 +13,13 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from aiops_core.errors import LabError
 from labs.drills.schema import Drill
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
 
-class CatalogueError(ValueError):
+class CatalogueError(LabError, ValueError):
     """A drill file is malformed; the message names the file and the field."""
 
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from labs.drills.prom import PromError, Prometheus
+from aiops_core.http import health_problem
+from aiops_core.prometheus import PromError, Prometheus
+from aiops_core.runstate import component_url
 from labs.drills.schema import Check, GoldenCheck, PromCheck, ServiceCheck
 from labs.stack import labview
-from labs.stack.runstate import component_url
 from model_service.features import TARGET
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
@@ -108,11 +109,8 @@ def service(check: ServiceCheck) -> CheckResult:
     state = labview.load()
     rec = state.components.get(check.component) if state is not None else None
     url = rec.health_url if rec is not None else component_url(check.component) + "/-/ready"
-    try:
-        code = httpx.get(url, timeout=3.0).status_code
-    except httpx.HTTPError as exc:
-        return CheckResult(check.name, False, f"{url}: {type(exc).__name__}")
-    return CheckResult(check.name, code == 200, f"{url}: HTTP {code}")
+    problem = health_problem(url, timeout=3.0)
+    return CheckResult(check.name, problem is None, f"{url}: {problem or 'HTTP 200'}")
 
 
 def evaluate(checks: list[Check], prom: Prometheus | None = None) -> list[CheckResult]:

@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
+from aiops_core.prometheus import Prometheus
 from labs.drills import (
     actions,
     catalogue,
     faults,
-    pager_client,
     postmortem,
     preflight,
     rollback,
@@ -34,8 +34,8 @@ from labs.drills import (
 from labs.drills import journal as jr
 from labs.drills.checks import CheckResult, evaluate
 from labs.drills.journal import Journal, RollbackAction
-from labs.drills.prom import Prometheus
 from labs.drills.schema import Drill
+from labs.pager.client import PagerClient
 
 HIDDEN_LABEL = "wheel-of-misfortune"  # what the pager is told during `drill random` (no spoiler)
 TRAFFIC_START_TIMEOUT_S = 30.0
@@ -93,7 +93,7 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
     j.rollbacks.append(RollbackAction(kind="model", params={"version": j.baseline.get("active_model")},
                                       description=f"re-activate the pre-drill model {j.baseline.get('active_model')}"))
     jr.save(j)
-    pager_client.set_drill(HIDDEN_LABEL if hidden else drill.id)
+    PagerClient().set_drill(HIDDEN_LABEL if hidden else drill.id)
     try:
         if drill.traffic is not None:
             upstream.save(upstream.UpstreamState(checkout=drill.traffic.checkout,
@@ -111,7 +111,7 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
     except Exception as exc:  # whatever failed, undo what was already injected before reporting it
         j.add("stop", f"start failed: {exc}")
         _finish(j, outcome="failed")
-        message = exc.format_message() if isinstance(exc, LabError) else str(exc)
+        message = exc.message if isinstance(exc, LabError) else str(exc)
         raise LabError(f"the drill could not start and was rolled back: {message}", ExitStatus.NOT_RUNNING) from None
     return j, drill
 
@@ -161,7 +161,7 @@ def wrong_actions(j: Journal, drill: Drill) -> list[str]:
 
 def pages_for(j: Journal) -> list[dict[str, Any]]:
     """Pages since the drill started (live from the pager; the snapshot kept in the journal otherwise)."""
-    live = pager_client.pages_since(j.started_at)
+    live = PagerClient().pages_since(j.started_at)
     if live is None:
         return list(j.result.get("pages", []))
     keep = ("alertname", "severity", "summary", "paged_at", "resolved_at", "runbook_url", "fingerprint")
@@ -187,7 +187,7 @@ def ack() -> tuple[float | None, list[str]]:
     """The learner says they noticed: seconds since the injection (None: nothing injected yet), and the
     pager pages acknowledged with it."""
     j = current()
-    acked = pager_client.ack_open(j.started_at)
+    acked = PagerClient().ack_open(j.started_at)
     if j.acked_at is None:
         j.acked_at = time.time()
         j.add("ack", "learner acknowledged the incident" + (f" (pages: {', '.join(acked)})" if acked else ""))
@@ -242,7 +242,7 @@ def _finish(j: Journal, outcome: str) -> list[tuple[RollbackAction, str]]:
     j.stopped_at = j.stopped_at or time.time()
     j.status = "stopped"
     jr.save(j)  # the traffic process sees "stopped" and exits on its own too
-    pager_client.set_drill(None)
+    PagerClient().set_drill(None)
     outcomes = rollback.run_all(j)
     if any(not a.done for a in j.rollbacks):
         return outcomes

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from labs.drills.schema_base import Actor, CheckoutRelease, Strict, check_scenario, deep
+from labs.drills.schema_base import Actor, CheckoutRelease, Scenario, Strict, deep
+from labs.traffic_feed.control import check_delay_fits_mode
 from model_service.runtime_config import FLAG_NAMES, RuntimeConfig
 
 # --- faults -----------------------------------------------------------------------------------------------
@@ -88,10 +89,7 @@ class DependencyFault(Strict):
 
     @model_validator(mode="after")
     def _delay_fits_mode(self) -> DependencyFault:
-        if self.mode == "slow" and self.delay_ms == 0:
-            raise ValueError("delay_ms: a slow dependency needs delay_ms > 0")
-        if self.mode == "down" and self.delay_ms:
-            raise ValueError("delay_ms: only a slow dependency has a delay")
+        check_delay_fits_mode(self.mode, self.delay_ms)
         return self
 
 
@@ -132,13 +130,8 @@ class DataShiftFault(Strict):
     """The world the traffic comes from changes (covariate or concept drift): nothing to roll back."""
 
     type: Literal["data_shift"]
-    scenario: str
+    scenario: Scenario
     note: str = Field(min_length=1, max_length=300)
-
-    @field_validator("scenario")
-    @classmethod
-    def _known_scenario(cls, value: str, info: ValidationInfo) -> str:
-        return check_scenario(value, info)
 
 
 class ScrapeTargetFault(Strict):

@@ -16,8 +16,10 @@ from typing import Any
 
 import yaml
 
-from labs import paths
-from labs.client import ServiceClient
+from aiops_core import paths
+from aiops_core.errors import LabError
+from aiops_core.http import healthy
+from aiops_core.prometheus import Prometheus
 from labs.drills import journal as jr
 from labs.drills import upstream
 from labs.drills.fault_types import (
@@ -34,13 +36,13 @@ from labs.drills.fault_types import (
     UpstreamStallFault,
 )
 from labs.drills.journal import Journal, RollbackAction
-from labs.drills.prom import Prometheus
+from model_service.client import ServiceClient
 
 ENGINE_ACTOR = "drill-engine"
 TRAINING_ROWS = 5000  # enough for a believable candidate, fast enough (~1 s) for a drill start
 
 
-class FaultError(RuntimeError):
+class FaultError(LabError):
     """An injection could not be done; the drill is rolled back and the message says why."""
 
 
@@ -191,9 +193,8 @@ def _restart_prometheus() -> str:
 def _dependency(j: Journal, f: DependencyFault) -> str:
     """The provider degrades: natively its fault file is written (see labs/traffic_feed/control.py); on
     compose, where that file is in the container's volume, through the feed's control API."""
-    import httpx
 
-    from labs.client import admin_token
+    from aiops_core.runstate import admin_token
     from labs.stack import labview
     from labs.traffic_feed import control, remote
 
@@ -203,11 +204,7 @@ def _dependency(j: Journal, f: DependencyFault) -> str:
     if rec is None:
         raise FaultError(f"{f.dependency} is not part of the running lab (started before it existed?); "
                          "restart the lab: aiops-lab down && aiops-lab up -d")
-    try:
-        healthy = httpx.get(rec.health_url, timeout=3.0).status_code == 200
-    except httpx.HTTPError:
-        healthy = False
-    if not healthy:
+    if not healthy(rec.health_url, timeout=3.0):
         raise FaultError(f"{f.dependency} does not answer at {rec.health_url}; see aiops-lab status")
     what = (f"every lookup takes {f.delay_ms} ms" if f.mode == "slow" else "lookups answer HTTP 503")
     if labview.is_compose():

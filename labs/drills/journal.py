@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from labs import paths
+from aiops_core import paths
+from aiops_core.atomic import atomic_write
 
 Status = Literal["running", "passed", "stopped"]
 
@@ -84,19 +85,9 @@ def results_path() -> Path:
     return drills_dir() / "results.jsonl"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    with tmp.open("w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def save(journal: Journal) -> None:
     """Persist the running drill (atomic: a crash leaves the previous complete version)."""
-    _atomic_write(current_path(), journal.model_dump_json(indent=2))
+    atomic_write(current_path(), journal.model_dump_json(indent=2), fsync=True)
 
 
 def load_current() -> Journal | None:
@@ -109,7 +100,7 @@ def load_current() -> Journal | None:
 def archive(journal: Journal) -> Path:
     """Move the finished run out of ``current.json`` into ``runs/<run_id>.json``."""
     target = runs_dir() / f"{journal.run_id}.json"
-    _atomic_write(target, journal.model_dump_json(indent=2))
+    atomic_write(target, journal.model_dump_json(indent=2), fsync=True)
     current_path().unlink(missing_ok=True)
     return target
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labs import paths
+from aiops_core import paths
+from aiops_core.prometheus import PromError, Prometheus
 from labs.drills import journal as jr
 from labs.drills.journal import Journal
-from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Drill
 from labs.drills.scoring import Score, fmt_seconds
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.errors import ExitStatus, LabError
+from aiops_core.http import healthy
+from aiops_core.prometheus import PromError, Prometheus
+from aiops_core.runstate import RunState
 from labs.drills.faults import ENGINE_ACTOR
-from labs.drills.prom import PromError, Prometheus
 from labs.drills.schema import Drill
 from labs.stack import labview
-from labs.stack.runstate import RunState
 
 
 def flags() -> dict[str, Any]:
-    from labs.client import ServiceClient
+    from model_service.client import ServiceClient
 
     return ServiceClient(actor=ENGINE_ACTOR).request("GET", "/admin/config", admin=True)["flags"]
 
@@ -65,11 +64,7 @@ def require_lab() -> RunState:
     if state is None or not state.alive():
         raise LabError(labview.not_running_hint(), ExitStatus.NOT_RUNNING)
     svc = state.components.get("model-service")
-    try:
-        healthy = svc is not None and httpx.get(svc.health_url, timeout=3.0).status_code == 200
-    except httpx.HTTPError:
-        healthy = False
-    if not healthy:
+    if svc is None or not healthy(svc.health_url, timeout=3.0):
         raise LabError("the model service is not healthy; fix that first (aiops-lab status, "
                        "aiops-lab service restart)", ExitStatus.NOT_RUNNING)
     return state

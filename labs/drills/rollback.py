@@ -14,17 +14,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from labs import paths
-from labs.client import ServiceClient
+from aiops_core import paths
+from aiops_core.http import healthy
+from aiops_core.prometheus import Prometheus
+from aiops_core.runstate import RunState, pid_alive
 from labs.drills import journal as jr
 from labs.drills import upstream
 from labs.drills.faults import ENGINE_ACTOR
 from labs.drills.journal import Journal, RollbackAction
-from labs.drills.prom import Prometheus
 from labs.stack import labview
-from labs.stack.runstate import RunState, pid_alive
+from model_service.client import ServiceClient
 
 REASON = "drill stop: restore the pre-drill value"
 API_TIMEOUT_S = 30.0  # a saturated service still answers, slowly: never mistake slow for down
@@ -35,10 +34,7 @@ def _health(component: str) -> bool:
     rec = state.components.get(component) if state is not None else None
     if rec is None or not rec.health_url:
         return False
-    try:
-        return httpx.get(rec.health_url, timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return healthy(rec.health_url)
 
 
 def _lab_alive() -> bool:
@@ -150,7 +146,7 @@ def _prometheus_config(params: dict[str, Any]) -> str:
 def _dependency(params: dict[str, Any]) -> str:
     """Clear the provider fault: delete the file natively; through the feed's control API on compose (an
     unreachable feed raises, so the action stays pending and the next ``drill stop`` retries it)."""
-    from labs.client import admin_token
+    from aiops_core.runstate import admin_token
     from labs.traffic_feed import control, remote
 
     if "path" in params:

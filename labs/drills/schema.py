@@ -10,30 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from labs.drills.fault_types import (  # noqa: F401 - re-exported: the drill format in one import
-    BadModelFault,
-    ConfigFlagFault,
-    DataShiftFault,
-    DependencyFault,
-    Fault,
-    ProcessFault,
-    ScrapeTargetFault,
-    StaleModelFault,
-    TrafficSurgeFault,
-    UpstreamReleaseFault,
-    UpstreamStallFault,
-)
-from labs.drills.schema_base import (  # noqa: F401 - re-exported
-    TRAINS,
-    CheckoutRelease,
-    Duration,
-    Strict,
-    Traffic,
-    check_scenario,
-    parse_duration,
-)
+from labs.drills.fault_types import Fault
+from labs.drills.schema_base import TRAINS, Duration, Scenario, Strict, Traffic
 
 # --- success checks ---------------------------------------------------------------------------------------
 
@@ -54,14 +34,9 @@ class GoldenCheck(Strict):
 
     type: Literal["golden_set"]
     name: str = Field(min_length=1)
-    scenario: str = Field("normal", description="normal = training.golden_set(); else a held-out set of it.")
+    scenario: Scenario = Field("normal", description="normal = training.golden_set(); else a held-out set of it.")
     rows: int = Field(1000, ge=100, le=2000)
     max_mae_minutes: float = Field(gt=0)
-
-    @field_validator("scenario")
-    @classmethod
-    def _known_scenario(cls, value: str, info: ValidationInfo) -> str:
-        return check_scenario(value, info)
 
 
 class ServiceCheck(Strict):

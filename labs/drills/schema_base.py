@@ -3,15 +3,13 @@ checkout client's release (what the drill's traffic sends) and the deep/shallow 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from aiops_core.durations import parse_seconds
 from model_service.features import FEATURE_NAMES
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _ACTOR = r"^[A-Za-z0-9@._:-]{1,64}$"  # what the admin API accepts in X-Actor
 
 # What a drill trains: a monitoring test of the ML Test Score (Breck et al., 2017, section 5) or an SRE skill.
@@ -51,23 +49,9 @@ def check_scenario(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def parse_duration(value: Any) -> float:
-    """``"30s"``, ``"2m"``, ``"1.5h"``, ``"250ms"`` or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 2m or 1h")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value).strip())
-        if not match:
-            raise ValueError(f"{value!r} is not a duration; use e.g. 30s, 2m, 1h")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, BeforeValidator(parse_seconds)]
+# A data scenario of model_service.generator (checked unless the load is shallow, see ``deep``).
+Scenario = Annotated[str, AfterValidator(check_scenario)]
 Actor = Annotated[str, Field(pattern=_ACTOR)]
 
 
@@ -87,15 +71,10 @@ class CheckoutRelease(Strict):
     rate_per_s: float = Field(8.0, gt=0, le=400)
     batch_share: float = Field(0.0, ge=0, le=1, description="Share of requests that are batches.")
     batch_size: int = Field(50, ge=2, le=1000)
-    scenario: str = "normal"
+    scenario: Scenario = "normal"
     rename: dict[str, str] = Field(default_factory=dict, description="Field renames: feature -> name sent.")
     mobile_share: float = Field(0.0, ge=0, le=1, description="Share of requests from the mobile app, which "
                                 "cannot see road traffic: they omit traffic_index and the service looks it up.")
-
-    @field_validator("scenario")
-    @classmethod
-    def _known_scenario(cls, value: str, info: ValidationInfo) -> str:
-        return check_scenario(value, info)
 
     @field_validator("rename")
     @classmethod

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import collections
 import json
-import os
 import random
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from aiops_core.atomic import atomic_write
 from labs.drills import journal, upstream
 from model_service import congestion, generator
 from model_service.features import FEATURES, TARGET
@@ -96,10 +96,8 @@ class Stats:
     def write(self) -> None:
         now = time.time()
         self.samples.append({"ts": now, **self.counts})
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"run_id": self.run_id, "updated": now, "counts": dict(self.counts),
-                                   "samples": list(self.samples)}))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps({"run_id": self.run_id, "updated": now, "counts": dict(self.counts),
+                                            "samples": list(self.samples)}))
 
 
 class TrafficRunner:
@@ -224,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-requests", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    from labs.stack.runstate import component_url
+    from aiops_core.runstate import component_url
 
     base_url = args.base_url or component_url("model-service")
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000

@@ -15,7 +15,6 @@ back. A stalled label pipeline is restarted with ``aiops-lab drill upstream rest
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +22,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from aiops_core.atomic import atomic_write
+from aiops_core.errors import Conflict
 from labs.drills.journal import drills_dir
-from labs.drills.schema import CheckoutRelease
+from labs.drills.schema_base import CheckoutRelease
 
 CLIENTS = ("checkout-api", "label-pipeline")
 
@@ -42,7 +43,7 @@ class UpstreamState(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class UpstreamError(ValueError):
+class UpstreamError(Conflict, ValueError):
     """An upstream action is not possible; the message says what to do instead."""
 
 
@@ -61,11 +62,7 @@ def load() -> UpstreamState | None:
 
 
 def save(state: UpstreamState) -> None:
-    path = state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(state.model_dump_json(indent=2))
-    os.replace(tmp, path)
+    atomic_write(state_path(), state.model_dump_json(indent=2))
 
 
 def reset() -> None:

@@ -9,8 +9,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from labs.cli.durations import parse_duration
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core.durations import parse_seconds
+from aiops_core.errors import ExitStatus, LabError
 
 MIN_USERS = 1
 MAX_USERS = 1000  # one Locust process on a laptop; more needs distributed workers, not this lab
@@ -25,7 +25,7 @@ def check_users(value: int, option: str = "--users") -> int:
 
 
 def check_duration(text: str, option: str = "--duration") -> float:
-    seconds = parse_duration(text, option)
+    seconds = parse_seconds(text, option)
     if not MIN_DURATION_S <= seconds <= MAX_DURATION_S:
         raise LabError(f"{option} {text!r} is out of range; use 1s..24h")
     return seconds

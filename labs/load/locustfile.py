@@ -35,10 +35,10 @@ from typing import Any
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.env import Environment
 
-from labs.client import service_url
 from labs.load import reporting, shapes
 from labs.load.data import DATA_PROFILES, FeedbackQueue, RowSource
 from labs.load.profiles import TRAFFIC_PROFILES
+from model_service.client import service_url
 
 # Request names as they appear in Locust's statistics: one row per kind of call, not per URL.
 SINGLE = "/predict [single]"

@@ -8,7 +8,6 @@ the very last request. Both files are replaced atomically so a reader never sees
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import deque
 from pathlib import Path
@@ -18,13 +17,13 @@ import gevent
 from locust.env import Environment
 from locust.stats import StatsEntry
 
+from aiops_core.atomic import atomic_write
+
 PROGRESS_INTERVAL_S = 1.0
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1))
 
 
 def entry_summary(entry: StatsEntry) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labs import paths
+from aiops_core import paths
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 STOP_TIMEOUT_S = 10  # let users finish the request in flight, so both sides count the same requests
@@ -50,14 +50,17 @@ class LoadRun:
 
     @property
     def progress_file(self) -> Path:
+        """Rewritten every second while Locust runs: what the CLI's progress line reads."""
         return self.out_dir / "progress.json"
 
     @property
     def summary_file(self) -> Path:
+        """Written once at the end: the numbers the thresholds and reports are judged on."""
         return self.out_dir / "summary.json"
 
     @property
     def log_file(self) -> Path:
+        """Locust's own output, kept for when a run fails to start."""
         return self.out_dir / "locust.log"
 
     def command(self) -> list[str]:

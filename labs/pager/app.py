@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from labs.pager.body_limit import BodyLimitMiddleware
+from aiops_core.body_limit import BodyLimitMiddleware
 from labs.pager.heartbeat import HeartbeatMonitor
 from labs.pager.metrics import build_registry
 from labs.pager.schemas import AckRequest, DrillRequest, WebhookPayload

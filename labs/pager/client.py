@@ -1,50 +1,31 @@
-"""HTTP client for the pager, used by the CLI and the drill engine (time-to-detect, timelines, drills)."""
+"""The lab pager's client, used by the CLI and the drill engine (time-to-detect, timelines, drills).
+
+The CLI wants errors (``aiops-lab pager list`` on a stopped lab must say so); the drill engine treats the
+pager as optional (TTD falls back to the learner's ``drill ack``), so its methods say "unknown" instead:
+``pages_since`` returns None and ``set_drill`` False when the pager does not answer.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-import httpx
-
-from labs.cli.errors import ExitStatus, LabError
-from labs.topology import PAGER
-
-
-def pager_url() -> str:
-    """AIOPS_PAGER_URL, else the running lab's record, else http://127.0.0.1:<AIOPS_PAGER_PORT or 8002>."""
-    from labs.stack.runstate import component_url
-
-    return component_url(PAGER.name)
+from aiops_core.errors import LabError
+from aiops_core.http import ApiClient
+from aiops_core.topology import PAGER
 
 
-class PagerClient:
-    def __init__(self, base_url: str | None = None, timeout: float = 10.0) -> None:
-        self.base_url = (base_url or pager_url()).rstrip("/")
-        self.timeout = timeout
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            resp = httpx.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
-        except httpx.HTTPError as exc:
-            raise LabError(f"pager at {self.base_url} is not reachable ({type(exc).__name__}); "
-                           "start the lab with: aiops-lab up", ExitStatus.NOT_RUNNING) from None
-        if resp.status_code >= 400:
-            try:
-                message = resp.json().get("error", resp.text)
-            except ValueError:
-                message = resp.text
-            status = ExitStatus.NOT_RUNNING if resp.status_code >= 500 else ExitStatus.USAGE
-            if resp.status_code == 404:
-                status = ExitStatus.CONFLICT
-            raise LabError(f"pager: {method} {path} -> HTTP {resp.status_code}: {message}", status)
-        return resp.json()
+class PagerClient(ApiClient):
+    component = PAGER.name
 
     def pages(self, since_seconds: float | None = None, status: str | None = None,
-              alertname: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+              alertname: str | None = None, limit: int = 100, since: float | None = None) -> list[dict[str, Any]]:
+        """Pages, newest first; ``since_seconds`` ago or ``since`` (unix seconds), optionally filtered."""
         params: dict[str, Any] = {"limit": limit}
         if since_seconds is not None:
-            params["since"] = f"{time.time() - since_seconds:.3f}"
+            since = time.time() - since_seconds
+        if since is not None:
+            params["since"] = f"{since:.3f}"
         if status:
             params["status"] = status
         if alertname:
@@ -63,5 +44,34 @@ class PagerClient:
     def send_heartbeat(self) -> dict[str, Any]:
         return self.request("POST", "/heartbeat")
 
-    def set_drill(self, drill: str | None) -> dict[str, Any]:
-        return self.request("POST", "/drill", json={"drill": drill})
+    # -- best effort, for the drill engine ---------------------------------------------------------------
+
+    def pages_since(self, since: float) -> list[dict[str, Any]] | None:
+        """Pages opened at or after ``since`` (unix seconds), oldest first; None when the pager is unreachable."""
+        try:
+            pages = self.pages(since=since, limit=500)
+        except LabError:
+            return None
+        if not isinstance(pages, list):
+            return None
+        return sorted((p for p in pages if isinstance(p, dict)), key=lambda p: p.get("paged_at") or 0.0)
+
+    def set_drill(self, drill: str | None) -> bool:
+        """Tell the pager which drill runs (None when it ends). False when the pager is not running."""
+        try:
+            self.request("POST", "/drill", json={"drill": drill}, timeout=5.0)
+        except LabError:
+            return False
+        return True
+
+    def ack_open(self, since: float, by: str = "drill-ack") -> list[str]:
+        """Acknowledge the open pages opened since ``since``; returns their alert names (best effort)."""
+        pages = self.pages_since(since) or []
+        acked = []
+        for name in sorted({p["alertname"] for p in pages if p.get("status") == "firing" and not p.get("acked_at")}):
+            try:
+                self.ack(name, by=by)
+            except LabError:
+                continue
+            acked.append(name)
+        return acked

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from aiops_core import runstate
+from aiops_core.errors import CheckFailed
 
-class RuntimeError_(Exception):
+
+class RuntimeError_(CheckFailed):
     """A runtime action failed; the message names the component and what to do."""
 
 
@@ -40,9 +43,7 @@ class Runtime(Protocol):
 
 def get_runtime(target: str | None = None) -> Runtime:
     """The runtime for ``--target native|compose`` (default: ``AIOPS_TARGET``, else native)."""
-    import os
-
-    target = target or os.environ.get("AIOPS_TARGET", "native")
+    target = target or runstate.target()
     if target == "native":
         from labs.runtime.native import NativeRuntime
 

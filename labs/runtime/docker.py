@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from labs.paths import REPO_ROOT
+from aiops_core.paths import REPO_ROOT
 from labs.runtime.base import RuntimeError_
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import signal
 
+from aiops_core.runstate import ComponentRecord, RunState, pid_alive
 from labs.runtime.base import RuntimeError_
 from labs.stack import supervisor
-from labs.stack.runstate import ComponentRecord, RunState, pid_alive
 
 
 class NativeRuntime:

@@ -6,9 +6,10 @@ import argparse
 import signal
 import sys
 
-from labs.stack.plan import MODES, build_plan
-from labs.stack.runstate import run_dir
+from aiops_core.runstate import run_dir
+from labs.stack.plan import build_plan
 from labs.stack.supervisor import Supervisor
+from monitoring.render import MODES
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from labs.paths import REPO_ROOT
+from aiops_core.paths import REPO_ROOT
 
 
 def render_grafana(out_dir: Path, port: int, prometheus_url: str) -> Path:

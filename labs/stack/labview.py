@@ -1,6 +1,6 @@
 """The running lab as the drill engine and the CLI see it, whichever way it was started.
 
-Natively, ``aiops-lab up`` records pids and ports in ``<state>/run/lab.json`` (:mod:`labs.stack.runstate`).
+Natively, ``aiops-lab up`` records pids and ports in ``<state>/run/lab.json`` (:mod:`aiops_core.runstate`).
 The compose lab has no such file on the host: its components are containers behind published ports. Here
 it is described from the same topology (``AIOPS_<NAME>_URL`` / ``AIOPS_<NAME>_PORT``, else the default
 ports), without pids, and "alive" means "the model service or Prometheus answers". Process-level questions
@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import os
 
-import httpx
-
-from labs.stack.runstate import ComponentRecord, RunState, component_url
-from labs.topology import COMPONENTS, LOCUST, MODEL_SERVICE, PROMETHEUS
-
-
-def target() -> str:
-    """``native`` or ``compose`` (``aiops-lab --target``, which sets ``AIOPS_TARGET``)."""
-    return os.environ.get("AIOPS_TARGET", "native") or "native"
+from aiops_core.http import health_problem
+from aiops_core.runstate import ComponentRecord, RunState, component_url, target
+from aiops_core.topology import COMPONENTS, LOCUST, MODEL_SERVICE, PROMETHEUS
 
 
 def is_compose() -> bool:
+    """Does this process act on the compose project (``aiops-lab --target compose``)?"""
     return target() == "compose"
 
 
@@ -33,11 +28,9 @@ class ComposeLab(RunState):
     def alive(self) -> bool:
         for name in (MODEL_SERVICE.name, PROMETHEUS.name):
             rec = self.components[name]
-            try:
-                httpx.get(rec.health_url, timeout=2.0)
+            problem = health_problem(rec.health_url)
+            if problem is None or problem.startswith("HTTP"):
                 return True  # answering at all: a 503 from a starting service is still a running lab
-            except httpx.HTTPError:
-                continue
         return False
 
 

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labs import paths
-from labs.topology import (
+from aiops_core import paths
+from aiops_core.topology import (
     ALERTMANAGER,
     DRIFT_MONITOR,
     GRAFANA,
@@ -25,8 +25,8 @@ from labs.topology import (
     PROMETHEUS,
     TRAFFIC_FEED,
 )
-
-MODES = ("lab", "production")
+from monitoring import render
+from monitoring.binaries import MonitoringBinaryMissing
 
 
 @dataclass
@@ -48,7 +48,7 @@ class ProcessSpec:
 
 def ensure_admin_token(state_dir: Path) -> str:
     """The admin token lives in the state dir (mode 0600) so CLI commands in other terminals can use it."""
-    path = state_dir / "admin-token"
+    path = paths.admin_token_path(state_dir)
     if path.is_file():
         return path.read_text().strip()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -65,8 +65,8 @@ def _python_module(module: str) -> list[str] | None:
 
 def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[ProcessSpec]:
     """The lab's processes in start order (dependencies first)."""
-    if mode not in MODES:
-        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    if mode not in render.MODES:
+        raise ValueError(f"mode {mode!r} is not one of {', '.join(render.MODES)}")
     state_dir = state_dir or paths.state_dir()
     token = ensure_admin_token(state_dir)
     ports = {c.name: c.port() for c in (MODEL_SERVICE, DRIFT_MONITOR, PAGER, TRAFFIC_FEED, PROMETHEUS,
@@ -103,9 +103,6 @@ def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[Process
 
 
 def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: dict[str, str]) -> list[ProcessSpec]:
-    from monitoring import render
-    from monitoring.binaries import MonitoringBinaryMissing
-
     targets = {name: f"{LOOPBACK}:{port}" for name, port in ports.items() if name in render.JOBS}
     rendered = render.render(state_dir / "run" / "config", targets=targets,
                              pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}", lab_mode=(mode == "lab"))
@@ -119,7 +116,7 @@ def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: di
         try:
             argv = command(config, state_dir / comp.name, port)
         except MonitoringBinaryMissing as exc:
-            specs.append(ProcessSpec(comp.name, port, None, render.READY_PATH, skip_reason=exc.format_message()))
+            specs.append(ProcessSpec(comp.name, port, None, render.READY_PATH, skip_reason=exc.message))
             continue
         specs.append(ProcessSpec(comp.name, port, argv, render.READY_PATH, env,
                                  ui_path="/alerts" if comp is PROMETHEUS else "/#/alerts"))

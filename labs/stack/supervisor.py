@@ -22,10 +22,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
+from aiops_core.atomic import atomic_write
+from aiops_core.http import healthy
+from aiops_core.runstate import ComponentRecord, RunState, run_dir
 from labs.stack.plan import ProcessSpec
-from labs.stack.runstate import ComponentRecord, RunState, run_dir
 
 HEALTH_TIMEOUT_S = 90.0
 STOP_GRACE_S = 15.0
@@ -114,12 +114,9 @@ class Supervisor:
                 self._set(name, "exited",
                           f"exited with code {proc.returncode} during start-up; see {self.logs / name}.log")
                 return False
-            try:
-                if httpx.get(spec.url + spec.health_path, timeout=1.0).status_code == 200:
-                    self._set(name, "healthy")
-                    return True
-            except httpx.HTTPError:
-                pass
+            if healthy(spec.url + spec.health_path, timeout=1.0):
+                self._set(name, "healthy")
+                return True
             time.sleep(0.2)
         self._set(name, "unhealthy", f"no healthy answer from {spec.health_path} within {timeout:.0f}s")
         return False
@@ -191,9 +188,7 @@ def request(action: str, component: str, timeout: float = 120.0) -> dict[str, ob
     control = run_dir() / "control"
     control.mkdir(parents=True, exist_ok=True)
     req_id = f"{time.time_ns()}-{os.getpid()}"
-    tmp = control / f"{req_id}.tmp"
-    tmp.write_text(json.dumps({"action": action, "component": component}))
-    os.replace(tmp, control / f"{req_id}.json")
+    atomic_write(control / f"{req_id}.json", json.dumps({"action": action, "component": component}))
     done = control / f"{req_id}.done"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

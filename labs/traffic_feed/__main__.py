@@ -8,31 +8,20 @@ is set), AIOPS_TRAFFIC_FEED_CONTROL_TOKEN (unset: the control API is off; compos
 from __future__ import annotations
 
 import logging
-import sys
 
-import uvicorn
-from pydantic import ValidationError
-
+from aiops_core.logging_setup import configure
+from aiops_core.settings import load_or_exit, serve
 from labs.traffic_feed.app import create_app
 from labs.traffic_feed.settings import FeedSettings
-from model_service.logging_setup import configure, log_config
 
 
 def main() -> None:
-    try:
-        settings = FeedSettings()
-    except (ValidationError, ValueError) as exc:
-        errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": ("port",), "msg": str(exc)}]
-        for err in errors:
-            name = "AIOPS_TRAFFIC_FEED_" + "_".join(str(p) for p in err["loc"]).upper()
-            print(f"error: {name}: {err['msg']}", file=sys.stderr)
-        sys.exit(2)
+    settings = load_or_exit(FeedSettings, "traffic feed")
     configure(settings.log_level)
     logging.getLogger("aiops.traffic_feed").info(
         "traffic feed starting", extra={"port": settings.port, "fault_file": str(settings.fault_file)})
     app = create_app(settings.fault_file, settings.max_body_bytes, settings.control_token or None)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config(settings.log_level),
-                access_log=False, timeout_graceful_shutdown=5, server_header=False)
+    serve(app, host=settings.host, port=settings.port, log_level=settings.log_level, grace_s=5)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labs.pager.body_limit import BodyLimitMiddleware
+from aiops_core.body_limit import BodyLimitMiddleware
 from labs.traffic_feed import control
 from labs.traffic_feed.control import FaultWatcher, FeedFault
 from labs.traffic_feed.metrics import FeedMetrics

@@ -19,14 +19,14 @@ engine holds there) and the native lab never sets.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from labs import paths
+from aiops_core import paths
+from aiops_core.atomic import atomic_write
 
 log = logging.getLogger("aiops.traffic_feed")
 FILE_NAME = "traffic-feed-fault.json"
@@ -44,11 +44,16 @@ class FeedFault(BaseModel):
 
     @model_validator(mode="after")
     def _delay_fits_mode(self) -> FeedFault:
-        if self.mode == "slow" and self.delay_ms == 0:
-            raise ValueError("delay_ms: a slow provider needs delay_ms > 0")
-        if self.mode == "down" and self.delay_ms:
-            raise ValueError("delay_ms: only a slow provider has a delay")
+        check_delay_fits_mode(self.mode, self.delay_ms)
         return self
+
+
+def check_delay_fits_mode(mode: str, delay_ms: int) -> None:
+    """A slow provider has a delay, a down one has none (shared with the drill's dependency fault)."""
+    if mode == "slow" and delay_ms == 0:
+        raise ValueError("delay_ms: a slow dependency needs delay_ms > 0")
+    if mode == "down" and delay_ms:
+        raise ValueError("delay_ms: only a slow dependency has a delay")
 
 
 def fault_path(state_dir: Path | None = None) -> Path:
@@ -57,10 +62,7 @@ def fault_path(state_dir: Path | None = None) -> Path:
 
 def write(fault: FeedFault, path: Path) -> None:
     """Atomically: the feed never reads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(fault.model_dump_json(indent=2))
-    os.replace(tmp, path)
+    atomic_write(path, fault.model_dump_json(indent=2))
 
 
 def clear(path: Path) -> bool:

@@ -4,32 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
+from aiops_core.errors import LabError
+from aiops_core.http import ApiClient
+from aiops_core.topology import TRAFFIC_FEED
 from labs.traffic_feed.control import FeedFault
 
 CONTROL_PATH = "/v1/control/fault"
 
 
-class ControlError(RuntimeError):
+class ControlError(LabError):
     """The feed refused or did not answer; the message says which and how to fix it."""
+
+
+class FeedClient(ApiClient):
+    component = TRAFFIC_FEED.name
+    start_hint = "is it running? (aiops-lab status)"
+
+    def __init__(self, base_url: str | None = None, token: str | None = None, timeout: float = 10.0) -> None:
+        super().__init__(base_url, timeout)
+        self.token = token
+
+    def headers(self, admin: bool) -> dict[str, str]:
+        if not admin:
+            return {}
+        if not self.token:
+            raise ControlError("no admin token to authenticate to the traffic feed's control API; "
+                               "set AIOPS_ADMIN_TOKEN")
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 def request(base_url: str, token: str | None, method: str, fault: FeedFault | None = None) -> dict[str, Any] | None:
     """``PUT`` a fault, ``DELETE`` it, or ``GET`` it; returns the fault the feed now applies (None: none)."""
-    if not token:
-        raise ControlError("no admin token to authenticate to the traffic feed's control API; set AIOPS_ADMIN_TOKEN")
     try:
-        resp = httpx.request(method, base_url.rstrip("/") + CONTROL_PATH, timeout=10.0, trust_env=False,
-                             headers={"Authorization": f"Bearer {token}"},
-                             content=fault.model_dump_json() if fault is not None else None)
-    except httpx.HTTPError as exc:
-        raise ControlError(f"the traffic feed at {base_url} is not reachable ({type(exc).__name__}); "
-                           "is it running? (aiops-lab status)") from None
-    if resp.status_code != 200:
-        try:
-            message = resp.json().get("error", resp.text)
-        except ValueError:
-            message = resp.text
-        raise ControlError(f"{method} {CONTROL_PATH} on the traffic feed -> HTTP {resp.status_code}: {message}")
-    return resp.json().get("fault")
+        body = FeedClient(base_url, token).request(
+            method, CONTROL_PATH, admin=True, content=fault.model_dump_json() if fault is not None else None)
+    except ControlError:
+        raise
+    except LabError as exc:
+        raise ControlError(exc.message, exc.status) from None
+    return body.get("fault")

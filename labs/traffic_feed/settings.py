@@ -1,4 +1,4 @@
-"""Traffic-feed settings from the environment (prefix ``AIOPS_TRAFFIC_FEED_``); the port comes from labs.topology."""
+"""Traffic-feed settings from the environment (prefix ``AIOPS_TRAFFIC_FEED_``); the port from the topology."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from labs.topology import LOOPBACK, TRAFFIC_FEED
+from aiops_core.topology import LOOPBACK, TRAFFIC_FEED
 from labs.traffic_feed import control
 from labs.traffic_feed.app import DEFAULT_MAX_BODY_BYTES
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from labs.stack.plan import MODES
-from labs.topology import BY_NAME, PAGER
+from aiops_core.topology import BY_NAME, PAGER
 from monitoring import render
+from monitoring.render import MODES
 
 COMPOSE_DIR = Path(__file__).resolve().parent
 CONTAINER_CONFIG_DIRS = {"prometheus": "/etc/prometheus", "alertmanager": "/etc/alertmanager"}

@@ -13,9 +13,8 @@ from monitoring.drift.settings import DriftSettings, SettingsError
 
 def serve(settings: DriftSettings, config: DriftConfig | None = None, first_run_delay_s: float = 1.0) -> None:
     """Run the monitor loop and the HTTP server until SIGINT/SIGTERM."""
-    import uvicorn
-
-    from model_service.logging_setup import configure, log_config
+    from aiops_core.logging_setup import configure
+    from aiops_core.settings import serve as run_app
     from monitoring.drift import exporter
     from monitoring.drift.monitor import Monitor
     from monitoring.drift.server import create_app
@@ -25,8 +24,7 @@ def serve(settings: DriftSettings, config: DriftConfig | None = None, first_run_
     exporter.publish_no_verdict()
     monitor.start(first_run_delay_s=first_run_delay_s)
     try:
-        uvicorn.run(create_app(monitor), host=settings.host, port=settings.port, log_config=log_config("info"),
-                    access_log=False, timeout_graceful_shutdown=5, server_header=False)
+        run_app(create_app(monitor), host=settings.host, port=settings.port, log_level="info", grace_s=5)
     finally:
         monitor.stop()
 

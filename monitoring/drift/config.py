@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from aiops_core.errors import LabError
 from model_service.features import FEATURE_NAMES, FEATURES_BY_NAME, FeatureSpec
 
 # Evidently 0.7 stat-test names -> column types they accept.
@@ -31,7 +32,7 @@ _TOP_KEYS = ("dataset_drift_share", "default", "features", "prediction")
 _FALLBACK = {"method": "wasserstein", "threshold": 0.2}
 
 
-class DriftConfigError(ValueError):
+class DriftConfigError(LabError, ValueError):
     """``drift.yml`` is malformed; the message names the file, the key and what is accepted."""
 
 

@@ -15,46 +15,38 @@ from model_service.features import FEATURE_NAMES
 REGISTRY = CollectorRegistry(auto_describe=True)
 RUN_OUTCOMES = ("success", "insufficient_data", "failure")
 
-DATASET_DRIFT_SHARE = Gauge("aiops_drift_dataset_drift_share",
-                            "Share (0-1) of features whose drift test fired in the last run.", registry=REGISTRY)
-DATASET_DRIFTED = Gauge("aiops_drift_dataset_drifted",
-                        "1 when the dataset-drift verdict fired (share >= threshold) in the last run.",
-                        registry=REGISTRY)
-FEATURE_SCORE = Gauge("aiops_drift_feature_score",
-                      "Drift score of each feature (meaning depends on aiops_drift_feature_method_info).",
-                      ["feature"], registry=REGISTRY)
-FEATURE_DRIFTED = Gauge("aiops_drift_feature_drifted", "1 when the feature's drift test fired.",
-                        ["feature"], registry=REGISTRY)
-FEATURE_METHOD = Gauge("aiops_drift_feature_method_info", "Drift method and threshold used per feature (value 1).",
-                       ["feature", "method", "threshold"], registry=REGISTRY)
-FEATURE_MISSING_SHARE = Gauge("aiops_drift_feature_missing_share",
-                              "Share (0-1) of rows in the window where the feature was null.",
-                              ["feature"], registry=REGISTRY)
-FEATURE_ZERO_SHARE = Gauge("aiops_drift_feature_zero_share", "Share (0-1) of rows where the feature was 0.",
-                           ["feature"], registry=REGISTRY)
-FEATURE_OUT_OF_RANGE_SHARE = Gauge("aiops_drift_feature_out_of_range_share",
-                                   "Share (0-1) of rows outside the reference (training) range.",
-                                   ["feature"], registry=REGISTRY)
-FEATURE_CONSTANT = Gauge("aiops_drift_feature_constant", "1 when the feature is constant in the window.",
-                         ["feature"], registry=REGISTRY)
-PREDICTION_SCORE = Gauge("aiops_drift_prediction_score", "Drift score of the model's predictions.",
-                         registry=REGISTRY)
-PREDICTION_DRIFTED = Gauge("aiops_drift_prediction_drifted", "1 when the prediction drift test fired.",
-                           registry=REGISTRY)
-QUALITY_MAE = Gauge("aiops_quality_mae_seconds", "MAE of predictions that received feedback, in the window.",
-                    registry=REGISTRY)
-QUALITY_RMSE = Gauge("aiops_quality_rmse_seconds", "RMSE of predictions that received feedback.",
-                     registry=REGISTRY)
-QUALITY_MEAN_ERROR = Gauge("aiops_quality_mean_error_seconds",
-                           "Mean signed error (predicted - actual) of predictions with feedback.", registry=REGISTRY)
-QUALITY_ROWS = Gauge("aiops_quality_rows", "Rows with feedback used for the quality metrics.", registry=REGISTRY)
-ROWS_EVALUATED = Gauge("aiops_drift_rows_evaluated", "Rows compared in the last run.", ["dataset"],
-                       registry=REGISTRY)
-INSUFFICIENT_DATA = Gauge("aiops_drift_insufficient_data",
-                          "1 when the last run had too few rows to judge (no verdict, no alarm).", registry=REGISTRY)
-LAST_SUCCESS = Gauge("aiops_drift_last_success_timestamp_seconds", "Unix time of the last successful run.",
-                     registry=REGISTRY)
-RUN_DURATION = Gauge("aiops_drift_run_duration_seconds", "Wall time of the last run.", registry=REGISTRY)
+
+def _gauge(name: str, documentation: str, *labels: str) -> Gauge:
+    return Gauge(name, documentation, labels, registry=REGISTRY)
+
+
+DATASET_DRIFT_SHARE = _gauge("aiops_drift_dataset_drift_share", "Share (0-1) of features whose drift test fired in the "
+                             "last run.")
+DATASET_DRIFTED = _gauge("aiops_drift_dataset_drifted", "1 when the dataset-drift verdict fired (share >= threshold) "
+                         "in the last run.")
+FEATURE_SCORE = _gauge("aiops_drift_feature_score", "Drift score of each feature (meaning depends on "
+                       "aiops_drift_feature_method_info).", "feature")
+FEATURE_DRIFTED = _gauge("aiops_drift_feature_drifted", "1 when the feature's drift test fired.", "feature")
+FEATURE_METHOD = _gauge("aiops_drift_feature_method_info", "Drift method and threshold used per feature (value 1).",
+                        "feature", "method", "threshold")
+FEATURE_MISSING_SHARE = _gauge("aiops_drift_feature_missing_share", "Share (0-1) of rows in the window where the "
+                               "feature was null.", "feature")
+FEATURE_ZERO_SHARE = _gauge("aiops_drift_feature_zero_share", "Share (0-1) of rows where the feature was 0.", "feature")
+FEATURE_OUT_OF_RANGE_SHARE = _gauge("aiops_drift_feature_out_of_range_share", "Share (0-1) of rows outside the "
+                                    "reference (training) range.", "feature")
+FEATURE_CONSTANT = _gauge("aiops_drift_feature_constant", "1 when the feature is constant in the window.", "feature")
+PREDICTION_SCORE = _gauge("aiops_drift_prediction_score", "Drift score of the model's predictions.")
+PREDICTION_DRIFTED = _gauge("aiops_drift_prediction_drifted", "1 when the prediction drift test fired.")
+QUALITY_MAE = _gauge("aiops_quality_mae_seconds", "MAE of predictions that received feedback, in the window.")
+QUALITY_RMSE = _gauge("aiops_quality_rmse_seconds", "RMSE of predictions that received feedback.")
+QUALITY_MEAN_ERROR = _gauge("aiops_quality_mean_error_seconds", "Mean signed error (predicted - actual) of "
+                            "predictions with feedback.")
+QUALITY_ROWS = _gauge("aiops_quality_rows", "Rows with feedback used for the quality metrics.")
+ROWS_EVALUATED = _gauge("aiops_drift_rows_evaluated", "Rows compared in the last run.", "dataset")
+INSUFFICIENT_DATA = _gauge("aiops_drift_insufficient_data", "1 when the last run had too few rows to judge (no "
+                           "verdict, no alarm).")
+LAST_SUCCESS = _gauge("aiops_drift_last_success_timestamp_seconds", "Unix time of the last successful run.")
+RUN_DURATION = _gauge("aiops_drift_run_duration_seconds", "Wall time of the last run.")
 RUNS = Counter("aiops_drift_runs_total", "Monitoring runs by outcome.", ["outcome"], registry=REGISTRY)
 
 

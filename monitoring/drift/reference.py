@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiops_core.errors import Conflict
 from model_service.features import FEATURE_NAMES, TARGET
 from model_service.model_card import FeatureRange
 from model_service.registry import Registry, RegistryError
 from monitoring.drift.window import ACTUAL, PREDICTION
 
 
-class NoActiveModel(Exception):
+class NoActiveModel(Conflict):
     """No model is active, so there is nothing to compare with."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from aiops_core.atomic import atomic_write
 from monitoring.drift.summary import RunSummary
 
 _NAME = re.compile(r"^drift-\d{8}T\d{6}-\d{3}Z(?:-\d+)?\.(?:html|json)$")
@@ -86,10 +87,8 @@ class ReportStore:
 
 
 def write_json(path: Path, summary: RunSummary, snapshot: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     body = {"summary": summary.model_dump(mode="json"), "evidently": _finite(snapshot.dict())}
-    tmp.write_text(json.dumps(body, indent=1, default=_jsonable, allow_nan=False))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(body, indent=1, default=_jsonable, allow_nan=False))
 
 
 def _sort_key(stem: str) -> tuple[str, int]:

@@ -14,11 +14,17 @@ instead of guessing; drift.yml's thresholds are set above the 500-row noise floo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from labs import paths
-from labs.topology import DRIFT_MONITOR, LOOPBACK
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aiops_core import paths
+from aiops_core.settings import SettingsError, load
+from aiops_core.topology import DRIFT_MONITOR, LOOPBACK
+
+__all__ = ["DEFAULT_CONFIG", "DriftSettings", "SettingsError"]
 
 DEFAULT_CONFIG = Path(__file__).with_name("drift.yml")
 
@@ -33,83 +39,44 @@ _DEFAULTS: dict[str, tuple[float, float]] = {
 }
 
 
-class SettingsError(ValueError):
-    """A setting is malformed; the message names the environment variable and the accepted values."""
-
-
-@dataclass(frozen=True)
-class DriftSettings:
+class DriftSettings(BaseSettings):
     """Everything the monitor is told at start-up. ``window_s`` or ``window_rows`` = 0 means no limit."""
 
-    interval_s: float
-    window_s: float
-    window_rows: int
-    min_rows: int
-    min_feedback_rows: int
-    reports_keep: int
-    config_path: Path
-    prediction_log: Path
-    models_dir: Path
-    reports_dir: Path
-    host: str
-    port: int
+    model_config = SettingsConfigDict(env_prefix="AIOPS_DRIFT_", extra="ignore", frozen=True)
+
+    interval_s: float = Field(ge=1)
+    window_s: float = Field(ge=0)
+    window_rows: int = Field(ge=0)
+    min_rows: int = Field(ge=10, description="below this a drift test is noise (see the module docstring)")
+    min_feedback_rows: int = Field(ge=1)
+    reports_keep: int = Field(ge=1)
+    config_path: Path = Field(DEFAULT_CONFIG, validation_alias="AIOPS_DRIFT_CONFIG")
+    prediction_log: Path = Field(default_factory=paths.prediction_log_path)
+    models_dir: Path = Field(default_factory=paths.models_dir)
+    reports_dir: Path = Field(default_factory=lambda: paths.reports_dir() / "drift")
+    host: str = LOOPBACK
+    port: int = Field(default_factory=DRIFT_MONITOR.port, ge=1, le=65535, validation_alias=DRIFT_MONITOR.port_env)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_defaults(cls, values: Any) -> Any:
+        """Lab defaults when ``AIOPS_LAB_MODE=lab``, production defaults otherwise; explicit values win."""
+        if not isinstance(values, dict):
+            return values
+        column = 0 if os.environ.get("AIOPS_LAB_MODE", "production") == "lab" else 1
+        return {**{name: pair[column] for name, pair in _DEFAULTS.items()}, **values}
+
+    @model_validator(mode="after")
+    def _window_holds_a_test(self) -> DriftSettings:
+        if self.window_rows and self.window_rows < self.min_rows:
+            raise ValueError(f"AIOPS_DRIFT_WINDOW_ROWS={self.window_rows} is below AIOPS_DRIFT_MIN_ROWS="
+                             f"{self.min_rows}: every run would be 'insufficient data'; raise it or set 0")
+        return self
 
     @classmethod
-    def from_env(cls, **overrides: object) -> DriftSettings:
+    def from_env(cls, **overrides: Any) -> DriftSettings:
         """Read ``AIOPS_DRIFT_*`` (lab defaults when ``AIOPS_LAB_MODE=lab``); ``overrides`` win over both."""
-        mode = os.environ.get("AIOPS_LAB_MODE", "production")
-        column = 0 if mode == "lab" else 1
-        values: dict[str, object] = {}
-        for name, defaults in _DEFAULTS.items():
-            values[name] = _number(f"AIOPS_DRIFT_{name.upper()}", defaults[column],
-                                   integer=name not in ("interval_s", "window_s"))
-        config = os.environ.get("AIOPS_DRIFT_CONFIG")
-        values.update(
-            config_path=Path(config).expanduser() if config else DEFAULT_CONFIG,
-            prediction_log=paths.prediction_log_path(),
-            models_dir=paths.models_dir(),
-            reports_dir=paths.reports_dir() / "drift",
-            host=os.environ.get("AIOPS_DRIFT_HOST", LOOPBACK),
-            port=_port(),
-        )
-        values.update(overrides)
-        settings = cls(**values)  # type: ignore[arg-type]
-        settings.check()
-        return settings
-
-    def check(self) -> None:
-        if self.interval_s < 1:
-            raise SettingsError(f"AIOPS_DRIFT_INTERVAL_S={self.interval_s} is too short; use at least 1 (seconds)")
-        if self.min_rows < 10:
-            raise SettingsError(f"AIOPS_DRIFT_MIN_ROWS={self.min_rows} is too small for a drift test; use >= 10")
-        if self.min_feedback_rows < 1:
-            raise SettingsError("AIOPS_DRIFT_MIN_FEEDBACK_ROWS must be at least 1")
-        if self.reports_keep < 1:
-            raise SettingsError(f"AIOPS_DRIFT_REPORTS_KEEP={self.reports_keep} would keep nothing; use >= 1")
-        if self.window_rows and self.window_rows < self.min_rows:
-            raise SettingsError(f"AIOPS_DRIFT_WINDOW_ROWS={self.window_rows} is below AIOPS_DRIFT_MIN_ROWS="
-                                f"{self.min_rows}: every run would be 'insufficient data'; raise it or set 0")
+        return load(cls, **overrides)
 
     def describe(self) -> dict[str, str]:
-        return {f.name: str(getattr(self, f.name)) for f in fields(self)}
-
-
-def _number(env: str, default: float, integer: bool) -> float | int:
-    raw = os.environ.get(env, "").strip()
-    if not raw:
-        return int(default) if integer else float(default)
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        kind = "a whole number" if integer else "a number"
-        raise SettingsError(f"{env}={raw!r} is not {kind}; e.g. {env}={int(default)}") from None
-    if value < 0:
-        raise SettingsError(f"{env}={raw} is negative; use 0 or more")
-    return value
-
-
-def _port() -> int:
-    try:
-        return DRIFT_MONITOR.port()
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
+        return {name: str(value) for name, value in self.model_dump().items()}

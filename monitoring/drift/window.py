@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from aiops_core.errors import NotRunning
 from model_service.features import FEATURE_NAMES
 from model_service.prediction_log import connect
 
@@ -33,7 +34,7 @@ _OTHERS = ("SELECT model_version, COUNT(*) FROM predictions WHERE ts >= ? AND mo
            "GROUP BY model_version")
 
 
-class LogUnavailable(Exception):
+class LogUnavailable(NotRunning):
     """The prediction log cannot be read right now (missing, locked, not a log); the message says which."""
 
 

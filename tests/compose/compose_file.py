@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from labs.paths import REPO_ROOT
+from aiops_core.paths import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labs.stack.plan import MODES
 from monitoring.binaries import APT_INSTALL
 from monitoring.compose import generate
+from monitoring.render import MODES
 from tests.compose import compose_file
 
 COMPOSE_DIR = generate.COMPOSE_DIR

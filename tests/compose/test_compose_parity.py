@@ -1,6 +1,6 @@
 """The compose stack is the native lab in containers: same components, ports, health checks, environment,
 Prometheus/Alertmanager flags and Grafana set-up. Each test reads the native side from the code that runs
-it (labs/topology.py, labs/stack/plan.py build_plan, monitoring/binaries.py, labs/stack/grafana_config.py,
+it (aiops_core/topology.py, labs/stack/plan.py build_plan, monitoring/binaries.py, labs/stack/grafana_config.py,
 the services' settings classes), so a change on either side that is not mirrored on the other fails here.
 """
 
@@ -16,8 +16,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from labs.stack.plan import MODES, ProcessSpec, build_plan
-from labs.topology import BY_NAME, COMPONENTS, LOCUST, LOOPBACK
+from aiops_core.topology import BY_NAME, COMPONENTS, LOCUST, LOOPBACK
+from labs.stack.plan import ProcessSpec, build_plan
+from monitoring.render import MODES
 from tests.compose import compose_file
 
 COMPOSE = compose_file.load()
@@ -68,7 +69,7 @@ def test_every_native_component_is_a_compose_service_and_nothing_else_is(plan: d
     extra = set(SERVICES) - set(plan) - ONE_SHOT - set(COMPOSE_ONLY)
     assert not extra, f"docker-compose.yml runs {sorted(extra)}, the native lab does not"
     for name in set(SERVICES) - ONE_SHOT:
-        assert name in BY_NAME, f"{name} is not a labs/topology.py component (drills address components by name)"
+        assert name in BY_NAME, f"{name} is not a aiops_core/topology.py component (drills address components by name)"
 
 
 def test_python_components_run_the_same_module(plan: dict[str, ProcessSpec]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from labs.stack.plan import MODES
+from monitoring.render import MODES
 from tests.compose import compose_file
 from tests.compose.compose_file import REPO_ROOT
 

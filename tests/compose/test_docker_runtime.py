@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from docker.models.containers import Container
 
+from aiops_core.polling import wait_until
 from labs.runtime import docker as docker_runtime
 from labs.runtime.base import Runtime, RuntimeError_, get_runtime
 from labs.runtime.docker import DockerRuntime, default_project, health_of, latest_start, select_containers
 from tests.compose import compose_file
-from tests.support.polling import wait_until
 
 
 def _container(name: str, project: str, service: str, status: str = "running", oneoff: str = "False",
@@ -118,7 +118,7 @@ def test_compose_target_gives_a_docker_runtime_without_touching_the_engine() -> 
 
 def test_every_compose_component_is_addressable_by_its_topology_name() -> None:
     """Drills say "model-service"; the runtime filters on com.docker.compose.service=<that name>."""
-    from labs.topology import BY_NAME
+    from aiops_core.topology import BY_NAME
 
     services = {name for name, svc in compose_file.raw()["services"].items() if svc.get("restart") != "no"}
     assert services and services <= set(BY_NAME)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from labs.paths import REPO_ROOT
+from aiops_core.paths import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"

@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labs.topology import BY_NAME, COMPONENTS
-from tests.support.polling import wait_until
+from aiops_core.polling import wait_until
+from aiops_core.topology import BY_NAME, COMPONENTS
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from labs.paths import REPO_ROOT
+from aiops_core.paths import REPO_ROOT
 from model_service.registry import Registry
 
 DOCKER_DIR = REPO_ROOT / "docker"

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from aiops_core.topology import COMPONENTS
 from labs.cli.main import cli
-from labs.topology import COMPONENTS
 from tests.support.processes import free_port
 
 CLI = [sys.executable, "-m", "labs.cli"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
+from aiops_core.prometheus import Prometheus
 from labs.drills import catalogue, postmortem, scoring
 from labs.drills import journal as jr
-from labs.drills.prom import Prometheus
 from tests.support.processes import free_port
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from labs import paths
+from aiops_core import paths
 from labs.curriculum.checks.grafana_model import expand, problems, variable_values
 
 

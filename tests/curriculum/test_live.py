@@ -18,11 +18,11 @@ import httpx
 import pytest
 import yaml
 
+from aiops_core.polling import wait_until
 from labs.curriculum.checks import drift as drift_checks
 from model_service import generator
 from tests.curriculum.conftest import Lab
 from tests.curriculum.traffic import Traffic
-from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 

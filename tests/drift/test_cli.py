@@ -1,5 +1,5 @@
 """``aiops-lab drift report``: reads the log directly, prints the verdicts, and turns every problem into a
-LabError that names the fix (exit codes from labs.cli.errors.ExitStatus)."""
+LabError that names the fix (exit codes from aiops_core.errors.ExitStatus)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aiops_core.errors import ExitStatus
 from labs.cli import output
-from labs.cli.errors import ExitStatus
 from labs.cli.main import cli
 from monitoring.drift.reports import ReportStore
 from tests.drift.traffic import empty_log, log_traffic

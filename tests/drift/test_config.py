@@ -74,12 +74,12 @@ def test_settings_lab_mode_defaults_and_explicit_values(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize(("env", "value", "message"), [
-    ("AIOPS_DRIFT_WINDOW_ROWS", "lots", "AIOPS_DRIFT_WINDOW_ROWS='lots' is not a whole number"),
-    ("AIOPS_DRIFT_MIN_ROWS", "5", "AIOPS_DRIFT_MIN_ROWS=5 is too small"),
-    ("AIOPS_DRIFT_REPORTS_KEEP", "0", "AIOPS_DRIFT_REPORTS_KEEP=0 would keep nothing"),
-    ("AIOPS_DRIFT_INTERVAL_S", "-1", "AIOPS_DRIFT_INTERVAL_S=-1 is negative"),
+    ("AIOPS_DRIFT_WINDOW_ROWS", "lots", "AIOPS_DRIFT_WINDOW_ROWS='lots': Input should be a valid integer"),
+    ("AIOPS_DRIFT_MIN_ROWS", "5", "AIOPS_DRIFT_MIN_ROWS='5': Input should be greater than or equal to 10"),
+    ("AIOPS_DRIFT_REPORTS_KEEP", "0", "AIOPS_DRIFT_REPORTS_KEEP='0': Input should be greater than or equal to 1"),
+    ("AIOPS_DRIFT_INTERVAL_S", "-1", "AIOPS_DRIFT_INTERVAL_S='-1': Input should be greater than or equal to 1"),
     ("AIOPS_DRIFT_WINDOW_ROWS", "100", "below AIOPS_DRIFT_MIN_ROWS"),
-    ("AIOPS_DRIFT_MONITOR_PORT", "99999", "AIOPS_DRIFT_MONITOR_PORT=99999 is out of range"),
+    ("AIOPS_DRIFT_MONITOR_PORT", "99999", "AIOPS_DRIFT_MONITOR_PORT='99999': Input should be less than or equal"),
 ])
 def test_malformed_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: str, value: str,
                                               message: str) -> None:

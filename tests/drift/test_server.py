@@ -14,10 +14,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiops_core.polling import wait_until
 from model_service.generator import generate, records
 from monitoring.drift import metrics
 from tests.drift.traffic import log_traffic
-from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, free_port, lab_env
 
 pytestmark = pytest.mark.integration

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from labs.topology import COMPONENTS
-from tests.support.polling import wait_until
+from aiops_core.polling import wait_until
+from aiops_core.topology import COMPONENTS
 from tests.support.processes import free_port
 
 CLI = [sys.executable, "-m", "labs.cli"]

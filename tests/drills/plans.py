@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import httpx
 
+from aiops_core.polling import wait_until
 from labs.drills.fault_types import ConfigFlagFault
 from tests.drills import steps
 from tests.drills.lab import Lab
 from tests.drills.plan import Plan, Run
 from tests.drills.steps import assert_check_fails
-from tests.support.polling import wait_until
 
 
 def _second_start_is_refused(lab: Lab, run: Run) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import psutil
 
+from aiops_core.polling import wait_until
+from aiops_core.prometheus import Prometheus
 from labs.drills import catalogue, checks
 from labs.drills.fault_types import (
     BadModelFault,
@@ -24,13 +26,11 @@ from labs.drills.fault_types import (
     StaleModelFault,
     UpstreamReleaseFault,
 )
-from labs.drills.prom import Prometheus
 from labs.drills.schema import Drill, PromCheck
 from model_service.runtime_config import RuntimeConfig
 from tests.drills.lab import Lab, for_this_lab
 from tests.drills.plan import Plan, Run
 from tests.drills.timing import page_timeout
-from tests.support.polling import wait_until
 
 CLEAR_TIMEOUT_S = 300.0  # the previous drill's alert resolving (quality windows are 2.5 min in lab mode)
 STATUS_DIAGNOSIS = {"status"}  # `aiops-lab status` exits 1 while a component is down: that is its point

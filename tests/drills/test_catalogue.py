@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from aiops_core.paths import REPO_ROOT
 from labs.drills import catalogue
 from labs.drills.catalogue import CatalogueError, load_all, load_file
 from labs.drills.schema import GoldenCheck, PromCheck
 from labs.pager.heartbeat import ALERTNAME as PAGER_WATCHDOG_ALERT
-from labs.paths import REPO_ROOT
 from model_service import metrics as service_metrics
 from monitoring.drift import metrics as drift_metrics
 

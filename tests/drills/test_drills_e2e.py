@@ -24,10 +24,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core.paths import REPO_ROOT
+from aiops_core.polling import wait_until
 from labs.drills import catalogue
 from labs.drills.fault_types import ConfigFlagFault, TrafficSurgeFault
 from labs.drills.schema import Drill, PromCheck
-from labs.paths import REPO_ROOT
 from model_service.runtime_config import RuntimeConfig
 from tests.drills import scenario, steps, ttd
 from tests.drills.lab import CLI, Lab, allocate_ports, for_this_lab
@@ -36,7 +37,6 @@ from tests.drills.plans import PLANS
 from tests.drills.pool import Job, JobFailed, LabSpec, Pool
 from tests.drills.steps import running, start
 from tests.drills.timing import AlertTiming, alert_timings, estimated_seconds, quiet_window_s
-from tests.support.polling import wait_until
 
 LABS = int(os.environ.get("AIOPS_DRILL_LABS", "7"))
 POOL_TIMEOUT_S = 1200  # the whole pool; a CI run takes about 7 minutes

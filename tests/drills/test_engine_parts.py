@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from aiops_core.durations import parse_seconds
+from aiops_core.prometheus import Prometheus
 from labs.drills import catalogue, postmortem, scoring, upstream
 from labs.drills import journal as jr
 from labs.drills.checks import held_out, judge
-from labs.drills.prom import Prometheus
-from labs.drills.schema import parse_duration
 from labs.drills.traffic import RecordSource, TrafficRunner
 from model_service.features import FEATURE_NAMES
 from tests.support.processes import free_port
@@ -27,11 +27,11 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_durations() -> None:
-    assert parse_duration("30s") == 30 and parse_duration("2m") == 120 and parse_duration("250ms") == 0.25
-    assert parse_duration(5) == 5.0
+    assert parse_seconds("30s") == 30 and parse_seconds("2m") == 120 and parse_seconds("250ms") == 0.25
+    assert parse_seconds(5) == 5.0
     for bad in ("soon", "-1s", "5 m", True):
         with pytest.raises(ValueError):
-            parse_duration(bad)
+            parse_seconds(bad)
 
 
 def test_a_condition_must_hold_at_every_step_with_data_throughout() -> None:

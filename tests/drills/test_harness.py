@@ -8,13 +8,13 @@ import threading
 
 import pytest
 
+from aiops_core.polling import wait_until
 from labs.drills import catalogue
 from tests.drills import steps
 from tests.drills.plan import Plan
 from tests.drills.plans import PLANS
 from tests.drills.pool import CpuGate
 from tests.drills.timing import alert_timings, retrain_window_s
-from tests.support.polling import wait_until
 
 DRILLS = sorted(catalogue.catalogue())
 
@@ -51,29 +51,31 @@ def test_alert_timings_follow_recording_rules_into_their_windows() -> None:
 def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() -> None:
     gate = CpuGate()
     order: list[str] = []
-    first_in, heavy_waiting = threading.Event(), threading.Event()
+    first_in, release, later_started = threading.Event(), threading.Event(), threading.Event()
 
     def normal(name: str, entered: threading.Event | None = None) -> None:
+        if entered is None:
+            later_started.set()  # a writer is already waiting: this reader must queue behind it
         with gate.shared():
             if entered is not None:
                 entered.set()
-                heavy_waiting.wait(5)
+                release.wait(10)  # hold the gate until the heavy job and the later one queue up
             order.append(name)
 
     def heavy() -> None:
-        heavy_waiting.set()
         with gate.exclusive():
             order.append("heavy")
 
     running = threading.Thread(target=normal, args=("running normal", first_in))
     running.start()
-    first_in.wait(5)
+    assert first_in.wait(5)
     threads = [threading.Thread(target=heavy)]
     threads[0].start()
-    heavy_waiting.wait(5)
     wait_until(lambda: gate.heavy_waiting, timeout=5, interval=0.01, what="the heavy job to queue behind the first")
     threads.append(threading.Thread(target=normal, args=("later normal",)))
     threads[1].start()
+    assert later_started.wait(5)
+    release.set()
     for t in [running, *threads]:
         t.join(10)
     assert order == ["running normal", "heavy", "later normal"]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from labs.drills.schema import Drill, PromCheck, parse_duration
-from monitoring import durations
+from aiops_core import durations
+from labs.drills.schema import Drill, PromCheck
 from monitoring.render import LAB_SPEEDUP, RULES_SOURCE
 from tests.drills.lab import Lab
 from tests.drills.plan import Plan
@@ -34,7 +34,7 @@ PAGE_DEFAULT_S = 240.0  # an alert that is not a Prometheus rule (the pager's ow
 # the drift monitor's next cycle) and the check's 15 s rate windows need the rest.
 CHECK_BASE_S = 120.0
 
-_RANGE = re.compile(rf"\[({durations.DURATION})(?::[^\]]*)?\]")
+_RANGE = re.compile(rf"\[({durations.PROM_DURATION})(?::[^\]]*)?\]")
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
@@ -58,7 +58,7 @@ def _load(rules_dir: Path) -> tuple[dict[str, list[dict]], dict[str, list[str]]]
 
 
 def _lookback_ms(expr: str, records: dict[str, list[str]], seen: frozenset[str] = frozenset()) -> int:
-    ranges = [durations.parse(m.group(1)) for m in _RANGE.finditer(expr)]
+    ranges = [durations.parse_ms(m.group(1)) for m in _RANGE.finditer(expr)]
     for name in set(_NAME.findall(expr)) & (set(records) - seen):
         ranges += [_lookback_ms(e, records, seen | {name}) for e in records[name]]
     return max(ranges, default=0)
@@ -69,8 +69,8 @@ def alert_timings(rules_dir: Path = RULES_SOURCE, speedup: int = LAB_SPEEDUP) ->
     alerts, records = _load(rules_dir)
     out = {}
     for name, rules in alerts.items():
-        fastest = min(rules, key=lambda r: durations.parse(str(r.get("for", "0s"))))
-        for_ms = durations.parse(str(fastest.get("for", "0s")))
+        fastest = min(rules, key=lambda r: durations.parse_ms(str(r.get("for", "0s"))))
+        for_ms = durations.parse_ms(str(fastest.get("for", "0s")))
         out[name] = AlertTiming(for_ms / 1000 / speedup, _lookback_ms(str(fastest["expr"]), records) / 1000 / speedup)
     return out
 
@@ -102,7 +102,7 @@ _SINCE = re.compile(r"--since\s+(\S+)")
 def retrain_window_s(drill: Drill) -> float:
     """The longest ``--since`` of a retrain in the drill's mitigation: that much of the lab's recent traffic
     becomes training data, so it must be this drill's own."""
-    windows = [parse_duration(m.group(1)) for line in drill.debrief.mitigation
+    windows = [durations.parse_seconds(m.group(1)) for line in drill.debrief.mitigation
                if "model retrain" in line and (m := _SINCE.search(line))]
     windows += [24 * 3600.0 for line in drill.debrief.mitigation if "model retrain" in line and "--since" not in line]
     return max(windows, default=0.0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labs.topology import COMPONENTS
+from aiops_core.topology import COMPONENTS
 from tests.support.processes import free_port
 
 CLI = [sys.executable, "-m", "labs.cli"]

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core.polling import wait_until
 from model_service import generator
 from tests.labs.conftest import run_cli
-from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 ALERT = "ModelServiceErrorBudgetBurn"

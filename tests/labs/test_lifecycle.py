@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labs.stack.runstate import pid_alive
+from aiops_core.polling import wait_until
+from aiops_core.runstate import pid_alive
 from tests.labs.conftest import run_cli
-from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from labs.cli.errors import ExitStatus
+from aiops_core.errors import ExitStatus
 from labs.cli.main import cli
 from tests.support.processes import free_port
 

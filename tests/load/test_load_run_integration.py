@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labs.cli.errors import ExitStatus
+from aiops_core.errors import ExitStatus
+from aiops_core.polling import wait_until
 from labs.load.locustfile import BATCH, FEEDBACK, SINGLE
 from model_service.prediction_log import connect
 from tests.load.conftest import CLI, report_dirs, request_counts, run_cli
-from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, ServiceUnderTest, free_port
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from aiops_core.polling import wait_until
 from model_service.prediction_log import LogFull, PredictionLog, connect
-from tests.support.polling import wait_until
 
 
 def _row(pid: str, ts: float | None = None, prediction: float = 20.0) -> tuple:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from labs.paths import REPO_ROOT
+from aiops_core.paths import REPO_ROOT
 
 RULES_DIR = REPO_ROOT / "monitoring" / "prometheus" / "rules"
 RULE_TESTS_DIR = REPO_ROOT / "monitoring" / "prometheus" / "tests"

@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from labs.topology import BY_NAME, LOOPBACK, PAGER
+from aiops_core.topology import BY_NAME, LOOPBACK, PAGER
 from monitoring import render
 from monitoring.binaries import APT_INSTALL
 
-# Where the native lab's components listen by default (labs/topology.py).
+# Where the native lab's components listen by default (aiops_core/topology.py).
 TARGETS = {job: f"{LOOPBACK}:{BY_NAME[job].default_port}" for job in render.JOBS}
 PAGER_URL = f"http://{LOOPBACK}:{PAGER.default_port}"
 

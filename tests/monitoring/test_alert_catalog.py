@@ -12,8 +12,9 @@ import re
 import pytest
 import yaml
 
+from aiops_core import durations
 from model_service import metrics as service_metrics
-from monitoring import binaries, durations
+from monitoring import binaries
 from tests.monitoring import catalog
 
 PREFIXES = ("ModelService", "Model", "Drift")
@@ -95,6 +96,6 @@ def test_latency_slo_reads_the_bucket_at_its_threshold() -> None:
 
 def test_retention_covers_the_30_day_budget_window() -> None:
     windows = {m for r in catalog.rules() for m in re.findall(r"\[(\d+[dwy])\]", r.expr)}
-    longest = max(durations.parse(w) for w in windows)
-    assert longest >= durations.parse("30d")
-    assert durations.parse(binaries.RETENTION) > longest
+    longest = max(durations.parse_ms(w) for w in windows)
+    assert longest >= durations.parse_ms("30d")
+    assert durations.parse_ms(binaries.RETENTION) > longest

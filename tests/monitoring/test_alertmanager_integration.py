@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core.polling import wait_until
 from monitoring import render
-from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, free_port
 
 pytestmark = pytest.mark.integration

@@ -22,15 +22,15 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from aiops_core.paths import REPO_ROOT
+from aiops_core.polling import wait_until
 from labs.pager.metrics import all_metric_names as pager_metric_names
-from labs.paths import REPO_ROOT
 from model_service import generator
 from model_service.features import FEATURES
 from model_service.metrics import register_bulk_collectors
 from monitoring.drift.metrics import REGISTRY as DRIFT_REGISTRY
 from tests.monitoring.test_pager_api import PagerUnderTest, start_pager
 from tests.monitoring.test_pager_logic import alert, payload
-from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, ServiceUnderTest, free_port, lab_env
 
 GRAFANA = REPO_ROOT / "grafana"

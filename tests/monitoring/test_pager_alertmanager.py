@@ -10,8 +10,8 @@ import httpx
 import pytest
 import yaml
 
+from aiops_core.polling import wait_until
 from tests.monitoring.test_pager_api import start_pager
-from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, free_port, lab_env
 
 pytestmark = [

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from aiops_core.polling import wait_until
 from labs.cli import output
 from labs.cli.main import cli as aiops_lab
 from tests.monitoring.test_pager_logic import T0, alert, payload
-from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, ProcessUnderTest, free_port, lab_env, start_http_process
 
 pytestmark = pytest.mark.integration

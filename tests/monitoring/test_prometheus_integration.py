@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from aiops_core.polling import wait_until
 from monitoring import render
 from monitoring.binaries import APT_INSTALL
 from tests.monitoring import catalog
 from tests.monitoring.traffic import Burst
-from tests.support.polling import wait_until
 from tests.support.processes import ManagedProcess, ServiceUnderTest, free_port
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labs.topology import BY_NAME
-from monitoring import binaries, durations, render
+from aiops_core import durations
+from aiops_core.topology import BY_NAME
+from monitoring import binaries, render
 from tests.monitoring import catalog
 from tests.monitoring.conftest import PAGER_URL, TARGETS
 
@@ -20,14 +21,14 @@ def _digest(paths: list[Path]) -> dict[str, str]:
 
 
 def test_durations_round_trip_and_divide_exactly() -> None:
-    assert durations.parse("1h30m") == 5_400_000
+    assert durations.parse_ms("1h30m") == 5_400_000
     assert durations.format_ms(5_400_000) == "90m"
     assert [durations.scale(d, 12) for d in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")] == \
         ["25s", "150s", "5m", "10m", "30m", "2h", "6h", "60h"]
     assert durations.scale("1m", 12, floor_ms=8000) == "8s"
     assert durations.scale("0s", 12) == "0s"
     with pytest.raises(ValueError, match="not a Prometheus duration"):
-        durations.parse("5 minutes")
+        durations.parse_ms("5 minutes")
 
 
 def test_scale_expr_touches_ranges_subqueries_and_offsets_but_not_label_values() -> None:
@@ -125,7 +126,7 @@ def test_commands_listen_on_loopback_keep_35_days_and_disable_clustering(tmp_pat
     assert "--web.listen-address=127.0.0.1:19090" in prom
     assert f"--storage.tsdb.path={tmp_path / 'pdata'}" in prom
     retention = next(a for a in prom if a.startswith("--storage.tsdb.retention.time="))
-    assert durations.parse(retention.split("=", 1)[1]) >= durations.parse("35d")
+    assert durations.parse_ms(retention.split("=", 1)[1]) >= durations.parse_ms("35d")
     am = render.alertmanager_command(tmp_path / "a.yml", tmp_path / "adata", 19093)
     assert Path(am[0]).name in ("prometheus-alertmanager", "alertmanager")
     assert "--cluster.listen-address=" in am and "--web.listen-address=127.0.0.1:19093" in am

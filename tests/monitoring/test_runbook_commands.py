@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 import click
 import pytest
 
+from aiops_core.topology import ALERTMANAGER, DRIFT_MONITOR, MODEL_SERVICE, PAGER, PROMETHEUS
 from labs.cli.main import COMMANDS
-from labs.topology import ALERTMANAGER, DRIFT_MONITOR, MODEL_SERVICE, PAGER, PROMETHEUS
 from model_service.app import create_app
 from model_service.settings import Settings
 from tests.monitoring import catalog

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.polling import wait_until
+from aiops_core.polling import wait_until
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 

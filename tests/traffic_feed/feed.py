@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
+from aiops_core.polling import wait_until
 from labs.traffic_feed import control
-from tests.support.polling import wait_until
 from tests.support.processes import ProcessUnderTest, free_port, lab_env, start_http_process
 
 PROBE = "/v1/traffic-index?distance_km=3.2&is_peak_hour=1"

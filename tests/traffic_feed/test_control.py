@@ -13,8 +13,8 @@ from labs.traffic_feed.control import FaultWatcher, FeedFault
 
 
 @pytest.mark.parametrize(("fields", "message"), [
-    ({"mode": "slow"}, "a slow provider needs delay_ms > 0"),
-    ({"mode": "down", "delay_ms": 100}, "only a slow provider has a delay"),
+    ({"mode": "slow"}, "a slow dependency needs delay_ms > 0"),
+    ({"mode": "down", "delay_ms": 100}, "only a slow dependency has a delay"),
     ({"mode": "flaky"}, "Input should be 'slow' or 'down'"),
     ({"mode": "slow", "delay_ms": -5}, "greater than or equal to 0"),
     ({"mode": "down", "colour": "red"}, "Extra inputs are not permitted"),

@@ -12,15 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core.paths import REPO_ROOT
+from aiops_core.polling import wait_until
+from aiops_core.runstate import ComponentRecord, RunState
 from labs.drills import catalogue, faults, rollback
 from labs.drills.catalogue import CatalogueError, load_file
+from labs.drills.fault_types import DependencyFault
 from labs.drills.journal import Journal
-from labs.drills.schema import DependencyFault
 from labs.drills.traffic import mobile_rows
-from labs.paths import REPO_ROOT
-from labs.stack.runstate import ComponentRecord, RunState
 from model_service import congestion, generator
-from tests.support.polling import wait_until
 from tests.traffic_feed.feed import PROBE, FeedUnderTest, start_feed
 
 TOKEN = "feed-control-token-0123456789"

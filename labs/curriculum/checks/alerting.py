@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from labs import paths
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core import paths
+from aiops_core.errors import ExitStatus, LabError
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.checks import alert_cases
 from labs.curriculum.context import Context

@@ -14,6 +14,7 @@ not cost another minute of load.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -21,8 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from labs import paths
-from labs.cli.output import info
+from aiops_core import paths
 from labs.curriculum import answers, live
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.context import Context
@@ -106,6 +106,8 @@ def measure() -> dict[str, Any]:
                               duration_s=STEP_S, shape_params="ramp_seconds=1", think_scale=THINK_SCALE,
                               reset_stats=True, html=False)
 
+    # Progress straight to stdout: this check takes a minute, and the CLI that runs it prints its verdict after.
+    info = functools.partial(print, flush=True)
     info(f"measuring the knee now (about {BUDGET_S:.0f} s; reports: {out})")
     result = find_capacity(plan, make_run, out, run_step=_confirm_breaches(limits), on_step=lambda s: info(
         f"  {s.users:4d} users: {s.rps:7.1f} rps  p99 {s.p99_ms:5.0f} ms  failures {s.failure_ratio:.2%}"))

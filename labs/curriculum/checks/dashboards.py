@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labs import paths
+from aiops_core import paths
 from labs.curriculum import live
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.checks.grafana_model import all_panels, expand, problems, variable_values

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from labs import paths
-from labs.cli.errors import ExitStatus, LabError
+from aiops_core import paths
+from aiops_core.errors import ExitStatus, LabError
 from labs.curriculum import answers, live
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.context import Context

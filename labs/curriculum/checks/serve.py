@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from labs import paths
+from aiops_core import paths
 from labs.curriculum import answers, live
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.context import Context

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core.polling import wait_until
 from tests.model_service.integration.launcher import fresh_state, launch, logged_rows, stop_cleanly
-from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 

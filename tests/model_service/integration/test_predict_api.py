@@ -8,12 +8,12 @@ import httpx
 import numpy as np
 import pytest
 
+from aiops_core.polling import wait_until
 from model_service import generator
 from model_service.features import FEATURE_NAMES
 from model_service.registry import Registry
 from tests.model_service.integration.launcher import logged_rows
 from tests.model_service.integration.scrape import scrape, value
-from tests.support.polling import wait_until
 from tests.support.processes import ServiceUnderTest
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from labs import paths
-from labs.topology import BY_NAME, LOOPBACK
+from aiops_core import paths
+from aiops_core.atomic import atomic_write
+from aiops_core.topology import BY_NAME, LOOPBACK
 
 
 @dataclass
@@ -35,11 +36,7 @@ class RunState:
     components: dict[str, ComponentRecord] = field(default_factory=dict)
 
     def save(self, path: Path | None = None) -> None:
-        path = path or run_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(tmp, path)
+        atomic_write(path or run_file(), json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, path: Path | None = None) -> RunState | None:
@@ -77,13 +74,40 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+TARGETS = ("native", "compose")
+
+
+def target() -> str:
+    """Which lab the tools act on: ``native`` (``aiops-lab up``) or ``compose`` (``AIOPS_TARGET``)."""
+    value = os.environ.get("AIOPS_TARGET", "") or "native"
+    if value not in TARGETS:
+        raise ValueError(f"AIOPS_TARGET={value!r}: set it to native or compose")
+    return value
+
+
+def set_target(value: str) -> None:
+    """Select the lab for this process and the processes it starts (``aiops-lab --target``)."""
+    if value not in TARGETS:
+        raise ValueError(f"unknown target {value!r}: use native or compose")
+    os.environ["AIOPS_TARGET"] = value
+
+
 def component_url(name: str) -> str:
-    """Base URL of a component: the running lab's record first, then env/default ports."""
+    """Base URL of a component: ``AIOPS_<NAME>_URL``, else the running lab's record, else its port."""
     env_name = f"AIOPS_{name.upper().replace('-', '_')}_URL"
     if os.environ.get(env_name):
         return os.environ[env_name].rstrip("/")
     # The compose lab is reached through its published ports; a native lab.json here is another lab.
-    state = None if os.environ.get("AIOPS_TARGET") == "compose" else RunState.load()
+    state = None if target() == "compose" else RunState.load()
     if state is not None and state.alive() and name in state.components:
         return state.components[name].url
     return f"http://{LOOPBACK}:{BY_NAME[name].port()}"
+
+
+def admin_token() -> str | None:
+    """``AIOPS_ADMIN_TOKEN``, else the token ``aiops-lab up`` wrote into the state dir, else None."""
+    token = os.environ.get("AIOPS_ADMIN_TOKEN")
+    if token:
+        return token
+    path = paths.admin_token_path()
+    return path.read_text().strip() if path.is_file() else None

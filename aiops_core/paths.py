@@ -31,3 +31,8 @@ def reports_dir() -> Path:
 def prediction_log_path() -> Path:
     raw = os.environ.get("AIOPS_PREDICTION_LOG")
     return Path(raw).expanduser().resolve() if raw else state_dir() / "predictions.db"
+
+
+def admin_token_path(state: Path | None = None) -> Path:
+    """The admin API's bearer token, written (mode 0600) by ``aiops-lab up`` for the other terminals."""
+    return (state or state_dir()) / "admin-token"

@@ -1,0 +1,93 @@
+"""One HTTP client for the lab's services, with one mapping from HTTP outcomes to errors and exit codes.
+
+Each service's client (``model_service.client``, ``labs.pager.client``, ``labs.traffic_feed.remote``,
+``monitoring.drift.client``) subclasses ``ApiClient`` and names its component; where it lives is found
+the same way for all of them (``runstate.component_url``). The mapping, in one place:
+
+=========================  =======================  ==========================================
+outcome                    error                    exit status
+=========================  =======================  ==========================================
+not reachable, 5xx         ``NotRunning``           3, "start it / check it: aiops-lab status"
+409                        ``Conflict``             5
+any other 4xx (404 too)    ``LabError``             2: the request named something wrong
+=========================  =======================  ==========================================
+
+The message always carries the service's own ``error`` text, which names the field or thing at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from aiops_core.errors import Conflict, LabError, NotRunning
+from aiops_core.runstate import component_url
+from aiops_core.topology import BY_NAME
+
+
+def health_problem(url: str, timeout: float = 2.0) -> str | None:
+    """None when ``url`` answers 200, else a short reason ("ConnectError", "HTTP 503")."""
+    try:
+        code = httpx.get(url, timeout=timeout, trust_env=False).status_code
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return None if code == 200 else f"HTTP {code}"
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """Does ``url`` (a full health URL) answer 200 right now?"""
+    return health_problem(url, timeout) is None
+
+
+def error_text(resp: httpx.Response) -> str:
+    """The service's own error message (``{"error": ...}``), else the body's first 300 characters."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:300]
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return resp.text[:300]
+
+
+class ApiClient:
+    """A lab service's JSON API. Subclasses set ``component`` (a topology name) and add typed methods."""
+
+    component: ClassVar[str]
+    start_hint: ClassVar[str] = "start the lab with: aiops-lab up"
+
+    def __init__(self, base_url: str | None = None, timeout: float = 10.0) -> None:
+        self.base_url = (base_url or component_url(self.component)).rstrip("/")
+        self.timeout = timeout
+
+    def headers(self, admin: bool) -> dict[str, str]:
+        """Extra headers for a request (a subclass adds its credentials when ``admin`` is set)."""
+        return {}
+
+    def request(self, method: str, path: str, *, admin: bool = False, timeout: float | None = None,
+                **kwargs: Any) -> Any:
+        """Send a request and return the decoded JSON; raise a ``LabError`` subclass as the table says."""
+        headers = {**self.headers(admin), **kwargs.pop("headers", {})}
+        try:
+            resp = httpx.request(method, self.base_url + path, headers=headers, trust_env=False,
+                                 timeout=self.timeout if timeout is None else timeout, **kwargs)
+        except httpx.HTTPError as exc:
+            raise NotRunning(f"{self.component} at {self.base_url} is not reachable ({type(exc).__name__}); "
+                             f"{self.start_hint}") from None
+        if resp.status_code >= 400:
+            message = f"{self.component}: {method} {path} -> HTTP {resp.status_code}: {error_text(resp)}"
+            if resp.status_code >= 500:
+                raise NotRunning(message + "; check it with: aiops-lab status")
+            if resp.status_code == 409:
+                raise Conflict(message)
+            raise LabError(message)
+        try:
+            return resp.json()
+        except ValueError:
+            raise NotRunning(f"{self.component}: {method} {path} answered HTTP {resp.status_code} without "
+                             "JSON; is something else listening on that port? check: aiops-lab status") from None
+
+    def reachable(self) -> bool:
+        """Does the component answer its health endpoint?"""
+        return healthy(self.base_url + BY_NAME[self.component].health_path)
