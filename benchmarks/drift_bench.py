@@ -33,7 +33,7 @@ from model_service.generator import generate
 from model_service.registry import Registry
 from monitoring.drift.monitor import Monitor
 from monitoring.drift.settings import DriftSettings
-from tests.drift.traffic import log_traffic
+from tests.monitoring.drift.traffic import log_traffic
 
 TARGET_SECONDS = 1.0
 

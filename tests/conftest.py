@@ -1,8 +1,11 @@
-"""Shared fixtures: a trained model registry and the real model service on a free port."""
+"""Shared fixtures: isolation from other labs, optional CPU hogs, a trained model registry and the real
+model service on a free port."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +13,93 @@ import pytest
 
 from model_service import training
 from model_service.registry import Registry
+from tests.support import cpu_hogs
+from tests.support.isolation import Tripwire, closed_ports
 from tests.support.processes import ServiceUnderTest, start_service
+
+_tripwire: Tripwire | None = None
+DRILL_E2E = "tests/labs/drills/test_drills_e2e.py"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--cpu-hogs", type=int, default=int(os.environ.get("AIOPS_TEST_CPU_HOGS", "0")),
+                     help="run N busy processes beside the suite (a loaded laptop); also AIOPS_TEST_CPU_HOGS")
+    parser.addoption("--no-tripwire", action="store_true",
+                     help="do not listen on the lab's default ports to catch tests that reach them")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_from_other_labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The test process points every component at a port the suite owns (refusing connections) and at a
+    state dir of its own, so code under test can never fall back to a lab on the default ports."""
+    ports, held = closed_ports()
+    saved = {k: v for k, v in os.environ.items() if k.startswith("AIOPS_")}
+    for key in saved:
+        del os.environ[key]
+    os.environ.update(ports)
+    os.environ["AIOPS_STATE_DIR"] = str(tmp_path_factory.mktemp("default-state"))
+    try:
+        yield
+    finally:
+        for key in [k for k in os.environ if k.startswith("AIOPS_")]:
+            del os.environ[key]
+        os.environ.update(saved)
+        for sock in held:
+            sock.close()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The drill pool's tests go last: the pool starts with the session and plays while the rest runs."""
+    drills = [i for i in items if i.nodeid.startswith(DRILL_E2E)]
+    if drills:
+        items[:] = [i for i in items if not i.nodeid.startswith(DRILL_E2E)] + drills
+
+
+def _background_pool() -> object | None:
+    jobs = sys.modules.get("tests.labs.drills.jobs")
+    return getattr(jobs, "BACKGROUND", None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Most of a drill is waiting for an alert's ``for:`` or a check's hold window: the pool's labs play the
+    drills in the background from the first test on, and the other tests run meanwhile. Not under xdist
+    (every worker would start a pool); there the drill tests start it when they run."""
+    wanted = any(i.nodeid.startswith(DRILL_E2E) for i in request.session.items)
+    if wanted and not hasattr(request.config, "workerinput"):
+        from tests.labs.drills import jobs
+
+        jobs.BACKGROUND = jobs.start_pool(request.getfixturevalue("tmp_path_factory"),
+                                          request.getfixturevalue("trained_registry"))
+    try:
+        yield
+    finally:
+        pool = _background_pool()
+        if pool is not None:
+            from tests.labs.drills import jobs
+
+            jobs.finish_pool(pool)  # type: ignore[arg-type]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """While the pool plays, every other test shares the machine's CPU with it through the pool's gate: a
+    heavy drill (a traffic surge that must saturate a core) runs with the rest of the suite paused."""
+    pool = _background_pool()
+    if pool is None or item.nodeid.startswith(DRILL_E2E):
+        yield
+        return
+    with pool.pool.gate.shared():  # type: ignore[attr-defined]
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cpu_hogs(request: pytest.FixtureRequest) -> Iterator[None]:
+    hogs = cpu_hogs.start(request.config.getoption("--cpu-hogs"))
+    try:
+        yield
+    finally:
+        cpu_hogs.stop(hogs)
 
 
 @pytest.fixture(scope="session")
@@ -45,9 +134,11 @@ REQUIRED_IN_CI = ("prometheus", "promtool", "prometheus-alertmanager", "amtool")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """In CI, a missing monitoring binary must fail the run, not turn the alerting tests into skips."""
-    import os
-
+    """In CI, a missing monitoring binary must fail the run, not turn the alerting tests into skips. Then the
+    tripwire goes up on the default ports (``tests/support/isolation.py``)."""
+    global _tripwire
+    if not session.config.getoption("--no-tripwire") and not hasattr(session.config, "workerinput"):
+        _tripwire = Tripwire().start()
     if os.environ.get("CI"):
         missing = [b for b in REQUIRED_IN_CI if shutil.which(b) is None]
         if missing:
@@ -66,3 +157,26 @@ def _wide_cli_console() -> None:
 
     output.console.width = 250
     output.err_console.width = 250
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Any connection to a lab's default port fails the run: a test reached a lab it did not start."""
+    if _tripwire is None:
+        return
+    _tripwire.stop()
+    if _tripwire.hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["a test reached a default lab port it did not choose:", *_tripwire.hits]
+        if reporter is not None:
+            reporter.section("isolation", red=True)
+            for line in lines:
+                reporter.write_line(line, red=True)
+        else:
+            print("\n".join(lines))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    hogs = config.getoption("--cpu-hogs")
+    return f"aiops-lab: {hogs} CPU hog(s) beside the suite; default-port tripwire " + (
+        "off" if config.getoption("--no-tripwire") else "on")

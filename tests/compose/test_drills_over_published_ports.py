@@ -12,10 +12,8 @@ exists. Process faults here reach ``DockerRuntime`` and must fail cleanly, rolle
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +23,9 @@ import pytest
 
 from aiops_core.polling import wait_until
 from aiops_core.topology import BY_NAME, COMPONENTS
-from tests.support.processes import free_port
+from tests.support.lab import CLI, Lab, lab_environment
 
 pytestmark = pytest.mark.integration
-CLI = [sys.executable, "-m", "labs.cli"]
 
 
 @dataclass
@@ -52,25 +49,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> I
     lab_state, host_state = root / "lab-state", root / "host-state"
     shutil.copytree(trained_registry, lab_state / "models")
     host_state.mkdir()
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    base["COLUMNS"] = "200"
-    ports = {comp.port_env: str(free_port()) for comp in COMPONENTS}
-    lab_env = {**base, **ports, "AIOPS_STATE_DIR": str(lab_state)}
-    up = subprocess.run([*CLI, "up", "-d", "--timeout", "150"], env=lab_env, capture_output=True, text=True,
-                        timeout=240, stdin=subprocess.DEVNULL)
-    assert up.returncode == 0, up.stdout + up.stderr
+    lab = Lab.create(lab_state)
+    lab.up()
     token = (lab_state / "admin-token").read_text().strip()
-    host_env = {**base, **ports, "AIOPS_STATE_DIR": str(host_state), "AIOPS_ADMIN_TOKEN": token}
-    s = Stack(lab_env, host_env, lab_state, host_state)
-    prom = s.url("prometheus")
+    ports = {comp.port_env: lab.env[comp.port_env] for comp in COMPONENTS}
+    host_env = lab_environment(host_state, ports, AIOPS_ADMIN_TOKEN=token)
+    s = Stack(lab.env, host_env, lab_state, host_state)
     wait_until(lambda: any(t["labels"].get("job") == "model-service" and t["health"] == "up"
-                           for t in httpx.get(prom + "/api/v1/targets").json()["data"]["activeTargets"]),
+                           for t in lab.prometheus_targets()),
                timeout=60, what="prometheus scraping the model service")
     try:
         yield s
     finally:
         s.host("drill", "stop")
-        subprocess.run([*CLI, "down"], env=lab_env, capture_output=True, timeout=120)
+        lab.down()
 
 
 def _journal(s: Stack) -> dict | None:

@@ -23,6 +23,7 @@ from packaging.utils import canonicalize_name
 
 from aiops_core.paths import REPO_ROOT
 from model_service.registry import Registry
+from tests.support.lab import lab_environment
 
 DOCKER_DIR = REPO_ROOT / "docker"
 sys.path.insert(0, str(DOCKER_DIR))
@@ -148,8 +149,8 @@ def test_health_probe_fails_fast_when_nothing_listens() -> None:
 
 # --- docker/ensure_model.py -----------------------------------------------------------------------------
 def _ensure(models: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    env.update(AIOPS_STATE_DIR=str(models.parent / "state"), AIOPS_MODELS_DIR=str(models))
+    # Ports of its own: with a lab running on the default ports, `model train` would deploy to that lab.
+    env = lab_environment(models.parent / "state", AIOPS_MODELS_DIR=str(models))
     return subprocess.run([sys.executable, str(DOCKER_DIR / "ensure_model.py")], capture_output=True, text=True,
                           timeout=120, env=env, cwd=models.parent)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -14,14 +12,13 @@ from pathlib import Path
 import httpx
 
 from aiops_core.polling import wait_until
+from tests.support.lab import lab_environment
+from tests.support.ports import free_port
+
+__all__ = ["ADMIN_TOKEN", "ManagedProcess", "ProcessUnderTest", "ServiceUnderTest", "free_port", "lab_env",
+           "start_http_process", "start_service"]
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -64,10 +61,8 @@ class ManagedProcess:
 
 
 def lab_env(state_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    env.update({"AIOPS_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"})
-    env.update(extra)
-    return env
+    """The environment of one lab process: a private lab's (every component on a port of its own)."""
+    return lab_environment(state_dir, **extra)
 
 
 @dataclass

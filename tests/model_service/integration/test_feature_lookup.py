@@ -19,10 +19,10 @@ from model_service import congestion
 from model_service.features import FEATURE_NAMES
 from model_service.registry import Registry
 from model_service.runtime_config import RuntimeConfig
+from tests.labs.traffic_feed.feed import FeedUnderTest, start_feed
 from tests.model_service.integration.launcher import fresh_state, launch, logged_rows
 from tests.model_service.integration.scrape import scrape, value
 from tests.support.processes import ServiceUnderTest, free_port
-from tests.traffic_feed.feed import FeedUnderTest, start_feed
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_service.features import FEATURE_NAMES
+from tests.labs.traffic_feed.feed import start_feed
 from tests.model_service.integration.launcher import launch
 from tests.support.processes import ServiceUnderTest
-from tests.traffic_feed.feed import start_feed
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,208 @@
+"""The jobs the drill pool plays on its private labs, and the pool's start and finish.
+
+Every drill of the catalogue is a job (the generic scenario is in ``scenario.py``; ``plans.py`` adds what a
+catalogue entry cannot say). Besides the drills: a wrong mitigation leaves the check failing (a restart
+during bad-model-deploy and dependency-slow), a CLI killed mid-start is cleaned up by ``drill stop``, best
+scores show in ``drill list``, CLI errors, every PromQL and curl of the drill guides, and ``drill stop``
+after ``aiops-lab down``. The tests that report each job's outcome are in ``test_drills_e2e.py``; the pool
+starts with the test session (``tests/conftest.py``) so the other tests run while its labs wait for alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aiops_core.paths import REPO_ROOT
+from aiops_core.polling import wait_until
+from labs.drills import catalogue
+from labs.drills.fault_types import ConfigFlagFault, TrafficSurgeFault
+from labs.drills.schema import Drill, PromCheck
+from model_service.runtime_config import RuntimeConfig
+from tests.labs.drills import scenario, steps, ttd
+from tests.labs.drills.lab import Lab, for_this_lab
+from tests.labs.drills.plan import Plan
+from tests.labs.drills.plans import PLANS
+from tests.labs.drills.pool import Job, JobFailed, LabSpec, Pool
+from tests.labs.drills.steps import running, start
+from tests.labs.drills.timing import AlertTiming, alert_timings, estimated_seconds, quiet_window_s
+from tests.support.lab import CLI, allocate_ports
+
+LABS = int(os.environ.get("AIOPS_DRILL_LABS", "7"))
+POOL_TIMEOUT_S = 1200  # the whole pool; a CI run takes about 7 minutes
+BACKGROUND: DrillPool | None = None  # the session's pool (started by tests/conftest.py or test_drills_e2e.py)
+DRILLS = sorted(catalogue.catalogue())
+GUIDES = sorted((REPO_ROOT / "runbooks" / "drills").glob("*.md"))
+_FENCE = re.compile(r"^([ \t]*)```(\w*)\n(.*?)^\1```", re.M | re.S)
+SCORED = "service-crash"  # killed_mid_start_then_best_scores runs on the lab where this drill passed
+
+
+
+# --- jobs besides the drills -------------------------------------------------------------------------------
+
+
+def cli_errors(lab: Lab) -> None:
+    listed = lab.cli("drill", "list")
+    assert listed.returncode == 0, listed.stderr
+    for drill_id in catalogue.catalogue():
+        assert drill_id in listed.stdout
+    unknown = lab.cli("drill", "start", "no-such-drill")
+    assert unknown.returncode == 2
+    assert "unknown drill 'no-such-drill'; valid ids:" in unknown.stderr and "service-crash" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    nothing = lab.cli("drill", "check")
+    assert nothing.returncode == 5 and "no drill is running" in nothing.stderr
+
+
+def _unscored_drill(lab: Lab) -> str:
+    """A drill with traffic that never passed on this lab, preferably one with only flag faults."""
+    candidates = ["memory-leak", *(d.id for d in catalogue.catalogue().values()
+                                   if d.traffic is not None and all(isinstance(f, ConfigFlagFault) for f in d.faults))]
+    return next(d for d in candidates if d not in lab.passed)
+
+
+def killed_mid_start_then_best_scores(lab: Lab) -> None:
+    drill = catalogue.get(_unscored_drill(lab))
+    steps.wait_alerts_clear(lab, set(drill.expected_alerts))
+    proc = subprocess.Popen([*CLI, "drill", "start", drill.id], env=lab.env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    lab.ran.append(drill.id)
+    journal = wait_until(lambda: (j := lab.journal()) and j.get("traffic_pid") and j, timeout=30,
+                         what="the journal to record the traffic before the fault")
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI crashes during the warm-up (or right after injecting)
+    proc.wait(10)
+    traffic = journal["traffic_pid"]
+    assert running(traffic)
+    stopped = lab.cli("drill", "stop")
+    lab.traffic_stopped_at = time.time()
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    wait_until(lambda: not running(traffic), timeout=10, what="the orphaned traffic process to be stopped")
+    assert lab.flags() == RuntimeConfig().model_dump()
+    assert lab.journal() is None
+    assert drill.id in (lab.state / "drills" / "results.jsonl").read_text()
+    # Best scores: the drill that passed on this lab has one, the run that was only stopped has none.
+    listed = lab.cli("drill", "list")
+    rows = {cells[1]: cells for line in listed.stdout.splitlines()
+            if len(cells := [c.strip() for c in line.split("│")]) > 5}
+    assert SCORED in lab.passed, f"{SCORED} did not pass on {lab.name}, so it has no best score to show"
+    assert rows[SCORED][5].isdigit(), rows[SCORED]
+    assert rows[drill.id][5] == "-", f"a stopped run has no score: {rows[drill.id]}"
+
+
+def _guide_blocks(tag: str) -> list[tuple[str, str]]:
+    return [(guide.name, textwrap.dedent(body).strip()) for guide in GUIDES
+            for _, lang, body in _FENCE.findall(guide.read_text()) if lang == tag]
+
+
+def guide_commands(lab: Lab) -> None:
+    queries = _guide_blocks("promql")
+    queries += [(f"catalogue {d.id}", c.query) for d in catalogue.catalogue().values() for c in d.checks
+                if isinstance(c, PromCheck)]
+    curls = [(name, line.strip()) for name, body in _guide_blocks("bash") for line in body.splitlines()
+             if line.strip().startswith("curl ")]
+    assert len(queries) >= 40 and len(curls) >= 15
+    errors = []
+    prom = lab.url("prometheus")
+    for name, query in queries:
+        resp = httpx.post(prom + "/api/v1/query", data={"query": query}, timeout=10)
+        if resp.status_code != 200 or resp.json().get("status") != "success":
+            errors.append(f"{name}: {query!r}: {resp.text[:200]}")
+    for name, line in curls:
+        command = for_this_lab(lab, line)
+        assert "127.0.0.1:8000" not in command and "127.0.0.1:9090" not in command, command
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=90)
+        if done.returncode != 0:
+            errors.append(f"{name}: {line} -> exit {done.returncode}: {done.stderr[:200]}")
+    assert not errors, "\n".join(errors)
+
+
+def stop_after_down(lab: Lab) -> None:
+    """The last job of its lab: it stops the lab. A drill outlives ``aiops-lab down``; ``drill stop`` still
+    restores the flags (on disk, where the service reads them at its next start) and the model pointer."""
+    drill = catalogue.get("memory-leak")
+    steps.wait_alerts_clear(lab, set(drill.expected_alerts))
+    start(lab, drill.id)
+    flag = next(f for f in drill.faults if isinstance(f, ConfigFlagFault))
+    assert lab.flags()[flag.flag] == flag.value
+    assert lab.cli("down").returncode == 0
+    stopped = lab.cli("drill", "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    on_disk = json.loads((lab.state / "runtime_config.json").read_text())
+    assert on_disk[flag.flag] == RuntimeConfig().model_dump()[flag.flag]
+    assert json.loads((lab.state / "models" / "active.json").read_text())["version"] == "v1"
+    assert lab.journal() is None
+
+
+# --- the pool ----------------------------------------------------------------------------------------------
+
+
+def _heavy(drill: Drill) -> bool:
+    """A surge of traffic or a CPU burn saturates a core of the machine."""
+    return any(isinstance(f, TrafficSurgeFault) or (isinstance(f, ConfigFlagFault) and f.flag == "cpu_burn_ms")
+               for f in drill.faults)
+
+
+def drill_job(drill_id: str, timings: dict[str, AlertTiming]) -> Job:
+    drill = catalogue.get(drill_id)
+    plan = PLANS.get(drill_id, Plan())
+    return Job(drill_id, lambda lab: scenario.play(lab, drill_id, plan),
+               cost_s=estimated_seconds(drill, plan, timings), heavy=_heavy(drill),
+               quiet_window_s=quiet_window_s(drill, plan, timings),
+               avoid_alerts=frozenset(drill.expected_alerts))
+
+
+def all_jobs() -> list[Job]:
+    timings = alert_timings()
+    jobs = [drill_job(d, timings) for d in DRILLS]
+    jobs += [Job("cli_errors", cli_errors, cost_s=10),
+             Job("guide_commands", guide_commands, cost_s=40),
+             Job("killed_mid_start_then_best_scores", killed_mid_start_then_best_scores, cost_s=30, follows=SCORED),
+             Job("stop_after_down", stop_after_down, cost_s=20, last=True)]
+    return jobs
+
+
+class DrillPool:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.deadline = time.monotonic() + POOL_TIMEOUT_S
+
+    def outcome(self, name: str) -> object:
+        try:
+            return self.pool.result(name, timeout=max(1.0, self.deadline - time.monotonic()))
+        except JobFailed as exc:
+            pytest.fail(str(exc), pytrace=False)
+        except TimeoutError:
+            pytest.fail(f"{name} did not finish within the pool's {POOL_TIMEOUT_S}s", pytrace=False)
+
+
+def start_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path,
+               log: Callable[[str], None] = print) -> DrillPool:
+    """Allocate the labs' ports and state dirs and start the workers; returns at once."""
+    specs = []
+    for i, ports in enumerate(allocate_ports(LABS)):
+        state = tmp_path_factory.mktemp(f"drill-lab{i}") / "state"
+        shutil.copytree(trained_registry, state / "models")
+        specs.append(LabSpec(f"lab{i}", state, ports))
+    pool = Pool(specs, all_jobs(), reset=steps.reset, log=log)
+    pool.start()
+    return DrillPool(pool)
+
+
+def finish_pool(drill_pool: DrillPool) -> None:
+    """Wait for the workers, record the TTD table, and never leave a lab behind (after a stuck job)."""
+    pool = drill_pool.pool
+    pool.join(timeout=300)
+    ttd.record(pool, LABS)
+    for lab in pool.labs.values():
+        lab.cli("down", timeout=120)

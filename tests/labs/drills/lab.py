@@ -1,0 +1,112 @@
+"""A private native lab (``aiops-lab up -d`` on free ports, its own state dir), driven through the real CLI.
+
+Each lab remembers the last CLI commands it ran and what they printed, so a failing drill reports what the
+learner would have seen, not only the assertion that tripped.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from aiops_core.http import health_problem
+from aiops_core.polling import wait_until
+from aiops_core.topology import COMPONENTS
+from tests.support.lab import Lab as PrivateLab
+from tests.support.lab import allocate_ports, lab_environment
+
+__all__ = ["Lab", "allocate_ports", "for_this_lab", "start_lab"]
+
+HISTORY = 8  # CLI outputs kept for a failure message
+OUTPUT_TAIL = 1500  # characters of each kept output
+
+
+@dataclass
+class Lab(PrivateLab):
+    name: str = ""
+    baseline_prometheus_yml: str = ""
+    history: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=HISTORY))
+    ran: list[str] = field(default_factory=list)  # drill ids started on this lab, in order
+    passed: list[str] = field(default_factory=list)  # drill ids whose check passed on this lab
+    traffic_stopped_at: float | None = None  # when the last drill's traffic stopped (None: never had any)
+
+    def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        started = time.monotonic()
+        try:
+            done = super().cli(*args, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            self._remember(args, "timeout", str(exc.stdout or ""), str(exc.stderr or ""), started)
+            raise AssertionError(f"aiops-lab {shlex.join(args)} did not finish within {timeout:.0f}s") from None
+        self._remember(args, str(done.returncode), done.stdout, done.stderr, started)
+        return done
+
+    def _remember(self, args: tuple[str, ...], rc: str, out: str, err: str, started: float) -> None:
+        text = (out + ("\n[stderr] " + err if err.strip() else "")).strip()
+        self.history.append(f"$ aiops-lab {shlex.join(args)}   (exit {rc}, {time.monotonic() - started:.1f}s, "
+                            f"at {time.strftime('%H:%M:%S')})\n{text[-OUTPUT_TAIL:]}")
+
+    def recent_output(self) -> str:
+        return "\n\n".join(self.history)
+
+    def journal(self) -> dict[str, Any] | None:
+        path = self.state / "drills" / "current.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def pages_since(self, since: float) -> list[dict[str, Any]]:
+        return httpx.get(self.url("pager") + "/pages", params={"since": since}, timeout=5).json()
+
+    def flags(self) -> dict[str, Any]:
+        return httpx.get(self.url("model-service") + "/admin/config", headers=self.admin, timeout=10).json()["flags"]
+
+    def active_model(self) -> str:
+        return httpx.get(self.url("model-service") + "/readyz", timeout=5).json()["model_version"]
+
+    def unhealthy(self) -> dict[str, str]:
+        """Components of the lab that do not answer their health check now (what ``aiops-lab status`` shows,
+        without a CLI process)."""
+        out = {}
+        for name, rec in json.loads((self.state / "run" / "lab.json").read_text())["components"].items():
+            if rec.get("state") == "skipped" or not rec.get("health_url"):
+                continue
+            problem = health_problem(rec["health_url"], timeout=5)
+            if problem is not None:
+                out[name] = problem
+        return out
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts Prometheus holds now (pending or firing)."""
+        body = httpx.get(self.url("prometheus") + "/api/v1/alerts", timeout=5).json()
+        return list(body["data"]["alerts"])
+
+    def active_alert_names(self) -> set[str]:
+        return {a["labels"].get("alertname", "") for a in self.alerts()}
+
+
+def start_lab(name: str, state: Path, ports: dict[str, str]) -> Lab:
+    lab = Lab(lab_environment(state, ports), name=name)
+    started = lab.cli("up", "-d", "--timeout", "150", timeout=200)
+    assert started.returncode == 0, f"{name}: aiops-lab up failed:\n{started.stdout}{started.stderr}"
+    wait_until(lambda: any(t["labels"].get("job") == "model-service" and t["health"] == "up"
+                           for t in lab.prometheus_targets()),
+               timeout=60, what=f"{name}: prometheus scraping the model service")
+    lab.baseline_prometheus_yml = (state / "run" / "config" / "prometheus.yml").read_text()
+    return lab
+
+
+def for_this_lab(lab: Lab, line: str) -> str:
+    """Docs use the default ports and ``.lab/``; a test lab runs on free ports in a temp state dir."""
+    for comp in COMPONENTS:
+        port = lab.env[comp.port_env]
+        for end in ("/", "'", '"', " "):
+            line = line.replace(f"127.0.0.1:{comp.default_port}{end}", f"127.0.0.1:{port}{end}")
+        if line.endswith(f"127.0.0.1:{comp.default_port}"):
+            line = line[: -len(str(comp.default_port))] + port
+    return line.replace(".lab/", f"{lab.state}/")

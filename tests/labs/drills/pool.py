@@ -1,0 +1,271 @@
+"""Run many drills at once: a pool of private labs, one worker thread per lab, one shared queue of jobs.
+
+Why not one lab, drill after drill? Most of a drill is waiting -- for an alert's ``for:``, for a check's hold
+window -- so the whole catalogue on one lab takes longer than the CI budget, while a few labs side by side
+fit on two cores. The scheduling rules exist because labs on one machine are not independent:
+
+* **longest first**: the queue is sorted by estimated duration, so the long drills do not end up last;
+* a **heavy** job (a surge saturating a core) runs alone, while the other labs are up but idle
+  (``CpuGate``): the surge would fail their latency checks, and even their background traffic starves the
+  surged service below the saturation alert's CPU threshold (measured: the page never came within 200 s
+  while six other labs only waited for their pages). It goes first, once every lab is up;
+* **quiet labs**: a job whose fix retrains on "the last N minutes" of traffic runs on a lab that had no
+  other drill's traffic in that window (a fresh lab if one is left) -- otherwise it would train on the
+  previous drill's world;
+* **follow-ups** run on the lab of the job they follow (e.g. ``drill list`` shows the best score of a drill
+  that passed *there*); a **last** job runs when its lab has nothing else to do (it stops the lab);
+* a lab whose next drill's alert is still firing from the previous one is passed over for a drill that
+  does not need that alert, when there is one (the drill itself waits for the alert to clear otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.labs.drills.lab import Lab, start_lab
+
+
+class CpuGate:
+    """A readers-writer lock on the machine's CPU: normal jobs share it, a heavy job holds it alone.
+
+    Writers are preferred: once a heavy job waits, no normal job starts until it is done, so it is not
+    starved by a stream of short jobs.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._writers_waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive and not self._writers_waiting)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @property
+    def heavy_waiting(self) -> bool:
+        with self._cond:
+            return self._writers_waiting > 0
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._exclusive and not self._shared)
+            self._writers_waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+@dataclass
+class Job:
+    name: str
+    run: Callable[[Lab], Any]
+    cost_s: float = 60.0
+    heavy: bool = False
+    quiet_window_s: float = 0.0
+    follows: str | None = None
+    last: bool = False
+    avoid_alerts: frozenset[str] = frozenset()
+    future: Future[Any] = field(default_factory=Future)
+    lab: str = ""
+    started: float = 0.0
+    seconds: float = 0.0
+
+    def sort_key(self) -> tuple[bool, bool, float]:
+        return (not self.heavy, self.quiet_window_s <= 0, -self.cost_s)
+
+
+class JobFailed(AssertionError):
+    """A job failed on a worker; the message has the traceback and the lab's last CLI outputs."""
+
+
+@dataclass
+class LabSpec:
+    name: str
+    state: Path
+    ports: dict[str, str]
+
+
+class Pool:
+    def __init__(self, specs: list[LabSpec], jobs: list[Job], reset: Callable[[Lab], None],
+                 log: Callable[[str], None] = print) -> None:
+        self.specs, self.reset, self.log = specs, reset, log
+        self.jobs = {j.name: j for j in jobs}
+        self.queue = sorted(jobs, key=Job.sort_key)
+        self.gate = CpuGate()
+        self.labs: dict[str, Lab] = {}
+        self._cond = threading.Condition()
+        self._running: dict[str, str] = {}  # lab name -> job name
+        self._done_on: dict[str, list[str]] = {}  # lab name -> job names finished there
+        self._alive: set[str] = set()
+        self._up: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self.started_at = 0.0
+        self.finished_at = 0.0
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        self._alive = {s.name for s in self.specs}
+        for spec in self.specs:
+            thread = threading.Thread(target=self._worker, args=(spec,), name=f"drill-{spec.name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def result(self, name: str, timeout: float) -> Any:
+        return self.jobs[name].future.result(timeout)
+
+    # --- scheduling ---------------------------------------------------------------------------------------
+
+    def _eligible(self, job: Job, lab: Lab) -> bool:
+        if job.heavy:
+            # Only once every lab is up: start-ups are CPU-heavy, and ``up`` runs outside the gate.
+            return self._up == self._alive
+        if any(j.heavy for j in self.queue):
+            return False  # a heavy job goes first: a normal job started now would hold it up for minutes
+        if job.follows is not None:
+            return job.follows in self._done_on.get(lab.name, [])
+        if job.last:
+            return False
+        if job.quiet_window_s > 0 and lab.traffic_stopped_at is not None:
+            return time.time() - lab.traffic_stopped_at >= job.quiet_window_s
+        return True
+
+    def _claim(self, lab: Lab, active_alerts: set[str]) -> tuple[Job | None, bool]:
+        """(job, keep_going): the next job for this lab, or (None, True) to wait a little, (None, False)."""
+        with self._cond:
+            mine = [j for j in self.queue if j.follows is not None and self._eligible(j, lab)]
+            others = [j for j in self.queue if j.follows is None and not j.last]
+            ready = [j for j in others if self._eligible(j, lab)]
+            clear = [j for j in ready if not (j.avoid_alerts & active_alerts)]
+            job = (mine or clear or ready or [None])[0]
+            if job is None and others:
+                return None, True  # only quiet-window jobs left and this lab is not quiet yet
+            if job is None:
+                last = [j for j in self.queue if j.last]
+                job = last[0] if last else None
+                if job is None:
+                    return None, False
+            self.queue.remove(job)
+            self._running[lab.name] = job.name
+            return job, True
+
+    def _finish(self, lab: Lab, job: Job) -> None:
+        with self._cond:
+            self._running.pop(lab.name, None)
+            self._done_on.setdefault(lab.name, []).append(job.name)
+            self._cond.notify_all()
+
+    # --- the worker ---------------------------------------------------------------------------------------
+
+    def _worker(self, spec: LabSpec) -> None:
+        lab: Lab | None = None
+        try:
+            lab = start_lab(spec.name, spec.state, spec.ports)
+            self.labs[spec.name] = lab
+            with self._cond:
+                self._up.add(spec.name)
+            self.log(f"[drills] {spec.name} up after {time.monotonic() - self.started_at:.0f}s")
+            self._serve(lab)
+        except BaseException as exc:  # a lab that cannot start: the other workers take its jobs
+            self.log(f"[drills] {spec.name} retired: {exc}")
+        finally:
+            self._retire(spec.name)
+            if lab is not None:  # free the CPU for the labs still working (harmless if already down)
+                with contextlib.suppress(Exception):
+                    lab.cli("drill", "stop", timeout=120)
+                with contextlib.suppress(Exception):
+                    lab.cli("down", timeout=120)
+
+    def _serve(self, lab: Lab) -> None:
+        while True:
+            try:
+                alerts = lab.active_alert_names()
+            except Exception:  # Prometheus busy: schedule without the alert preference
+                alerts = set()
+            job, keep_going = self._claim(lab, alerts)
+            if job is None:
+                if not keep_going:
+                    return
+                time.sleep(2)
+                continue
+            healthy = self._run(lab, job)
+            self._finish(lab, job)
+            if job.last:
+                return
+            if not healthy:
+                return
+
+    def _run(self, lab: Lab, job: Job) -> bool:
+        """Run one job; on failure keep its message and reset the lab. False: the lab is not usable."""
+        job.lab = lab.name
+        lab.history.clear()
+        gate = self.gate.exclusive() if job.heavy else self.gate.shared()
+        job.started = time.monotonic()
+        try:
+            with gate:
+                job.started = time.monotonic()  # the job's own time, not the wait for a heavy job
+                value = job.run(lab)
+        except BaseException as exc:
+            job.seconds = time.monotonic() - job.started
+            detail = "".join(traceback.format_exception(exc)).rstrip()
+            message = (f"{job.name} failed on {lab.name} after {job.seconds:.0f}s "
+                       f"(+{job.started - self.started_at:.0f}s into the pool):\n{detail}\n\n"
+                       f"--- last CLI commands on {lab.name} ---\n{lab.recent_output()}")
+            job.future.set_exception(JobFailed(message))
+            self.log(f"[drills] {lab.name} {job.name}: FAILED after {job.seconds:.0f}s: "
+                     f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}")
+            if job.last:
+                return False
+            try:
+                self.reset(lab)
+            except BaseException as reset_exc:
+                self.log(f"[drills] {lab.name} could not be reset ({reset_exc}); its remaining jobs move on")
+                return False
+            return True
+        job.seconds = time.monotonic() - job.started
+        job.future.set_result(value)
+        self.log(f"[drills] {lab.name} {job.name}: ok in {job.seconds:.0f}s "
+                 f"(+{time.monotonic() - self.started_at:.0f}s){'' if value is None else f': {value}'}")
+        return True
+
+    def _retire(self, name: str) -> None:
+        with self._cond:
+            self._alive.discard(name)
+            self._up.discard(name)
+            orphans = [j for j in self.queue if not self._alive or
+                       (j.follows is not None and j.follows in self._done_on.get(name, []))]
+            for job in orphans:
+                self.queue.remove(job)
+                job.future.set_exception(JobFailed(
+                    f"{job.name} never ran: " + ("no lab is left to run it" if not self._alive else
+                                                 f"its lab {name} (which ran {job.follows}) was retired")))
+            if not self._alive:
+                self.finished_at = time.monotonic()
+            self._cond.notify_all()

@@ -1,0 +1,44 @@
+"""Every drill of the catalogue end to end, against real native labs in lab mode, through the learner's CLI.
+
+A pool of private labs plays the drills side by side (``pool.py``, jobs in ``jobs.py``); each drill is one
+named test here, failing with the drill's own assertion and the last CLI outputs of its lab. The pool starts
+with the session (``tests/conftest.py``) and these tests run last, so most outcomes are ready when asked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.labs.drills import jobs
+from tests.labs.drills.jobs import DRILLS, POOL_TIMEOUT_S, DrillPool
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(POOL_TIMEOUT_S + 120)]
+
+
+@pytest.fixture(scope="session")
+def drill_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: object) -> DrillPool:
+    """The pool the session started in the background (or a new one when this file runs on its own)."""
+    if jobs.BACKGROUND is None:
+        jobs.BACKGROUND = jobs.start_pool(tmp_path_factory, trained_registry)  # type: ignore[arg-type]
+    return jobs.BACKGROUND
+
+
+@pytest.mark.parametrize("drill_id", DRILLS)
+def test_drill_end_to_end(drill_pool: DrillPool, drill_id: str) -> None:
+    drill_pool.outcome(drill_id)
+
+
+def test_cli_lists_drills_and_names_errors(drill_pool: DrillPool) -> None:
+    drill_pool.outcome("cli_errors")
+
+
+def test_stop_cleans_up_after_the_cli_died_mid_start_and_best_scores_show(drill_pool: DrillPool) -> None:
+    drill_pool.outcome("killed_mid_start_then_best_scores")
+
+
+def test_every_promql_and_curl_in_the_drill_guides_runs_against_a_lab(drill_pool: DrillPool) -> None:
+    drill_pool.outcome("guide_commands")
+
+
+def test_stop_restores_the_state_on_disk_when_the_lab_is_gone(drill_pool: DrillPool) -> None:
+    drill_pool.outcome("stop_after_down")

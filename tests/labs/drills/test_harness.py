@@ -1,0 +1,81 @@
+"""The end-to-end drill harness' own rules, checked in a second instead of discovered after seven minutes:
+every drill's mitigation can be played, the plans name real drills, the CPU gate runs heavy jobs alone, and the
+alert timings come from the rules."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from aiops_core.polling import wait_until
+from labs.drills import catalogue
+from tests.labs.drills import steps
+from tests.labs.drills.plan import Plan
+from tests.labs.drills.plans import PLANS
+from tests.labs.drills.pool import CpuGate
+from tests.labs.drills.timing import alert_timings, retrain_window_s
+
+DRILLS = sorted(catalogue.catalogue())
+
+
+def test_every_plan_names_a_drill_of_the_catalogue() -> None:
+    assert set(PLANS) <= set(DRILLS), sorted(set(PLANS) - set(DRILLS))
+
+
+@pytest.mark.parametrize("drill_id", DRILLS)
+def test_every_mitigation_step_is_a_command_or_has_manual_steps(drill_id: str) -> None:
+    drill = catalogue.get(drill_id)
+    kinds = [kind for kind, _ in steps.mitigation_lines(drill)]
+    assert "cli" in kinds or "shell" in kinds or PLANS.get(drill_id, Plan()).manual_steps, kinds
+    if "manual" in kinds:
+        assert PLANS.get(drill_id) is not None and PLANS[drill_id].manual_steps is not None, (
+            f"{drill_id}: a mitigation line is an instruction; give it Plan(manual_steps=...)")
+
+
+def test_retrain_windows_come_from_the_mitigation() -> None:
+    windows = {d: retrain_window_s(catalogue.get(d)) for d in DRILLS}
+    for drill_id, window in windows.items():
+        retrains = any("model retrain" in line for line in catalogue.get(drill_id).debrief.mitigation)
+        assert (window > 0) == retrains, drill_id
+
+
+def test_alert_timings_follow_recording_rules_into_their_windows() -> None:
+    timings = alert_timings()
+    burn = timings["ModelServiceErrorBudgetBurn"]
+    # The page pair reads a 1h burn rate (a recording rule) -> 5 minutes in lab mode; for: 2m -> 10 s.
+    assert burn.for_s == 10 and burn.lookback_s == 300
+    assert timings["ModelServiceDown"].lookback_s == 0
+
+
+def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() -> None:
+    gate = CpuGate()
+    order: list[str] = []
+    first_in, release, later_started = threading.Event(), threading.Event(), threading.Event()
+
+    def normal(name: str, entered: threading.Event | None = None) -> None:
+        if entered is None:
+            later_started.set()  # a writer is already waiting: this reader must queue behind it
+        with gate.shared():
+            if entered is not None:
+                entered.set()
+                release.wait(10)  # hold the gate until the heavy job and the later one queue up
+            order.append(name)
+
+    def heavy() -> None:
+        with gate.exclusive():
+            order.append("heavy")
+
+    running = threading.Thread(target=normal, args=("running normal", first_in))
+    running.start()
+    assert first_in.wait(5)
+    threads = [threading.Thread(target=heavy)]
+    threads[0].start()
+    wait_until(lambda: gate.heavy_waiting, timeout=5, interval=0.01, what="the heavy job to queue behind the first")
+    threads.append(threading.Thread(target=normal, args=("later normal",)))
+    threads[1].start()
+    assert later_started.wait(5)
+    release.set()
+    for t in [running, *threads]:
+        t.join(10)
+    assert order == ["running normal", "heavy", "later normal"]

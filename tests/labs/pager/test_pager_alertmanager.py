@@ -1,0 +1,74 @@
+"""The payload contract, proven with the real thing: Alertmanager 0.25 delivering to the real pager."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from aiops_core.polling import wait_until
+from tests.labs.pager.test_pager_api import start_pager
+from tests.support.processes import ManagedProcess, free_port, lab_env
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("prometheus-alertmanager") is None,
+                       reason="prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_alertmanager_pages_resolves_and_heartbeats_through_the_pager(tmp_path: Path) -> None:
+    pager = start_pager(tmp_path / "state")
+    am_port = free_port()
+    config = {
+        "route": {"receiver": "pager", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s",
+                  "repeat_interval": "1h",
+                  "routes": [{"receiver": "heartbeat", "matchers": ['alertname="Watchdog"'],
+                              "group_wait": "0s", "repeat_interval": "1m"}]},
+        "receivers": [
+            {"name": "pager", "webhook_configs": [{"url": f"{pager.url}/alerts", "send_resolved": True}]},
+            {"name": "heartbeat", "webhook_configs": [{"url": f"{pager.url}/heartbeat", "send_resolved": False}]},
+        ],
+    }
+    cfg = tmp_path / "alertmanager.yml"
+    cfg.write_text(yaml.safe_dump(config))
+    am = ManagedProcess(["prometheus-alertmanager", f"--config.file={cfg}", f"--storage.path={tmp_path / 'am'}",
+                         f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
+                        lab_env(tmp_path), tmp_path / "alertmanager.log").start()
+    am_url = f"http://127.0.0.1:{am_port}"
+    try:
+        wait_until(lambda: httpx.get(f"{am_url}/-/ready", timeout=1).status_code == 200, timeout=20,
+                   what="alertmanager ready")
+        alert = {"labels": {"alertname": "AmContract", "severity": "page", "service": "model-service"},
+                 "annotations": {"summary": "contract test", "runbook_url": "runbooks/AmContract.md"},
+                 "startsAt": _now(), "generatorURL": "http://127.0.0.1:9090/graph"}
+        watchdog = {"labels": {"alertname": "Watchdog", "severity": "none"}, "startsAt": _now()}
+        assert httpx.post(f"{am_url}/api/v2/alerts", json=[alert, watchdog], timeout=5).status_code == 200
+
+        [page] = wait_until(lambda: pager.get("/pages", alertname="AmContract"), timeout=20,
+                            what="the page delivered by alertmanager")
+        [am_alert] = [a for a in httpx.get(f"{am_url}/api/v2/alerts", timeout=5).json()
+                      if a["labels"]["alertname"] == "AmContract"]
+        assert page["fingerprint"] == am_alert["fingerprint"]
+        assert (page["severity"], page["summary"], page["runbook_url"]) == ("page", "contract test",
+                                                                           "runbooks/AmContract.md")
+        [event] = pager.get("/events")
+        assert event["receiver"] == "pager" and event["status"] == "firing"
+        wait_until(lambda: pager.get("/heartbeat")["healthy"], timeout=20, what="the Watchdog heartbeat")
+
+        # The alert ends: Alertmanager sends a resolved notification for the same fingerprint.
+        httpx.post(f"{am_url}/api/v2/alerts", json=[{**alert, "endsAt": _now()}], timeout=5).raise_for_status()
+        wait_until(lambda: pager.get("/pages", alertname="AmContract")[0]["status"] == "resolved", timeout=20,
+                   what="the resolved notification")
+        assert len(pager.get("/pages", alertname="AmContract")) == 1
+    finally:
+        am.stop()
+        pager.process.stop()
