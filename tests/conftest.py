@@ -11,14 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from model_service import training
-from model_service.registry import Registry
-from tests.support import cpu_hogs
-from tests.support.isolation import Tripwire, closed_ports
-from tests.support.processes import ServiceUnderTest, start_service
+# The pool's jobs assert in worker threads; rewritten, their asserts say what differed. Registered here, before
+# any test module imports them (tests/compose imports the pool before tests/labs/drills is collected).
+pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_ports", "tests.labs.stack.alert_path")
+
+from model_service import training  # noqa: E402
+from model_service.registry import Registry  # noqa: E402
+from tests.support import cpu_hogs  # noqa: E402
+from tests.support.isolation import Tripwire, closed_ports  # noqa: E402
+from tests.support.processes import ServiceUnderTest, start_service  # noqa: E402
 
 _tripwire: Tripwire | None = None
-DRILL_E2E = "tests/labs/drills/test_drills_e2e.py"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,11 +51,15 @@ def _isolated_from_other_labs(tmp_path_factory: pytest.TempPathFactory) -> Itera
             sock.close()
 
 
+def _reports_a_pool_job(item: pytest.Item) -> bool:
+    return item.get_closest_marker("pool") is not None
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The drill pool's tests go last: the pool starts with the session and plays while the rest runs."""
-    drills = [i for i in items if i.nodeid.startswith(DRILL_E2E)]
-    if drills:
-        items[:] = [i for i in items if not i.nodeid.startswith(DRILL_E2E)] + drills
+    """The pool's tests go last: the pool starts with the session and plays while the rest runs."""
+    pooled = [i for i in items if _reports_a_pool_job(i)]
+    if pooled:
+        items[:] = [i for i in items if not _reports_a_pool_job(i)] + pooled
 
 
 def _background_pool() -> object | None:
@@ -65,7 +72,7 @@ def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
     """Most of a drill is waiting for an alert's ``for:`` or a check's hold window: the pool's labs play the
     drills in the background from the first test on, and the other tests run meanwhile. Not under xdist
     (every worker would start a pool); there the drill tests start it when they run."""
-    wanted = any(i.nodeid.startswith(DRILL_E2E) for i in request.session.items)
+    wanted = any(_reports_a_pool_job(i) for i in request.session.items)
     if wanted and not hasattr(request.config, "workerinput"):
         from tests.labs.drills import jobs
 
@@ -81,12 +88,23 @@ def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
             jobs.finish_pool(pool)  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="session")
+def drill_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> object:
+    """The pool of private labs (``tests/labs/drills/pool.py``): the one the session started in the
+    background, or a new one when only some of its tests run (under xdist, or after ``-k``)."""
+    from tests.labs.drills import jobs
+
+    if jobs.BACKGROUND is None:
+        jobs.BACKGROUND = jobs.start_pool(tmp_path_factory, trained_registry)
+    return jobs.BACKGROUND
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """While the pool plays, every other test shares the machine's CPU with it through the pool's gate: a
     heavy drill (a traffic surge that must saturate a core) runs with the rest of the suite paused."""
     pool = _background_pool()
-    if pool is None or item.nodeid.startswith(DRILL_E2E):
+    if pool is None or _reports_a_pool_job(item):
         yield
         return
     with pool.pool.gate.shared():  # type: ignore[attr-defined]

@@ -119,8 +119,10 @@ def http_server() -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        server.shutdown()
+        if thread.is_alive():  # shutdown() would wait forever for a serve loop that is gone
+            server.shutdown()
         server.server_close()
+        thread.join(5)
 
 
 def _probe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,12 +1,8 @@
-"""The drill tests' shared pieces: assertion rewriting for the harness modules, and the TTD table."""
+"""The drill tests' shared pieces: the TTD table (assertion rewriting of the harness: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-# The scenario's and the pool's asserts run in worker threads; rewritten, they say what differed.
-pytest.register_assert_rewrite("tests.labs.drills.scenario", "tests.labs.drills.steps", "tests.labs.drills.plans",
-                              "tests.labs.drills.lab", "tests.labs.drills.pool")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

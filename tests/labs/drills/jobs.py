@@ -30,13 +30,15 @@ from labs.drills import catalogue
 from labs.drills.fault_types import ConfigFlagFault, TrafficSurgeFault
 from labs.drills.schema import Drill, PromCheck
 from model_service.runtime_config import RuntimeConfig
+from tests.compose.published_ports import JOBS as COMPOSE_JOBS
 from tests.labs.drills import scenario, steps, ttd
 from tests.labs.drills.lab import Lab, for_this_lab
 from tests.labs.drills.plan import Plan
 from tests.labs.drills.plans import PLANS
-from tests.labs.drills.pool import Job, JobFailed, LabSpec, Pool
+from tests.labs.drills.pool import Job, JobFailed, LabSpec, Pool, Skipped
 from tests.labs.drills.steps import running, start
 from tests.labs.drills.timing import AlertTiming, alert_timings, estimated_seconds, quiet_window_s
+from tests.labs.stack.alert_path import JOBS as ALERT_PATH_JOBS
 from tests.support.lab import CLI, allocate_ports
 
 LABS = int(os.environ.get("AIOPS_DRILL_LABS", "7"))
@@ -169,7 +171,8 @@ def all_jobs() -> list[Job]:
              Job("guide_commands", guide_commands, cost_s=40),
              Job("killed_mid_start_then_best_scores", killed_mid_start_then_best_scores, cost_s=30, follows=SCORED),
              Job("stop_after_down", stop_after_down, cost_s=20, last=True)]
-    return jobs
+    # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
+    return jobs + COMPOSE_JOBS + ALERT_PATH_JOBS
 
 
 class DrillPool:
@@ -182,6 +185,8 @@ class DrillPool:
             return self.pool.result(name, timeout=max(1.0, self.deadline - time.monotonic()))
         except JobFailed as exc:
             pytest.fail(str(exc), pytrace=False)
+        except Skipped as exc:
+            pytest.skip(str(exc))
         except TimeoutError:
             pytest.fail(f"{name} did not finish within the pool's {POOL_TIMEOUT_S}s", pytrace=False)
 

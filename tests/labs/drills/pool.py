@@ -101,6 +101,10 @@ class JobFailed(AssertionError):
     """A job failed on a worker; the message has the traceback and the lab's last CLI outputs."""
 
 
+class Skipped(Exception):
+    """A job that cannot apply on this machine (the reason is its message); its test is skipped."""
+
+
 @dataclass
 class LabSpec:
     name: str
@@ -232,6 +236,11 @@ class Pool:
             with gate:
                 job.started = time.monotonic()  # the job's own time, not the wait for a heavy job
                 value = job.run(lab)
+        except Skipped as exc:
+            job.seconds = time.monotonic() - job.started
+            job.future.set_exception(exc)
+            self.log(f"[drills] {lab.name} {job.name}: skipped: {exc}")
+            return True
         except BaseException as exc:
             job.seconds = time.monotonic() - job.started
             detail = "".join(traceback.format_exception(exc)).rstrip()

@@ -9,18 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.labs.drills import jobs
 from tests.labs.drills.jobs import DRILLS, POOL_TIMEOUT_S, DrillPool
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(POOL_TIMEOUT_S + 120)]
-
-
-@pytest.fixture(scope="session")
-def drill_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: object) -> DrillPool:
-    """The pool the session started in the background (or a new one when this file runs on its own)."""
-    if jobs.BACKGROUND is None:
-        jobs.BACKGROUND = jobs.start_pool(tmp_path_factory, trained_registry)  # type: ignore[arg-type]
-    return jobs.BACKGROUND
+pytestmark = [pytest.mark.integration, pytest.mark.pool, pytest.mark.timeout(POOL_TIMEOUT_S + 120)]
 
 
 @pytest.mark.parametrize("drill_id", DRILLS)

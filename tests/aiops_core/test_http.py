@@ -1,0 +1,86 @@
+"""``ApiClient``: one mapping from HTTP outcomes to errors and exit statuses, against a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from aiops_core.errors import Conflict, ExitStatus, LabError, NotRunning
+from aiops_core.http import ApiClient, health_problem, healthy
+from tests.support.ports import free_port
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        code = int(self.path.strip("/").split("?")[0] or 200)
+        body = json.dumps({"error": f"field x: status {code}"} if code >= 400 else {"ok": True,
+                          "auth": self.headers.get("Authorization")}).encode()
+        if self.path.startswith("/999"):
+            code, body = 200, b"<html>not json</html>"
+        self.send_response(code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        if thread.is_alive():
+            httpd.shutdown()
+        httpd.server_close()
+
+
+class Demo(ApiClient):
+    component = "pager"
+
+    def headers(self, admin: bool) -> dict[str, str]:
+        return {"Authorization": "Bearer t"} if admin else {}
+
+
+@pytest.mark.parametrize(("code", "error", "status"), [
+    (404, LabError, ExitStatus.USAGE), (422, LabError, ExitStatus.USAGE), (409, Conflict, ExitStatus.CONFLICT),
+    (500, NotRunning, ExitStatus.NOT_RUNNING), (503, NotRunning, ExitStatus.NOT_RUNNING),
+])
+def test_status_codes_map_to_one_error_each(server: str, code: int, error: type[LabError],
+                                             status: ExitStatus) -> None:
+    with pytest.raises(error) as info:
+        Demo(server).request("GET", f"/{code}")
+    assert info.value.status == status
+    assert f"HTTP {code}" in info.value.message and f"field x: status {code}" in info.value.message
+
+
+def test_success_returns_json_and_admin_headers_are_sent(server: str) -> None:
+    assert Demo(server).request("GET", "/200") == {"ok": True, "auth": None}
+    assert Demo(server).request("GET", "/200", admin=True)["auth"] == "Bearer t"
+
+
+def test_a_non_json_answer_is_not_running_naming_the_cause(server: str) -> None:
+    with pytest.raises(NotRunning, match="without JSON"):
+        Demo(server).request("GET", "/999")
+
+
+def test_nothing_listening_is_not_running_with_the_next_command() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(NotRunning, match=r"pager at .* is not reachable .*aiops-lab up"):
+        Demo(url, timeout=2).request("GET", "/pages")
+    assert not Demo(url).reachable()
+    assert health_problem(url + "/healthz") == "ConnectError" and not healthy(url + "/healthz")
+
+
+def test_health_problem_names_the_status(server: str) -> None:
+    assert health_problem(server + "/503") == "HTTP 503"
+    assert health_problem(server + "/200") is None
