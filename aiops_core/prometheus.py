@@ -8,6 +8,7 @@ means "Prometheus refused this expression", shown as is because it is usually th
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
@@ -37,13 +38,17 @@ class QueryError(PromError):
 
 
 class Prometheus:
-    def __init__(self, base_url: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str | None = None, timeout: float = 10.0, http: httpx.Client | None = None) -> None:
+        """``http``: a keep-alive client for callers that send many queries (a dashboard check sends
+        hundreds); by default each call is one short request, as a CLI command needs."""
         self.base_url = (base_url or component_url("prometheus")).rstrip("/")
         self.timeout = timeout
+        self.http = http
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
+        get = self.http.get if self.http is not None else functools.partial(httpx.get, trust_env=False)
         try:
-            resp = httpx.get(self.base_url + path, params=params, timeout=self.timeout, trust_env=False)
+            resp = get(self.base_url + path, params=params, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise PromUnavailable(f"Prometheus at {self.base_url} is not reachable ({type(exc).__name__}); "
                                   "check it with: aiops-lab status (start the lab with: aiops-lab up -d)") from None
@@ -88,6 +93,10 @@ class Prometheus:
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts Prometheus holds right now (pending and firing), with their labels."""
         return list(self._get("/api/v1/alerts", {})["alerts"])
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        """The loaded rule groups with each rule's health, last error and (for alerts) state."""
+        return list(self._get("/api/v1/rules", {})["groups"])
 
     def targets(self) -> list[dict[str, Any]]:
         """The active scrape targets with their labels and health."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +30,9 @@ from model_service.metrics import register_bulk_collectors
 from monitoring.drift.metrics import REGISTRY as DRIFT_REGISTRY
 from tests.labs.pager.test_pager_api import PagerUnderTest, start_pager
 from tests.labs.pager.test_pager_logic import alert, payload
-from tests.support.processes import ManagedProcess, ServiceUnderTest, free_port, lab_env
+from tests.support.processes import ServiceUnderTest
+from tests.support.prometheus import TestPrometheus, running_prometheus
+from tests.support.speed import scaled
 
 GRAFANA = REPO_ROOT / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
@@ -207,25 +208,6 @@ def substitute(expr: str, route: str, version: str) -> str:
     return expr.replace("$__rate_interval", "1m").replace("$route", route).replace("$model_version", version)
 
 
-class Prom:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(timeout=10)  # keep-alive: the test sends a few hundred queries
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        resp = self.http.get(f"{self.url}/api/v1/query", params={"query": expr})
-        body = resp.json()
-        assert resp.status_code == 200 and body["status"] == "success", f"{expr}: {body.get('error')}"
-        return body["data"]["result"]
-
-    def query_range(self, expr: str, start: float) -> list[dict[str, Any]]:
-        resp = self.http.get(f"{self.url}/api/v1/query_range",
-                             params={"query": expr, "start": start, "end": time.time(), "step": "1s"})
-        body = resp.json()
-        assert resp.status_code == 200 and body["status"] == "success", f"{expr}: {body.get('error')}"
-        return body["data"]["result"]
-
-
 @pytest.fixture
 def pager(tmp_path: Path) -> Iterator[PagerUnderTest]:
     p = start_pager(tmp_path / "pager-state")
@@ -234,29 +216,13 @@ def pager(tmp_path: Path) -> Iterator[PagerUnderTest]:
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path, service: ServiceUnderTest, pager: PagerUnderTest) -> Iterator[Prom]:
-    if shutil.which("prometheus") is None:
-        pytest.skip("prometheus is not installed (apt-get install prometheus)")
-    port = free_port()
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "scrape_configs": [
-                  {"job_name": "model-service", "static_configs": [{"targets": [f"127.0.0.1:{service.port}"]}]},
-                  {"job_name": "pager", "static_configs": [{"targets": [f"127.0.0.1:{pager.port}"]}]}]}
-    cfg = tmp_path / "prometheus.yml"
-    cfg.write_text(yaml.safe_dump(config))
-    proc = ManagedProcess(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                           f"--web.listen-address=127.0.0.1:{port}"], lab_env(tmp_path),
-                          tmp_path / "prometheus.log").start()
-    prom = Prom(f"http://127.0.0.1:{port}")
-    try:
-        wait_until(lambda: len(prom.query("up == 1")) == 2, timeout=30, what="prometheus scraping both targets")
+def prometheus(tmp_path: Path, service: ServiceUnderTest, pager: PagerUnderTest) -> Iterator[TestPrometheus]:
+    with running_prometheus(tmp_path, {"model-service": f"127.0.0.1:{service.port}",
+                                       "pager": f"127.0.0.1:{pager.port}"}) as prom:
         yield prom
-    finally:
-        prom.http.close()
-        proc.stop()
 
 
-def send_traffic(service: ServiceUnderTest, pager: PagerUnderTest, prom: Prom) -> None:
+def send_traffic(service: ServiceUnderTest, pager: PagerUnderTest, prom: TestPrometheus) -> None:
     """A short, bounded burst touching every signal the panels show, in phases that each wait for a scrape.
 
     rate() cannot see the first increment of a series that appears with it (a new status code, a new
@@ -268,7 +234,7 @@ def send_traffic(service: ServiceUnderTest, pager: PagerUnderTest, prom: Prom) -
     rows = 0  # rows predicted successfully
 
     def scraped(expr: str, what: str) -> None:
-        wait_until(lambda: prom.query(expr), timeout=20, what=f"prometheus to scrape {what}")
+        wait_until(lambda: prom.vector(expr), timeout=scaled(20), what=f"prometheus to scrape {what}")
 
     def predict_and_feedback(c: httpx.Client, first: int, count: int) -> int:
         for i in range(first, first + count):
@@ -316,7 +282,7 @@ def send_traffic(service: ServiceUnderTest, pager: PagerUnderTest, prom: Prom) -
 
 @pytest.mark.integration
 def test_every_panel_query_returns_data_from_a_real_prometheus(
-        service: ServiceUnderTest, pager: PagerUnderTest, prometheus: Prom) -> None:
+        service: ServiceUnderTest, pager: PagerUnderTest, prometheus: TestPrometheus) -> None:
     started = time.time()
     send_traffic(service, pager, prometheus)
 
@@ -328,7 +294,7 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
         for uid, title, ref, expr in targets:
             has_vars = "$route" in expr or "$model_version" in expr
             for route, version in ((".*", ".*"), ("/predict", "v1"))[:2 if has_vars else 1]:
-                result = prometheus.query(substitute(expr, route, version))  # raises on a PromQL error
+                result = prometheus.vector(substitute(expr, route, version))  # raises on a PromQL error
                 if not result and (uid, title) not in ALLOWED_EMPTY:
                     empty.append(f"{uid} / {title} / {ref} (route={route}, model_version={version}): {expr}")
         return not empty
@@ -339,18 +305,17 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
         pytest.fail("panels without data:\n" + "\n".join(empty))
 
     def value(expr: str, **match: str) -> float:
-        series = [s for s in prometheus.query(substitute(expr, ".*", ".*"))
-                  if all(s["metric"].get(k) == v for k, v in match.items())]
+        series = [v for labels, v in prometheus.vector(substitute(expr, ".*", ".*"))
+                  if all(labels.get(k) == want for k, want in match.items())]
         assert series, f"no series {match} in {expr}"
-        return float(series[0]["value"][1])
+        return series[0]
 
     by_title = {(b["uid"], p["title"]): p["targets"] for b, p in all_panels()}
     error_by_route = by_title[("aiops-service", "5xx error ratio by route")][0]["expr"]
     assert value(error_by_route, route="/predict") > 0, "the error_ratio flag produced 5xx"
     assert value(error_by_route, route="/feedback") == 0, "no 5xx on /feedback reads as 0, not 'No data'"
-    fields = {s["metric"]["field"] for s in prometheus.query(substitute(
-        by_title[("aiops-service", "Validation errors by field")][0]["expr"], ".*", ".*")) if
-        float(s["value"][1]) > 0}
+    fields = {labels["field"] for labels, v in prometheus.vector(substitute(
+        by_title[("aiops-service", "Validation errors by field")][0]["expr"], ".*", ".*")) if v > 0}
     assert {"distance_km", "items_count"} <= fields
     by_version = by_title[("aiops-model", "Predictions / s by model version")][0]["expr"]
     assert value(by_version, model_version="v1") > 0 and value(by_version, model_version="v2") > 0
@@ -360,7 +325,7 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
     for board in boards():
         for ann in board["annotations"]["list"]:
             if "expr" in ann:
-                result = prometheus.query_range(ann["expr"], started - 5)
+                result = prometheus.matrix(ann["expr"], started - 5, time.time(), 1.0)
                 assert result or ann["name"] in ALLOWED_EMPTY_ANNOTATIONS, f"{board['uid']}: {ann['name']} empty"
         for var in board["templating"]["list"]:
             if var["type"] == "query":

@@ -5,76 +5,41 @@ command works, and a killed service pages within seconds (lab-mode time compress
 
 from __future__ import annotations
 
-import os
-import shutil
+import math
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from aiops_core.polling import wait_until
-from monitoring import render
-from monitoring.binaries import APT_INSTALL
 from tests.monitoring import catalog
 from tests.monitoring.traffic import Burst
-from tests.support.processes import ManagedProcess, ServiceUnderTest, free_port
+from tests.support.processes import ServiceUnderTest
+from tests.support.prometheus import TestPrometheus, running_prometheus
 
 pytestmark = pytest.mark.integration
 
 MAX_ROUNDS = 60  # at most ~720 requests, whatever happens
 
 
-class Prom:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.port = port
-
-    def api(self, path: str, **params: str) -> Any:
-        resp = httpx.post(f"{self.url}/api/v1/{path}", data=params, timeout=10.0) if params else \
-            httpx.get(f"{self.url}/api/v1/{path}", timeout=10.0)
-        body = resp.json()
-        assert body["status"] == "success", body
-        return body["data"]
-
-    def query(self, expr: str) -> list[dict]:
-        return self.api("query", query=expr)["result"]
-
-
 @pytest.fixture
-def prometheus(service: ServiceUnderTest, tmp_path: Path) -> Iterator[Prom]:
-    if shutil.which("prometheus") is None:
-        pytest.skip(f"prometheus is not installed; install it with: {APT_INSTALL}")
-    port = free_port()
-    targets = {"model-service": f"127.0.0.1:{service.port}", "prometheus": f"127.0.0.1:{port}"}
-    rendered = render.render(tmp_path / "config", targets=targets, pager_url="http://127.0.0.1:9",
-                             lab_mode=True)
-    proc = ManagedProcess(render.prometheus_command(rendered.prometheus_yml, tmp_path / "data", port),
-                          dict(os.environ), tmp_path / "prometheus.log").start()
-    try:
-        def ready() -> bool:
-            if proc.proc is not None and proc.proc.poll() is not None:
-                raise AssertionError(f"prometheus exited:\n{proc.output()[-3000:]}")
-            return httpx.get(render.ready_url(port), timeout=1.0).status_code == 200
-
-        wait_until(ready, timeout=30, what="prometheus ready")
-        yield Prom(port)
-    finally:
-        proc.stop()
+def prometheus(service: ServiceUnderTest, tmp_path: Path) -> Iterator[TestPrometheus]:
+    with running_prometheus(tmp_path, {"model-service": f"127.0.0.1:{service.port}"}) as prom:
+        yield prom
 
 
-def _has_value(samples: list[dict]) -> bool:
-    return any(s["value"][1] not in ("NaN", "+Inf", "-Inf") for s in samples)
+def _has_value(samples: list[tuple[dict[str, str], float]]) -> bool:
+    return any(math.isfinite(value) for _, value in samples)
 
 
-def _recording_has_data(prom: Prom, name: str) -> bool:
+def _recording_has_data(prom: TestPrometheus, name: str) -> bool:
     selector = f'{name}{{route="/predict"}}' if name.startswith("route:") else name
-    return _has_value(prom.query(selector))
+    return _has_value(prom.vector(selector))
 
 
-def _run_runbook_curl(line: str, service: ServiceUnderTest, prom: Prom, cwd: Path) -> str | None:
+def _run_runbook_curl(line: str, service: ServiceUnderTest, prom: TestPrometheus, cwd: Path) -> str | None:
     """Run a runbook curl line against the test's ports; None when it targets a component not running here."""
     if "127.0.0.1:8000" not in line and "127.0.0.1:9090" not in line:
         return None
@@ -84,7 +49,7 @@ def _run_runbook_curl(line: str, service: ServiceUnderTest, prom: Prom, cwd: Pat
     return "" if result.returncode == 0 else f"{line}\n  exit {result.returncode}: {result.stderr[-300:]}"
 
 
-def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prometheus: Prom,
+def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prometheus: TestPrometheus,
                                                  tmp_path: Path) -> None:
     recording = sorted(catalog.recording_names())
     with service.client() as client:
@@ -100,12 +65,12 @@ def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prom
     assert {200, 404, 422} <= set(burst.statuses)
 
     # The service's and Prometheus's own targets are scraped successfully.
-    health = {t["labels"]["job"]: t["health"] for t in prometheus.api("targets")["activeTargets"]}
+    health = {t["labels"]["job"]: t["health"] for t in prometheus.targets()}
     assert health == {"model-service": "up", "prometheus": "up"}
 
     # Every rule (recording and alerting) evaluated without an error.
     def all_rules_evaluated() -> list[dict]:
-        rules = [r for g in prometheus.api("rules")["groups"] for r in g["rules"]]
+        rules = [r for g in prometheus.rule_groups() for r in g["rules"]]
         return rules if all(r["health"] != "unknown" for r in rules) else []
 
     rules = wait_until(all_rules_evaluated, timeout=30, what="every rule evaluated once")
@@ -114,9 +79,8 @@ def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prom
 
     # Spot checks that the numbers mean what they say: the renamed field shows up in the 422 share, and
     # no request failed with a 5xx.
-    assert float(prometheus.query('route:aiops_http_request_validation_errors:ratio_rate5m{route="/predict"}')
-                 [0]["value"][1]) > 0
-    assert float(prometheus.query('slo:sli_error:ratio_rate5m{slo="availability"}')[0]["value"][1]) == 0
+    assert prometheus.value('route:aiops_http_request_validation_errors:ratio_rate5m{route="/predict"}') > 0
+    assert prometheus.value('slo:sli_error:ratio_rate5m{slo="availability"}') == 0
 
     # Every runbook query evaluates, and every curl the runbooks give works against the live lab.
     errors = []
@@ -136,5 +100,5 @@ def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prom
 
     # Kill the service: in lab mode ModelServiceDown (for: 1m / 12 = 5s) must fire within seconds.
     service.process.stop()
-    wait_until(lambda: prometheus.query('ALERTS{alertname="ModelServiceDown", alertstate="firing"}'),
+    wait_until(lambda: prometheus.vector('ALERTS{alertname="ModelServiceDown", alertstate="firing"}'),
                timeout=30, interval=0.5, what="ModelServiceDown to fire after the service stopped")

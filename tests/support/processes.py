@@ -14,6 +14,7 @@ import httpx
 from aiops_core.polling import wait_until
 from tests.support.lab import lab_environment
 from tests.support.ports import free_port
+from tests.support.speed import scaled
 
 __all__ = ["ADMIN_TOKEN", "ManagedProcess", "ProcessUnderTest", "ServiceUnderTest", "free_port", "lab_env",
            "start_http_process", "start_service"]
@@ -90,7 +91,7 @@ def start_http_process(module: str, name: str, state_dir: Path, env: dict[str, s
             raise AssertionError(f"{name} exited early:\n{proc.output()[-3000:]}")
         return httpx.get(f"http://127.0.0.1:{port}{health_path}", timeout=1.0).status_code == 200
 
-    wait_until(up, timeout=timeout, what=f"{name} on port {port}")
+    wait_until(up, timeout=scaled(timeout), what=f"{name} on port {port}")
     return proc
 
 

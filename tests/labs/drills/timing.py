@@ -24,6 +24,7 @@ from labs.drills.schema import Drill, PromCheck
 from monitoring.render import LAB_SPEEDUP, RULES_SOURCE
 from tests.labs.drills.lab import Lab
 from tests.labs.drills.plan import Plan
+from tests.support.speed import scaled
 
 # How long after an alert's lab-mode ``for:`` a page may take: rule windows filling with the fault's data
 # (rate windows are 1/12 of production, at least four 2 s scrapes), Alertmanager's group_wait, the drift
@@ -83,13 +84,14 @@ def page_timeout(lab: Lab, drill: Drill) -> float:
     ages out of the window), plus slack, for the fastest of the drill's expected alerts."""
     known = alert_timings(lab.state / "run" / "config" / "rules", speedup=1)  # what this lab loaded
     bounds = [known[a].for_s + known[a].lookback_s for a in drill.expected_alerts if a in known]
-    return min(bounds) + PAGE_SLACK_S if bounds else PAGE_DEFAULT_S
+    # The rules' clocks are wall time; only the slack (scrapes, evaluation, CLI start-up) stretches with load.
+    return min(bounds) + scaled(PAGE_SLACK_S) if bounds else scaled(PAGE_DEFAULT_S)
 
 
 def check_timeout(drill: Drill, plan: Plan) -> float:
     if plan.check_timeout_s is not None:
         return plan.check_timeout_s
-    return CHECK_BASE_S + 2 * max_hold(drill)
+    return scaled(CHECK_BASE_S) + 2 * max_hold(drill)
 
 
 def max_hold(drill: Drill) -> float:

@@ -16,6 +16,7 @@ from model_service.prediction_log import connect
 from tests.labs.load.conftest import report_dirs, request_counts, run_cli
 from tests.support.lab import CLI
 from tests.support.processes import ManagedProcess, ServiceUnderTest, free_port
+from tests.support.speed import scaled
 
 pytestmark = pytest.mark.integration
 
@@ -112,8 +113,8 @@ def test_ui_serves_on_loopback_and_stops_with_the_cli(shared_service: ServiceUnd
     ui = ManagedProcess([*CLI, "load", "ui", "--host", shared_service.url, "--port", str(port)],
                         cli_env, tmp_path / "ui.log").start()
     try:
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0).status_code == 200, timeout=30,
-                   what="Locust web UI")
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0).status_code == 200,
+                   timeout=scaled(30), what="Locust web UI")
     finally:
         ui.stop()
 
