@@ -13,7 +13,8 @@ import pytest
 
 # The pool's jobs assert in worker threads; rewritten, their asserts say what differed. Registered here, before
 # any test module imports them (tests/compose imports the pool before tests/labs/drills is collected).
-pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_ports", "tests.labs.stack.alert_path")
+pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_ports", "tests.labs.stack.alert_path",
+                              "tests.labs.stack.round_trip")
 
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402
@@ -55,11 +56,16 @@ def _reports_a_pool_job(item: pytest.Item) -> bool:
     return item.get_closest_marker("pool") is not None
 
 
+def _starts_processes(item: pytest.Item) -> bool:
+    return item.get_closest_marker("integration") is not None
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The pool's tests go last: the pool starts with the session and plays while the rest runs."""
-    pooled = [i for i in items if _reports_a_pool_job(i)]
-    if pooled:
-        items[:] = [i for i in items if not _reports_a_pool_job(i)] + pooled
+    """Unit tests first, then the tests that start processes, then the pool's: the pool starts with the
+    session and plays while the rest runs, and its heavy job (alone on the CPU with every other process-
+    starting test held back) falls into the stretch of unit tests. Order within each group is kept."""
+    if any(_reports_a_pool_job(i) for i in items):
+        items[:] = sorted(items, key=lambda i: (_reports_a_pool_job(i), _starts_processes(i)))
 
 
 def _background_pool() -> object | None:
@@ -101,11 +107,11 @@ def drill_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path)
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """While the pool plays, every other test shares the machine's CPU with it through the pool's gate: a
-    heavy drill (a traffic surge that must saturate a core) runs with the rest of the suite paused."""
+    """While the pool plays, every test that starts processes shares the machine's CPU with it through the
+    pool's gate: a heavy drill (a traffic surge that must saturate a core) runs with those tests paused."""
     pool = _background_pool()
-    if pool is None or _reports_a_pool_job(item):
-        yield
+    if pool is None or _reports_a_pool_job(item) or not _starts_processes(item):
+        yield  # a unit test uses one core at most and starts nothing: it may run beside a heavy job
         return
     with pool.pool.gate.shared():  # type: ignore[attr-defined]
         yield

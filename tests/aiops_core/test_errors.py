@@ -39,10 +39,17 @@ def test_domain_errors_are_lab_errors_with_their_status(error: type[LabError], s
     assert raised.message == "what is wrong; run: aiops-lab something"
 
 
-def test_a_domain_error_becomes_the_cli_exit_status(tmp_path: Path) -> None:
+def test_a_domain_error_becomes_the_cli_exit_status_in_process(tmp_path: Path) -> None:
     lab = Lab.create(tmp_path / "state")
-    unknown = lab.cli("model", "deploy", "v99")  # RegistryError from deep inside, no CLI translation
-    assert unknown.returncode == ExitStatus.CONFLICT, unknown.stdout + unknown.stderr
-    assert unknown.stderr.startswith("error: ") and "v99" in unknown.stderr and "Traceback" not in unknown.stderr
-    in_process = lab.run("pager", "list", "--since", "soon")
-    assert in_process.exit_code == ExitStatus.USAGE and "--since 'soon' is not a duration" in in_process.text
+    unknown = lab.run("model", "deploy", "v99")  # RegistryError from deep inside, no CLI translation
+    assert unknown.exit_code == ExitStatus.CONFLICT and "v99" in unknown.text, unknown.output
+    down = lab.run("pager", "list")  # NotRunning from the HTTP client: nothing listens on this lab's port
+    assert down.exit_code == ExitStatus.NOT_RUNNING and "aiops-lab up" in down.text, down.output
+
+
+@pytest.mark.integration
+def test_the_cli_entry_point_prints_the_error_and_exits_with_its_status(tmp_path: Path) -> None:
+    """``aiops-lab`` as a learner runs it: ``main()``, not click's test runner."""
+    done = Lab.create(tmp_path / "state").cli("pager", "list", "--since", "soon")
+    assert done.returncode == ExitStatus.USAGE, done.stdout + done.stderr
+    assert done.stderr.startswith("error: --since 'soon' is not a duration") and "Traceback" not in done.stderr

@@ -38,6 +38,7 @@ def test_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert load(Demo).timeout_s == 3.0 and load(Demo, timeout_s=7).timeout_s == 7.0
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("module", "variable"), [("labs.pager", "AIOPS_PAGER_HEARTBEAT_TIMEOUT_S"),
                                                   ("labs.traffic_feed", "AIOPS_TRAFFIC_FEED_MAX_BODY_BYTES"),
                                                   ("model_service", "AIOPS_LOG_FLUSH_MS")])

@@ -239,16 +239,13 @@ def test_07_load_and_capacity(live_lab: Lab) -> None:
     missing = lab.run("lab", "check", f"{CAPACITY}/load-test")
     assert missing.exit_code == 1 and "aiops-lab load run" in missing.text
 
-    # the learner measures the way the README says: quick steps, twice, and trusts the higher knee
-    knees = []
-    for _ in range(2):
-        measured = lab.run("load", "capacity", "--start-users", "16", "--max-users", "256", "--step", "5s",
-                           "--budget", "60s")
-        assert measured.exit_code == 0, measured.output
-        report = max((lab.state / "reports" / "load").glob("*-capacity/capacity.json"),
-                     key=lambda p: p.stat().st_mtime)
-        knees.append(json.loads(report.read_text())["knee"]["rps"])
-    knee = max(knees)
+    # the learner measures with quick steps (the README suggests twice and the higher knee; once is enough
+    # here: a knee a step low is the case the check's bracket below is for)
+    measured = lab.run("load", "capacity", "--start-users", "16", "--max-users", "256", "--step", "5s",
+                       "--budget", "60s")
+    assert measured.exit_code == 0, measured.output
+    report = max((lab.state / "reports" / "load").glob("*-capacity/capacity.json"), key=lambda p: p.stat().st_mtime)
+    knee = json.loads(report.read_text())["knee"]["rps"]
 
     answers = lab.workspace(CAPACITY) / "capacity.yaml"
     answers.write_text(yaml.safe_dump({"max_rps": round(knee)}))

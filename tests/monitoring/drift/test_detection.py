@@ -5,7 +5,6 @@ Real Evidently over a real SQLite prediction log written by the service's own wr
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +38,7 @@ def test_healthy_traffic_raises_no_dataset_drift_in_20_seeds(make_monitor, lab_s
     for seed in range(20):
         log = lab_state / f"predictions-{seed}.db"
         log_traffic(log, lab_state / "models", "v1", WINDOW, 100 + seed, "normal", feedback_every=0)
-        monitor.settings = dataclasses.replace(monitor.settings, prediction_log=log)
+        monitor.settings = monitor.settings.model_copy(update={"prediction_log": log})
         summary = monitor.run_once(save=False)
         assert summary.outcome == "success", summary.reason
         verdicts.append(summary.dataset.drifted)
