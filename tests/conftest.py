@@ -61,11 +61,13 @@ def _starts_processes(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Unit tests first, then the tests that start processes, then the pool's: the pool starts with the
-    session and plays while the rest runs, and its heavy job (alone on the CPU with every other process-
-    starting test held back) falls into the stretch of unit tests. Order within each group is kept."""
-    if any(_reports_a_pool_job(i) for i in items):
-        items[:] = sorted(items, key=lambda i: (_reports_a_pool_job(i), _starts_processes(i)))
+    """The pool's tests go last: the pool starts with the session and plays while the rest runs.
+
+    (Measured: moving every unit test to the front, to fill the heavy job's pause, made the run slower --
+    13.3 min against 11 -- because the process tests then all met the pool at its busiest.)"""
+    pooled = [i for i in items if _reports_a_pool_job(i)]
+    if pooled:
+        items[:] = [i for i in items if not _reports_a_pool_job(i)] + pooled
 
 
 def _background_pool() -> object | None:

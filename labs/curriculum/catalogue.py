@@ -64,10 +64,6 @@ class Module:
     def readme(self) -> Path:
         return self.folder / "README.md"
 
-    @property
-    def starter(self) -> Path:
-        return self.folder / "starter"
-
     def checks(self) -> ModuleType:
         """The module's checks module (``EXERCISES``, optional ``on_start`` and ``traffic``)."""
         return importlib.import_module(self.checks_module)

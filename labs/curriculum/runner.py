@@ -46,9 +46,10 @@ def start(module: Module, force: bool = False, restart: bool = False) -> Started
     ws = pg.workspace(module.id)
     ws.mkdir(parents=True, exist_ok=True)
     copied, kept = [], []
-    if module.starter.is_dir():
-        for src in sorted(p for p in module.starter.rglob("*") if p.is_file()):
-            rel = src.relative_to(module.starter)
+    starter = module.folder / "starter"
+    if starter.is_dir():
+        for src in sorted(p for p in starter.rglob("*") if p.is_file()):
+            rel = src.relative_to(starter)
             dst = ws / rel
             if dst.exists() and not force:
                 kept.append(str(rel))

@@ -12,9 +12,8 @@ import importlib.metadata as md
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from aiops_core.paths import REPO_ROOT
 from model_service.registry import Registry
+from tests.support.http_server import serving
 from tests.support.lab import lab_environment
 
 DOCKER_DIR = REPO_ROOT / "docker"
@@ -113,16 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        if thread.is_alive():  # shutdown() would wait forever for a serve loop that is gone
-            server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(_Handler) as url:
+        yield url
 
 
 def _probe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,7 @@ from labs.cli.main import COMMANDS
 from model_service.app import create_app
 from model_service.settings import Settings
 from tests.monitoring import catalog
+from tests.support.cli_parse import parse_cli
 
 LINES = catalog.runbook_shell_lines()
 ALLOWED_PROGRAMS = {"aiops-lab", "curl", "df", "ls"}
@@ -34,15 +35,7 @@ COMPONENT_PATHS = {
 
 def _cli_command(args: list[str]) -> None:
     """Resolve and parse ``aiops-lab ARGS`` exactly as the CLI would, without running it."""
-    noun, rest = args[0], args[1:]
-    assert noun in COMMANDS, f"aiops-lab has no command {noun!r}"
-    module, attr, _ = COMMANDS[noun]
-    command: click.Command = getattr(importlib.import_module(module), attr)
-    while isinstance(command, click.Group) and rest:
-        sub = command.commands.get(rest[0])
-        assert sub is not None, f"aiops-lab {noun} has no command {rest[0]!r}"
-        command, rest = sub, rest[1:]
-    command.make_context(noun, list(rest))  # raises click.UsageError / BadParameter on a wrong option
+    parse_cli(args)
 
 
 def _service_paths(tmp_path: Path) -> set[str]:

@@ -41,6 +41,7 @@ def closed_ports() -> tuple[dict[str, str], list[socket.socket]]:
 class Tripwire:
     """Listens on every free default port of the topology and records who connects."""
 
+    ports: dict[str, int] = field(default_factory=lambda: {c.name: c.default_port for c in COMPONENTS})
     hits: list[str] = field(default_factory=list)
     watched: list[int] = field(default_factory=list)
     busy: list[int] = field(default_factory=list)
@@ -49,18 +50,18 @@ class Tripwire:
     _thread: threading.Thread | None = None
 
     def start(self) -> Tripwire:
-        for comp in COMPONENTS:
+        for name, port in self.ports.items():
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                sock.bind((LOOPBACK, comp.default_port))
+                sock.bind((LOOPBACK, port))
             except OSError:
                 sock.close()
-                self.busy.append(comp.default_port)
+                self.busy.append(port)
                 continue
             sock.listen(16)
             sock.setblocking(False)
-            self._selector.register(sock, selectors.EVENT_READ, comp.name)
-            self.watched.append(comp.default_port)
+            self._selector.register(sock, selectors.EVENT_READ, name)
+            self.watched.append(port)
         self._thread = threading.Thread(target=self._run, name="port-tripwire", daemon=True)
         self._thread.start()
         return self

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shlex
 
-import click
 import pytest
 
-from labs.cli.main import COMMANDS
 from labs.curriculum import catalogue
 from tests.labs.curriculum.conftest import Lab, normal
+from tests.support.cli_parse import parse_cli
 
 
 def test_list_shows_every_module_and_exercise_not_started(offline: Lab) -> None:
@@ -152,11 +150,4 @@ def _readme_commands() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("where", "command"), _readme_commands(), ids=lambda v: str(v)[:60])
 def test_commands_in_the_readmes_parse_with_the_real_cli(where: str, command: str) -> None:
-    noun, *rest = shlex.split(command)[1:]
-    module, attr, _ = COMMANDS[noun]
-    cmd: click.Command = getattr(importlib.import_module(module), attr)
-    while isinstance(cmd, click.Group) and rest:
-        sub = cmd.commands.get(rest[0])
-        assert sub is not None, f"{where}: aiops-lab {noun} has no command {rest[0]!r}"
-        cmd, rest = sub, rest[1:]
-    cmd.make_context(noun, list(rest))  # raises on an unknown option or a bad choice
+    parse_cli(shlex.split(command)[1:], where)  # raises on an unknown option or a bad choice
