@@ -31,6 +31,7 @@ from labs.drills.fault_types import ConfigFlagFault, TrafficSurgeFault
 from labs.drills.schema import Drill, PromCheck
 from model_service.runtime_config import RuntimeConfig
 from tests.compose.published_ports import JOBS as COMPOSE_JOBS
+from tests.labs.curriculum.capacity_job import JOBS as CAPACITY_JOBS
 from tests.labs.drills import scenario, steps, ttd
 from tests.labs.drills.lab import Lab, for_this_lab
 from tests.labs.drills.plan import Plan
@@ -41,6 +42,7 @@ from tests.labs.drills.timing import AlertTiming, alert_timings, estimated_secon
 from tests.labs.stack.alert_path import JOBS as ALERT_PATH_JOBS
 from tests.labs.stack.round_trip import JOBS as ROUND_TRIP_JOBS
 from tests.support.lab import CLI, allocate_ports
+from tests.support.speed import scaled
 
 LABS = int(os.environ.get("AIOPS_DRILL_LABS", "7"))
 POOL_TIMEOUT_S = 1200  # the whole pool; a CI run takes about 7 minutes
@@ -173,13 +175,13 @@ def all_jobs() -> list[Job]:
              Job("killed_mid_start_then_best_scores", killed_mid_start_then_best_scores, cost_s=30, follows=SCORED),
              Job("stop_after_down", stop_after_down, cost_s=20, last=True)]
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
-    return jobs + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS
+    return jobs + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS
 
 
 class DrillPool:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
-        self.deadline = time.monotonic() + POOL_TIMEOUT_S
+        self.deadline = time.monotonic() + scaled(POOL_TIMEOUT_S)  # a loaded machine gets more time
 
     def outcome(self, name: str) -> object:
         try:
