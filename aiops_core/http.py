@@ -23,7 +23,6 @@ import httpx
 
 from aiops_core.errors import Conflict, LabError, NotRunning
 from aiops_core.runstate import component_url
-from aiops_core.topology import BY_NAME
 
 
 def health_problem(url: str, timeout: float = 2.0) -> str | None:
@@ -56,6 +55,9 @@ class ApiClient:
 
     component: ClassVar[str]
     start_hint: ClassVar[str] = "start the lab with: aiops-lab up"
+    # Liveness, not readiness: a service that answers but is not ready (no loadable model) is exactly the one
+    # a learner must still reach, e.g. to deploy a good model.
+    live_path: ClassVar[str] = "/healthz"
 
     def __init__(self, base_url: str | None = None, timeout: float = 10.0) -> None:
         self.base_url = (base_url or component_url(self.component)).rstrip("/")
@@ -89,5 +91,5 @@ class ApiClient:
                              "JSON; is something else listening on that port? check: aiops-lab status") from None
 
     def reachable(self) -> bool:
-        """Does the component answer its health endpoint?"""
-        return healthy(self.base_url + BY_NAME[self.component].health_path)
+        """Is the process there and answering (``live_path``), ready or not?"""
+        return healthy(self.base_url + self.live_path)

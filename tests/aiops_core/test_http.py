@@ -74,6 +74,19 @@ def test_nothing_listening_is_not_running_with_the_next_command() -> None:
     assert health_problem(url + "/healthz") == "ConnectError" and not healthy(url + "/healthz")
 
 
+def test_reachable_means_alive_not_ready(server: str) -> None:
+    """A service that answers 503 on readiness (no loadable model) must still be reachable: deploying a good
+    model through it is the fix."""
+
+    class NotReady(Demo):
+        live_path = "/200"
+
+    class Dead(Demo):
+        live_path = "/503"
+
+    assert NotReady(server).reachable() and not Dead(server).reachable()
+
+
 def test_health_problem_names_the_status(server: str) -> None:
     assert health_problem(server + "/503") == "HTTP 503"
     assert health_problem(server + "/200") is None

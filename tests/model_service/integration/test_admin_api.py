@@ -15,7 +15,8 @@ import pytest
 
 from tests.model_service.integration.launcher import fresh_state, launch, stop_cleanly
 from tests.model_service.integration.scrape import scrape, series, value
-from tests.support.processes import ServiceUnderTest
+from tests.support.lab import Lab, lab_environment
+from tests.support.processes import ADMIN_TOKEN, ServiceUnderTest
 
 pytestmark = pytest.mark.integration
 
@@ -227,8 +228,10 @@ def test_unloadable_active_model_means_not_ready_until_a_deploy(trained_registry
             resp = c.post("/predict", json=RECORD)
             assert resp.status_code == 503 and resp.json()["error"].startswith("model: ")
             assert c.get("/model").status_code == 503
-            deployed = c.post("/admin/model/deploy", json={"version": "v2"}, headers=svc.admin_headers)
-            assert deployed.status_code == 200, deployed.text
+            # The learner's fix, with the CLI: the service is alive though not ready, so it deploys live.
+            cli = Lab(lab_environment(state, AIOPS_MODEL_SERVICE_URL=svc.url, AIOPS_ADMIN_TOKEN=ADMIN_TOKEN))
+            deployed = cli.run("model", "deploy", "v2")
+            assert deployed.exit_code == 0 and "(live on" in deployed.text, deployed.output
             assert c.get("/readyz").status_code == 200
             assert c.post("/predict", json=RECORD).json()["model_version"] == "v2"
         assert json.loads((state / "models" / "active.json").read_text())["version"] == "v2"
