@@ -56,6 +56,11 @@ def _reports_a_pool_job(item: pytest.Item) -> bool:
     return item.get_closest_marker("pool") is not None
 
 
+def _pool_jobs(items: list[pytest.Item]) -> set[str]:
+    """The pool jobs the selected tests report (``@pytest.mark.pool("job name")``)."""
+    return {str(name) for item in items for mark in item.iter_markers("pool") for name in mark.args}
+
+
 def _starts_processes(item: pytest.Item) -> bool:
     return item.get_closest_marker("integration") is not None
 
@@ -66,6 +71,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     (Measured: moving every unit test to the front, to fill the heavy job's pause, made the run slower --
     13.3 min against 11 -- because the process tests then all met the pool at its busiest.)"""
     pooled = [i for i in items if _reports_a_pool_job(i)]
+    for item in pooled:
+        # The first of them may wait for most of the pool: its own deadline (``DrillPool.outcome``, stretched
+        # with the machine's load and capped) bounds the wait, not pytest-timeout's per-test 300 s.
+        item.add_marker(pytest.mark.timeout(0))
     if pooled:
         items[:] = [i for i in items if not _reports_a_pool_job(i)] + pooled
 
@@ -80,12 +89,12 @@ def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
     """Most of a drill is waiting for an alert's ``for:`` or a check's hold window: the pool's labs play the
     drills in the background from the first test on, and the other tests run meanwhile. Not under xdist
     (every worker would start a pool); there the drill tests start it when they run."""
-    wanted = any(_reports_a_pool_job(i) for i in request.session.items)
+    wanted = _pool_jobs(request.session.items)
     if wanted and not hasattr(request.config, "workerinput"):
         from tests.labs.drills import jobs
 
         jobs.BACKGROUND = jobs.start_pool(request.getfixturevalue("tmp_path_factory"),
-                                          request.getfixturevalue("trained_registry"))
+                                          request.getfixturevalue("trained_registry"), wanted)
     try:
         yield
     finally:
@@ -97,13 +106,14 @@ def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def drill_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> object:
+def drill_pool(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+               trained_registry: Path) -> object:
     """The pool of private labs (``tests/labs/drills/pool.py``): the one the session started in the
-    background, or a new one when only some of its tests run (under xdist, or after ``-k``)."""
+    background, or (under xdist) one started by the first test that needs it, for the selected jobs."""
     from tests.labs.drills import jobs
 
     if jobs.BACKGROUND is None:
-        jobs.BACKGROUND = jobs.start_pool(tmp_path_factory, trained_registry)
+        jobs.BACKGROUND = jobs.start_pool(tmp_path_factory, trained_registry, _pool_jobs(request.session.items))
     return jobs.BACKGROUND
 
 

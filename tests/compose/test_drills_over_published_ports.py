@@ -8,9 +8,9 @@ import pytest
 from tests.compose.published_ports import JOBS
 from tests.labs.drills.jobs import DrillPool
 
-pytestmark = [pytest.mark.integration, pytest.mark.pool]
+pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("job", [j.name for j in JOBS])
+@pytest.mark.parametrize("job", [pytest.param(j.name, marks=pytest.mark.pool(j.name)) for j in JOBS])
 def test_over_published_ports(drill_pool: DrillPool, job: str) -> None:
     drill_pool.outcome(job)

@@ -233,7 +233,7 @@ def test_06_drift(live_lab: Lab) -> None:
 
 
 # --- 07 load and capacity: a heavy job of the drill pool, on a lab of its own (capacity_job.py) -------------
-@pytest.mark.pool
+@pytest.mark.pool(CAPACITY_JOBS[0].name)
 def test_07_load_and_capacity(drill_pool: DrillPool) -> None:
     [job] = CAPACITY_JOBS
     print(drill_pool.outcome(job.name))

@@ -20,7 +20,7 @@ def _lab_json(env: dict[str, str]) -> dict:
     return json.loads((Path(env["AIOPS_STATE_DIR"]) / "run" / "lab.json").read_text())
 
 
-@pytest.mark.pool
+@pytest.mark.pool(ROUND_TRIP[0].name)
 def test_up_status_restart_down_round_trip(drill_pool: DrillPool) -> None:
     """Played on one of the drill pool's labs (``round_trip.py``): ``up`` is how every pool lab starts."""
     [job] = ROUND_TRIP
