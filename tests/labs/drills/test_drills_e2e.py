@@ -19,21 +19,16 @@ def test_drill_end_to_end(drill_pool: DrillPool, drill_id: str) -> None:
     drill_pool.outcome(drill_id)
 
 
-@pytest.mark.pool("cli_errors")
-def test_cli_lists_drills_and_names_errors(drill_pool: DrillPool) -> None:
-    drill_pool.outcome("cli_errors")
+# Jobs besides the drills (jobs.py): the id says what each proves.
+OTHER_JOBS = {
+    "cli_errors": "cli-lists-drills-and-names-errors",
+    "killed_mid_start_then_best_scores": "stop-cleans-up-after-the-cli-died-mid-start-and-best-scores-show",
+    "guide_commands": "every-promql-and-curl-in-the-drill-guides-runs-against-a-lab",
+    "stop_after_down": "stop-restores-the-state-on-disk-when-the-lab-is-gone",
+}
 
 
-@pytest.mark.pool("killed_mid_start_then_best_scores")
-def test_stop_cleans_up_after_the_cli_died_mid_start_and_best_scores_show(drill_pool: DrillPool) -> None:
-    drill_pool.outcome("killed_mid_start_then_best_scores")
-
-
-@pytest.mark.pool("guide_commands")
-def test_every_promql_and_curl_in_the_drill_guides_runs_against_a_lab(drill_pool: DrillPool) -> None:
-    drill_pool.outcome("guide_commands")
-
-
-@pytest.mark.pool("stop_after_down")
-def test_stop_restores_the_state_on_disk_when_the_lab_is_gone(drill_pool: DrillPool) -> None:
-    drill_pool.outcome("stop_after_down")
+@pytest.mark.parametrize("job", [pytest.param(job, marks=pytest.mark.pool(job), id=what)
+                                 for job, what in OTHER_JOBS.items()])
+def test_other_drill_job(drill_pool: DrillPool, job: str) -> None:
+    drill_pool.outcome(job)
