@@ -34,11 +34,13 @@ install_python_env() {
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { say "Python >= 3.11 is required"; exit 4; }
   [ -x "$VENV/bin/python" ] || { say "creating virtualenv $VENV"; python3 -m venv "$VENV"; }
   local stamp="$VENV/.aiops-installed"
-  local want; want="$(sha256sum pyproject.toml | cut -c1-16)"
+  # The runtime dependencies are constrained to docker/requirements.lock, the versions the suite and the
+  # image were last run with, so a fresh clone gets a known-good set instead of whatever is newest today.
+  local want; want="$(cat pyproject.toml docker/requirements.lock | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing aiops-lab and its dependencies into $VENV (first run takes a few minutes)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e ".[test]"
+    "$VENV/bin/python" -m pip install -q -e ".[test]" -c docker/requirements.lock
     echo "$want" > "$stamp"
   fi
 }

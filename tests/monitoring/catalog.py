@@ -61,6 +61,20 @@ def recording_names() -> set[str]:
     return {r.name for r in rules() if r.kind == "record"}
 
 
+def recording_selectors() -> set[str]:
+    """One selector per recorded series family: the name plus the rule's static labels.
+
+    Several rules record one name under different labels (``slo:sli_error:ratio_rate5m`` for availability
+    and for latency, in separate evaluations), so "the name has data" does not mean every rule has data.
+    """
+    out = set()
+    for r in rules():
+        if r.kind == "record":
+            matchers = ",".join(f'{k}="{v}"' for k, v in sorted(r.labels.items()))
+            out.add(f"{r.name}{{{matchers}}}" if matchers else r.name)
+    return out
+
+
 def code_blocks(markdown: str, lang: str) -> list[str]:
     """Contents of the fenced blocks tagged ``lang`` (```promql, ```bash)."""
     return [textwrap.dedent(body).strip() for _, tag, body in _FENCE.findall(markdown) if tag == lang]

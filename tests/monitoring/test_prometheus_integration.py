@@ -34,8 +34,9 @@ def _has_value(samples: list[tuple[dict[str, str], float]]) -> bool:
     return any(math.isfinite(value) for _, value in samples)
 
 
-def _recording_has_data(prom: TestPrometheus, name: str) -> bool:
-    selector = f'{name}{{route="/predict"}}' if name.startswith("route:") else name
+def _recording_has_data(prom: TestPrometheus, selector: str) -> bool:
+    if selector.startswith("route:"):
+        selector = selector.rstrip("}") + ',route="/predict"}' if "{" in selector else selector + '{route="/predict"}'
     return _has_value(prom.vector(selector))
 
 
@@ -51,7 +52,7 @@ def _run_runbook_curl(line: str, service: ServiceUnderTest, prom: TestPrometheus
 
 def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prometheus: TestPrometheus,
                                                  tmp_path: Path) -> None:
-    recording = sorted(catalog.recording_names())
+    recording = sorted(catalog.recording_selectors())
     with service.client() as client:
         burst = Burst(client)
 
