@@ -84,6 +84,8 @@ class ApiClient:
             if resp.status_code == 409:
                 raise Conflict(message)
             raise LabError(message)
+        if not resp.content:
+            return None  # a bodyless success (Alertmanager's DELETE /api/v2/silence/{id})
         try:
             return resp.json()
         except ValueError:

@@ -33,6 +33,16 @@ def prediction_log_path() -> Path:
     return Path(raw).expanduser().resolve() if raw else state_dir() / "predictions.db"
 
 
+def cache_dir() -> Path:
+    """``AIOPS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aiops-lab`` (``~/.cache/aiops-lab``): things that are
+    expensive to build and the same for every lab on the machine (the drills' candidate models)."""
+    raw = os.environ.get("AIOPS_CACHE_DIR")
+    if raw:
+        return Path(raw).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "aiops-lab"
+
+
 def admin_token_path(state: Path | None = None) -> Path:
     """The admin API's bearer token, written (mode 0600) by ``aiops-lab up`` for the other terminals."""
     return (state or state_dir()) / "admin-token"

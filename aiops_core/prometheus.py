@@ -108,6 +108,21 @@ class Prometheus:
         except httpx.HTTPError:
             return False
 
+    def last_reload(self) -> float | None:
+        """When the running Prometheus last loaded its config successfully (its start counts), from its own
+        ``/metrics`` -- not a query, so it is exact and immediate; None when Prometheus does not answer."""
+        try:
+            text = httpx.get(self.base_url + "/metrics", timeout=self.timeout, trust_env=False).text
+        except httpx.HTTPError:
+            return None
+        for line in text.splitlines():
+            if line.startswith("prometheus_config_last_reload_success_timestamp_seconds "):
+                try:
+                    return float(line.split()[1])
+                except (IndexError, ValueError):
+                    return None
+        return None
+
     def reload(self) -> bool:
         """POST /-/reload (needs --web.enable-lifecycle). False when reload is not enabled or fails."""
         try:

@@ -78,24 +78,48 @@ def drill_list() -> None:
     info("start one: aiops-lab drill start ID   (or a surprise: aiops-lab drill random)")
 
 
+def _countdown(status: Any, message: str) -> Callable[[float], None]:
+    """Wait out the previous drill's traffic in the alert windows, visibly (Ctrl-C aborts: nothing started)."""
+    def wait(seconds: float) -> None:
+        info("the SLO alert windows still hold the previous drill's traffic; a drill started now would page "
+             "later than on a fresh lab. Waiting for it to age out (Ctrl-C aborts; --no-wait starts at once).")
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            status.update(f"waiting for the alert windows to clear: {fmt_seconds(left)} left ...")
+            time.sleep(min(1.0, left))
+        status.update(message)
+    return wait
+
+
+_FORCE = click.option("--force", is_flag=True, help="Start even if the lab is not in its normal state (runtime "
+                      "flags changed, a leftover silence, the drill's page still firing).")
+_NO_WAIT = click.option("--no-wait", is_flag=True, help="Start at once even while the SLO alert windows still "
+                        "hold the previous drill's traffic (the incident then pages later than on a fresh lab).")
+
+
 @cli.command("start")
 @click.argument("drill_id", metavar="ID")
-@click.option("--force", is_flag=True, help="Start even if runtime flags are not at their defaults.")
-def drill_start(drill_id: str, force: bool) -> None:
+@_FORCE
+@_NO_WAIT
+def drill_start(drill_id: str, force: bool, no_wait: bool) -> None:
     """Start drill ID: print the briefing, start its traffic, inject the fault, start the clock."""
     _catalogue()
-    with console.status(f"starting drill {drill_id} (traffic warm-up, then the fault)..."):
-        j, drill = engine.start(drill_id, force=force)
+    message = f"starting drill {drill_id} (traffic warm-up, then the fault)..."
+    with console.status(message) as status:
+        j, drill = engine.start(drill_id, force=force, settle=None if no_wait else _countdown(status, message))
     _briefing(j, drill)
 
 
 @cli.command("random")
-@click.option("--force", is_flag=True, help="Start even if runtime flags are not at their defaults.")
-def drill_random(force: bool) -> None:
+@_FORCE
+@_NO_WAIT
+def drill_random(force: bool, no_wait: bool) -> None:
     """Wheel of misfortune: start a random drill without saying which one."""
     drill_id = engine.random_drill_id()
-    with console.status("spinning the wheel of misfortune..."):
-        j, drill = engine.start(drill_id, hidden=True, force=force)
+    message = "spinning the wheel of misfortune..."
+    with console.status(message) as status:
+        j, drill = engine.start(drill_id, hidden=True, force=force,
+                                settle=None if no_wait else _countdown(status, message))
     _briefing(j, drill)
 
 
@@ -201,6 +225,13 @@ def drill_report(run_id: str | None) -> None:
             s.score if j.passed_at else "- (not mitigated)"]])
     for wrong in s.wrong_actions:
         info(f"  wrong action: {wrong}")
+    for undone in s.reverted:
+        info(f"  not counted: {undone}")
+    if s.pages and not secret:
+        table("pages after the fault, in order (the first one is detection)", ["+time", "alert", "severity", "acked"],
+              [[fmt_seconds(p["after_s"]), p["alert"], p["severity"],
+                f"+{fmt_seconds(p['acked_after_s'])} by {p['acked_by']}" if p.get("acked_after_s") is not None
+                else "-"] for p in s.pages])
     if rep.postmortem is not None:
         info(f"postmortem draft: {rep.postmortem}")
 

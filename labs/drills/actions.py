@@ -3,31 +3,26 @@
 The same histories an on-call engineer reads tell the engine what happened: the config change history
 (``aiops-lab config set``), the model deployment history (deploy / rollback), new registry versions
 (``model train`` / ``retrain``: both register one), process restarts (a component's process or container
-started after the drill began, asked of the runtime) and the upstream clients' history. Changes the engine
-made itself are excluded by the markers it wrote into the journal.
+started after the drill began, asked of the runtime), the upstream clients' history, and the monitoring
+levers (config edits, Prometheus reloads, Alertmanager silences: ``labs.drills.monitoring_levers``). Changes
+the engine made itself are excluded by the markers it wrote into the journal.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from labs.drills import upstream
+from labs.drills import monitoring_levers, upstream
 from labs.drills.faults import ENGINE_ACTOR
-from labs.drills.journal import Journal
+from labs.drills.journal import Action, Journal
 from model_service.client import ServiceClient
 
 WATCHED_COMPONENTS = ("model-service", "prometheus", "alertmanager", "pager", "drift-monitor", "traffic-feed")
 
 
-@dataclass(frozen=True)
-class Action:
-    key: str  # unique, for de-duplication across CLI invocations
-    kind: str  # e.g. config:explanations_enabled, model:rollback, restart:model-service, upstream:rollback
-    at: float
-    detail: str
+__all__ = ["Action", "baseline", "detect", "is_accepted"]
 
 
 def _ts(iso: str) -> float:
@@ -54,7 +49,7 @@ def baseline() -> dict[str, Any]:
     """What to compare against later: when each component started, and the registered versions."""
     models = _models_api() or {"versions": [], "active": None}
     return {"started": _started(), "versions": [v["version"] for v in models["versions"]],
-            "active_model": models["active"]}
+            "active_model": models["active"], **monitoring_levers.snapshot()}
 
 
 def _config(j: Journal) -> list[Action]:
@@ -69,7 +64,8 @@ def _config(j: Journal) -> list[Action]:
             continue
         out.append(Action(f"config@{c['time']}", f"config:{c['flag']}", at,
                           f"config set {c['flag']} {c['old']!r} -> {c['new']!r} by {c['actor']}"
-                          + (f" ({c['reason']})" if c.get("reason") else "")))
+                          + (f" ({c['reason']})" if c.get("reason") else ""),
+                          {"target": f"config:{c['flag']}", "before": c["old"], "after": c["new"]}))
     return out
 
 
@@ -84,7 +80,8 @@ def _models(j: Journal) -> list[Action]:
         if at < j.started_at or marker in j.engine_changes or e["actor"] == ENGINE_ACTOR:
             continue
         out.append(Action(f"deploy@{e['time']}", f"model:{e['action']}", at,
-                          f"model {e['action']} {e.get('previous')} -> {e['version']} by {e['actor']}"))
+                          f"model {e['action']} {e.get('previous')} -> {e['version']} by {e['actor']}",
+                          {"target": "model:active", "before": e.get("previous"), "after": e["version"]}))
     known = set(j.baseline.get("versions", [])) | set(j.injected_versions)
     for v in models["versions"]:
         if v["version"] in known:
@@ -94,11 +91,11 @@ def _models(j: Journal) -> list[Action]:
     return out
 
 
-def _restarts(j: Journal) -> list[Action]:
+def _restarts(j: Journal, started_now: dict[str, float | None]) -> list[Action]:
     """A component whose process (native) or container (compose) started after the drill began."""
     before = j.baseline.get("started", {})
     out = []
-    for name, started in _started().items():
+    for name, started in started_now.items():
         if started is None or started <= j.started_at or before.get(name) in (None, started):
             continue
         out.append(Action(f"restart@{name}@{started:.3f}", f"restart:{name}", started,
@@ -117,7 +114,9 @@ def _upstream(j: Journal) -> list[Action]:
 
 def detect(j: Journal) -> list[Action]:
     """Every learner action since the drill started, oldest first."""
-    found = [*_config(j), *_models(j), *_restarts(j), *_upstream(j)]
+    started = _started()
+    found = [*_config(j), *_models(j), *_restarts(j, started), *_upstream(j),
+             *monitoring_levers.detect(j, started.get("prometheus"))]
     return sorted(found, key=lambda a: a.at)
 
 

@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from aiops_core.errors import ExitStatus, LabError
 from aiops_core.prometheus import Prometheus
 from labs.drills import (
     actions,
+    candidates,
     catalogue,
     faults,
     postmortem,
@@ -36,6 +38,8 @@ from labs.drills.checks import CheckResult, evaluate
 from labs.drills.journal import Journal, RollbackAction
 from labs.drills.schema import Drill
 from labs.pager.client import PagerClient
+from labs.stack import labview
+from monitoring.render import LAB_SPEEDUP
 
 HIDDEN_LABEL = "wheel-of-misfortune"  # what the pager is told during `drill random` (no spoiler)
 TRAFFIC_START_TIMEOUT_S = 30.0
@@ -70,8 +74,12 @@ def _spawn_traffic(j: Journal) -> int:
     return proc.pid
 
 
-def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Journal, Drill]:
-    """Brief, start traffic, wait for the warm-up, inject; on any failure roll back what was done."""
+def start(drill_id: str, hidden: bool = False, force: bool = False,
+          settle: Callable[[float], None] | None = None) -> tuple[Journal, Drill]:
+    """Brief, start traffic, wait for the warm-up, inject; on any failure roll back what was done.
+
+    ``settle(seconds)`` is called when the alert windows still hold the previous drill's traffic (see
+    ``preflight.settle_seconds``) and must wait that long; without it the drill starts at once, noted."""
     drill = drill_for(drill_id, deep=True)
     running = jr.load_current()
     if running is not None:
@@ -79,6 +87,15 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
         raise LabError(f"{name} is already running ({running.run_id}); stop it first: aiops-lab drill stop",
                        ExitStatus.CONFLICT)
     warnings = preflight.check(drill, force)
+    state = labview.load()
+    speedup = LAB_SPEEDUP if state is not None and state.mode == "lab" else 1
+    left = preflight.settle_seconds(drill, speedup)
+    if left > 0 and settle is not None:
+        settle(left)
+        preflight.check(drill, force)  # a lot can change in a few minutes
+    elif left > 0:
+        warnings.append(f"started without waiting: the alert windows still held {left:.0f} s of the previous "
+                        "drill's traffic, so this incident may page later than on a fresh lab")
     now = time.time()
     stamp = datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')
     run_id = f"{HIDDEN_LABEL if hidden else drill.id}-{stamp}"
@@ -92,6 +109,9 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
                                       description="restore every runtime flag to its pre-drill value"))
     j.rollbacks.append(RollbackAction(kind="model", params={"version": j.baseline.get("active_model")},
                                       description=f"re-activate the pre-drill model {j.baseline.get('active_model')}"))
+    # A silence made during the drill outlives it otherwise, and hides the next drill's page.
+    j.rollbacks.append(RollbackAction(kind="silences", params={"since": now, "keep": j.baseline.get("silences", [])},
+                                      description="expire the silences created during the drill"))
     jr.save(j)
     PagerClient().set_drill(HIDDEN_LABEL if hidden else drill.id)
     try:
@@ -104,6 +124,8 @@ def start(drill_id: str, hidden: bool = False, force: bool = False) -> tuple[Jou
             jr.save(j)
             action.params["pid"] = j.traffic_pid = _spawn_traffic(j)
             jr.save(j)
+            # Build the drill's candidate models (a cache miss only) while the traffic process starts.
+            candidates.prepare([spec for fault in drill.faults for spec in faults.candidate_specs(fault)])
             _warm_up(j, drill.traffic.warmup)
         j.injected_at = time.time()
         for fault in drill.faults:
@@ -149,14 +171,9 @@ def record_actions(j: Journal) -> list[actions.Action]:
         return []
     new = [a for a in found if a.key not in seen]
     for a in new:
-        j.add("learner", a.detail, at=a.at, key=a.key, action=a.kind)
+        j.add("learner", a.detail, at=a.at, key=a.key, action=a.kind, **a.data)
     j.events.sort(key=lambda e: e.at)
     return new
-
-
-def wrong_actions(j: Journal, drill: Drill) -> list[str]:
-    return [e.detail for e in j.events
-            if e.kind == "learner" and not actions.is_accepted(e.data.get("action", ""), drill.accepted_actions)]
 
 
 def pages_for(j: Journal) -> list[dict[str, Any]]:
@@ -164,7 +181,8 @@ def pages_for(j: Journal) -> list[dict[str, Any]]:
     live = PagerClient().pages_since(j.started_at)
     if live is None:
         return list(j.result.get("pages", []))
-    keep = ("alertname", "severity", "summary", "paged_at", "resolved_at", "runbook_url", "fingerprint")
+    keep = ("alertname", "severity", "summary", "paged_at", "resolved_at", "runbook_url", "fingerprint", "labels",
+            "acked_at", "acked_by")
     pages = [{k: p.get(k) for k in keep} for p in live]
     if j.stopped_at is not None:
         pages = [p for p in pages if (p["paged_at"] or 0) <= j.stopped_at]
@@ -220,7 +238,7 @@ def check() -> CheckOutcome:
         j.passed_at, j.status = time.time(), "passed"
         j.add("passed", "success checks hold: incident mitigated")
         pages = pages_for(j)
-        score = scoring.score(j, drill, pages, wrong_actions(j, drill))
+        score = scoring.score(j, drill, pages)
         path = postmortem.write(j, drill, score, pages, prom)
         j.result = {"score": score.as_dict(), "postmortem": str(path), "pages": pages}
         jr.record_result({"run_id": j.run_id, "drill": drill.id, "outcome": "passed", "score": score.score,
@@ -279,7 +297,7 @@ def report(run_id: str | None = None) -> Report:
         record_actions(j)
         jr.save(j)
     pages = pages_for(j)
-    score = scoring.score(j, drill, pages, wrong_actions(j, drill))
+    score = scoring.score(j, drill, pages)
     path = Path(j.result["postmortem"]) if j.result.get("postmortem") else None
     return Report(j, drill, score, postmortem.timeline_rows(j, pages), path)
 

@@ -7,21 +7,18 @@ journal already holds a rollback that is safe to run even though nothing was inj
 
 from __future__ import annotations
 
-import random
 import re
 import socket
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from aiops_core import paths
 from aiops_core.errors import LabError
 from aiops_core.http import healthy
 from aiops_core.prometheus import Prometheus
+from labs.drills import candidates, monitoring_levers, upstream
 from labs.drills import journal as jr
-from labs.drills import upstream
 from labs.drills.fault_types import (
     BadModelFault,
     ConfigFlagFault,
@@ -39,7 +36,6 @@ from labs.drills.journal import Journal, RollbackAction
 from model_service.client import ServiceClient
 
 ENGINE_ACTOR = "drill-engine"
-TRAINING_ROWS = 5000  # enough for a believable candidate, fast enough (~1 s) for a drill start
 
 
 class FaultError(LabError):
@@ -47,13 +43,12 @@ class FaultError(LabError):
 
 
 def _plan(j: Journal, action: RollbackAction) -> None:
+    """Record how to undo an injection -- once: the drill start already plans "re-activate the pre-drill
+    model", and a bad deploy planning the same would make ``drill stop`` do (and print) it twice."""
+    if any(a.kind == action.kind and a.params == action.params and not a.done for a in j.rollbacks):
+        return
     j.rollbacks.append(action)
     jr.save(j)
-
-
-def prometheus_config_path() -> Path:
-    """The rendered config the running Prometheus reads (``aiops-lab up`` writes it)."""
-    return paths.state_dir() / "run" / "config" / "prometheus.yml"
 
 
 def _closed_port() -> int:
@@ -85,41 +80,41 @@ def _model_rollback(j: Journal) -> None:
                             description=f"re-activate model {previous}"))
 
 
-def _push(trained: Any, actor: str) -> str:
+def _push(body: dict[str, Any], actor: str) -> str:
     """Register a candidate in the *service's* registry through the admin API (``POST /admin/model/upload``).
 
     Not a local file write: the compose lab's registry is a container volume the host cannot see, and a
     release reaching the service through its API is what a real pipeline does too."""
-    from model_service.model_upload import encode
-
     return ServiceClient(actor=actor, timeout=60.0).request("POST", "/admin/model/upload", admin=True,
-                                                            json=encode(trained))["version"]
+                                                            json=body)["version"]
+
+
+def _stale_seed(age_days: float) -> int:
+    return 7000 + int(age_days)  # fixed per age, so the candidate is built once per machine
+
+
+def candidate_specs(fault: Fault) -> list[dict[str, Any]]:
+    """The candidate models a fault releases (``labs.drills.candidates`` builds and caches them)."""
+    if isinstance(fault, BadModelFault):
+        return [{"seed": fault.seed, "corruption": fault.corruption, "description": fault.description}]
+    if isinstance(fault, StaleModelFault):
+        return [{"seed": _stale_seed(age), "description": fault.description} for age in fault.age_days]
+    return []
 
 
 def _bad_model(j: Journal, f: BadModelFault) -> str:
-    from model_service import training
-
     _model_rollback(j)
-    trained = training.train(rows=TRAINING_ROWS, seed=f.seed, corruption=f.corruption,
-                             description=f.description)
-    # A real bad release does not confess: its card carries the release note, not the corruption. The
-    # evidence a learner can find stays honest (holdout/golden metrics computed on clean data).
-    trained.card = trained.card.model_copy(update={"corruption": None})
-    version = _push(trained, f.actor)
+    version = _push(candidates.upload_body(f.seed, f.description, f.corruption), f.actor)
     _deploy(j, version, f.actor)
     return f"model {version} deployed by {f.actor}: {f.description}"
 
 
 def _stale_model(j: Journal, f: StaleModelFault) -> str:
-    from model_service import training
-
     _model_rollback(j)
     versions = []
     for age in sorted(f.age_days, reverse=True):  # oldest first, like the history it restores
-        trained = training.train(rows=TRAINING_ROWS, seed=random.randrange(10_000), description=f.description)
         created = datetime.now(UTC) - timedelta(days=age)
-        trained.card = trained.card.model_copy(update={"created_at": created})
-        versions.append(_push(trained, f.actor))
+        versions.append(_push(candidates.upload_body(_stale_seed(age), f.description, created_at=created), f.actor))
     for version in versions:
         _deploy(j, version, f.actor)
     return f"models {', '.join(versions)} deployed by {f.actor}: {f.description}"
@@ -160,7 +155,7 @@ _PORT = re.compile(r":(\d+)$")
 
 
 def _scrape_target(j: Journal, f: ScrapeTargetFault) -> str:
-    path = prometheus_config_path()
+    path = monitoring_levers.prometheus_config_path()
     if not path.is_file():
         raise FaultError(f"{path} does not exist: this drill needs a lab started with 'aiops-lab up'")
     original = path.read_text()
@@ -178,6 +173,7 @@ def _scrape_target(j: Journal, f: ScrapeTargetFault) -> str:
     path.write_text(header + f"# pushed by {f.actor} at {datetime.now(UTC).isoformat()[:19]}Z: {f.note}\n"
                     + yaml.safe_dump(config, sort_keys=False))
     how = "reloaded" if Prometheus().reload() else _restart_prometheus()
+    monitoring_levers.mark_engine_change(j)
     return f"prometheus scrape target of job {f.job} now points at port {wrong} ({how}; pushed by {f.actor})"
 
 

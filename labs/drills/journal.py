@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +31,20 @@ class Event(BaseModel):
     kind: str  # start | injection | learner | hint | check | ack | page | resolved | passed | rollback | stop
     detail: str
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One learner action found in the lab's records (see ``labs.drills.actions``).
+
+    ``data`` says what the action changed, for scoring: ``target`` (e.g. ``config:traffic_feed``,
+    ``model:active``) with ``before``/``after`` values for reversible changes, ``matchers`` for silences."""
+
+    key: str  # unique, for de-duplication across CLI invocations
+    kind: str  # e.g. config:explanations_enabled, model:rollback, restart:model-service, silence:create
+    at: float
+    detail: str
+    data: dict[str, Any] = dataclass_field(default_factory=dict, hash=False, compare=False)
 
 
 class RollbackAction(BaseModel):

@@ -190,9 +190,26 @@ def _upstream_reset(params: dict[str, Any]) -> str:
     return "upstream clients reset"
 
 
+def _silences(params: dict[str, Any]) -> str:
+    """Expire every active silence created since the drill started (the pre-drill ones are kept)."""
+    from aiops_core.alertmanager import Alertmanager
+    from aiops_core.errors import LabError
+
+    keep = set(params.get("keep", []))
+    try:
+        am = Alertmanager(timeout=10.0)
+        created = [s for s in am.active_silences() if s["id"] not in keep and s["updated_at"] >= params["since"]]
+    except LabError as exc:
+        if not _lab_alive():
+            return "the lab is not running; no silence to expire"
+        raise RuntimeError(f"Alertmanager did not list its silences: {exc}") from None
+    expired = [s["id"] for s in created if am.expire(s["id"])]
+    return f"expired {len(expired)} silence(s): {', '.join(expired)}" if expired else "no silence to expire"
+
+
 _HANDLERS = {
     "config_flag": _config_flag, "config_snapshot": _config_snapshot, "model": _model, "process": _process,
-    "prometheus_config": _prometheus_config,
+    "prometheus_config": _prometheus_config, "silences": _silences,
     "traffic": _traffic, "upstream_reset": _upstream_reset, "dependency": _dependency,
 }
 

@@ -167,6 +167,8 @@ class TrafficRunner:
         if resp.status_code != 200:
             return
         self.stats.counts["ok"] += 1
+        if self.stats.counts["ok"] == 1:
+            self.stats.write()  # `drill start` waits for the first served request: tell it now, not in 2 s
         data = resp.json()
         preds = data["predictions"] if n > 1 else [data]
         ratio = self.state.labels.feedback_ratio

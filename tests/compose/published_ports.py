@@ -80,7 +80,7 @@ def a_native_only_drill_is_refused_before_anything_happens(stack: Stack) -> None
 
 
 def error_burst_end_to_end_over_published_ports(stack: Stack) -> None:
-    started = stack.host("drill", "start", "error-burst")
+    started = stack.host("drill", "start", "error-burst", "--no-wait")
     assert started.returncode == 0, started.stdout + started.stderr
     journal = _journal(stack)
     assert journal is not None and journal["drill_id"] == "error-burst"

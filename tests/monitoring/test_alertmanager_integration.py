@@ -7,8 +7,6 @@ Watchdog heartbeat repeats, and a ModelServiceDown page inhibits the service's b
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,8 +17,7 @@ import httpx
 import pytest
 
 from aiops_core.polling import wait_until
-from monitoring import render
-from tests.support.processes import ManagedProcess, free_port
+from tests.support.alertmanager import running_alertmanager
 
 pytestmark = pytest.mark.integration
 
@@ -60,24 +57,8 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def alertmanager(receiver: Receiver, tmp_path: Path) -> Iterator[str]:
-    if shutil.which("prometheus-alertmanager") is None and shutil.which("alertmanager") is None:
-        pytest.skip("Alertmanager is not installed; install it with: sudo apt-get install -y prometheus-alertmanager")
-    port = free_port()
-    rendered = render.render(tmp_path / "config", targets={"alertmanager": f"127.0.0.1:{port}"},
-                             pager_url=receiver.url, lab_mode=True)
-    proc = ManagedProcess(render.alertmanager_command(rendered.alertmanager_yml, tmp_path / "data", port),
-                          dict(os.environ), tmp_path / "alertmanager.log").start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def ready() -> bool:
-            if proc.proc is not None and proc.proc.poll() is not None:
-                raise AssertionError(f"alertmanager exited:\n{proc.output()[-3000:]}")
-            return httpx.get(render.ready_url(port), timeout=1.0).status_code == 200
-
-        wait_until(ready, timeout=30, what="alertmanager ready")
+    with running_alertmanager(tmp_path, receiver.url) as url:
         yield url
-    finally:
-        proc.stop()
 
 
 def _alert(name: str, **labels: str) -> dict:

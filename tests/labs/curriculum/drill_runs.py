@@ -32,7 +32,7 @@ def finished_run(drill_id: str, injected_at: float | None = None, passed: bool =
     if passed:
         j.passed_at, j.status = t0 + 120, "passed"
         j.add("passed", "success checks hold: incident mitigated", at=j.passed_at)
-        score = scoring.score(j, drill, pages, [])
+        score = scoring.score(j, drill, pages)
         dead = Prometheus(base_url=f"http://127.0.0.1:{free_port()}", timeout=1.0)
         path = postmortem.write(j, drill, score, pages, dead)
         j.result = {"score": score.as_dict(), "postmortem": str(path), "pages": pages}

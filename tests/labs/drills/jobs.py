@@ -81,7 +81,7 @@ def _unscored_drill(lab: Lab) -> str:
 def killed_mid_start_then_best_scores(lab: Lab) -> None:
     drill = catalogue.get(_unscored_drill(lab))
     steps.wait_alerts_clear(lab, set(drill.expected_alerts))
-    proc = subprocess.Popen([*CLI, "drill", "start", drill.id], env=lab.env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([*CLI, "drill", "start", drill.id, "--no-wait"], env=lab.env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     lab.ran.append(drill.id)
     journal = wait_until(lambda: (j := lab.journal()) and j.get("traffic_pid") and j, timeout=30,

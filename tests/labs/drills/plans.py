@@ -33,6 +33,14 @@ def _fix_the_scrape_target(lab: Lab, run: Run) -> None:
     config.write_text(text[:target_at] + f"127.0.0.1:{port}" + text[end:])
 
 
+def _the_config_fix_is_on_the_timeline(lab: Lab, run: Run) -> None:
+    """Neither the edit nor the curl reload goes through the lab's CLI; both must still be on the timeline."""
+    journal = lab.journal()
+    assert journal is not None
+    kinds = [e["data"].get("action") for e in journal["events"] if e["kind"] == "learner"]
+    assert "monitoring:edit:prometheus.yml" in kinds and "monitoring:reload:prometheus" in kinds, kinds
+
+
 def _restart_keeps_the_bad_model(lab: Lab, run: Run) -> None:
     """Wrong lever: a restart loads the same (bad) active version again, so the check keeps failing."""
     bad = lab.active_model()
@@ -76,7 +84,7 @@ def _clients_were_refused(lab: Lab, run: Run) -> None:
 PLANS: dict[str, Plan] = {
     "error-burst": Plan(after_start=_second_start_is_refused, after_report=_errors_were_served),
     "service-crash": Plan(after_page=_ack_the_page, after_report=_clients_were_refused),
-    "monitoring-blind-spot": Plan(manual_steps=_fix_the_scrape_target),
+    "monitoring-blind-spot": Plan(manual_steps=_fix_the_scrape_target, after_report=_the_config_fix_is_on_the_timeline),
     # Its page is a burn rate over the last 5 lab minutes of *all* /predict requests: 0.9 slow requests/s
     # against an earlier drill's 8 fast ones reach 14.4% only once those age out (~5 min instead of ~20 s).
     "latency-regression": Plan(quiet_lab=True),

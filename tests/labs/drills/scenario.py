@@ -38,7 +38,7 @@ def play(lab: Lab, drill_id: str, plan: Plan) -> DrillResult:
     run = Run(drill, lab)
     wait_alerts_clear(lab, set(drill.expected_alerts))
     run.phase("wait for the last drill's alerts")
-    run.injected_at = start(lab, drill_id)
+    run.injected_at = start(lab, drill_id, wait=plan.quiet_lab)
     assert_fault_visible(lab, drill)
     if plan.after_start:
         plan.after_start(lab, run)

@@ -92,7 +92,7 @@ def test_briefings_do_not_spoil_the_cause(drill_id: str) -> None:
 
 
 def test_every_accepted_action_names_a_known_lever() -> None:
-    prefixes = ("config:", "model:", "restart:", "upstream:")
+    prefixes = ("config:", "model:", "restart:", "upstream:", "monitoring:", "silence:")
     for drill in DRILLS.values():
         for pattern in drill.accepted_actions:
             assert pattern.startswith(prefixes), f"{drill.id}: {pattern}"
