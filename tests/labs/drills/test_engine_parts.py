@@ -137,3 +137,15 @@ def test_postmortem_draft_without_prometheus_fills_every_placeholder(state: Path
         assert row in text
     assert "## Lessons learned\n\n_..._" in text and "## Action items" in text
     assert json.loads((path.parent / "report.json").read_text())["score"]["ttd_s"] == 12.0
+
+
+def test_a_rollback_already_planned_is_not_planned_twice(state: Path) -> None:
+    """bad-model-deploy plans "re-activate v1" like the drill start does: stop must do (and print) it once."""
+    from labs.drills import faults
+
+    j = _journal()
+    start = jr.RollbackAction(kind="model", params={"version": "v1"}, description="re-activate the pre-drill v1")
+    j.rollbacks.append(start)
+    faults._plan(j, jr.RollbackAction(kind="model", params={"version": "v1"}, description="re-activate model v1"))
+    faults._plan(j, jr.RollbackAction(kind="model", params={"version": "v2"}, description="re-activate model v2"))
+    assert [a.params["version"] for a in j.rollbacks] == ["v1", "v2"]
