@@ -58,6 +58,12 @@ def run_dir() -> Path:
     return paths.state_dir() / "run"
 
 
+def config_dir(state: Path | None = None) -> Path:
+    """Where ``aiops-lab up`` renders the monitoring config the running Prometheus and Alertmanager read
+    (``prometheus.yml``, ``rules/*.yml``, ``alertmanager.yml``)."""
+    return (run_dir() if state is None else state / "run") / "config"
+
+
 def run_file() -> Path:
     return run_dir() / "lab.json"
 

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "drill": ("labs.cli.drill", "cli", "Incident drills: start, check, hint, stop, report."),
     "lab": ("labs.cli.curriculum", "cli", "Guided exercises: list, check, reset."),
     "pager": ("labs.cli.pager", "cli", "The lab pager: pages received from Alertmanager."),
+    "monitoring": ("labs.cli.monitoring", "cli", "Prometheus/Alertmanager config: re-render and reload."),
 }
 
 

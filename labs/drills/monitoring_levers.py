@@ -16,19 +16,14 @@ from typing import Any
 
 import yaml
 
-from aiops_core import paths
 from aiops_core.alertmanager import Alertmanager, matcher_text
 from aiops_core.errors import LabError
 from aiops_core.prometheus import Prometheus
+from aiops_core.runstate import config_dir
 from labs.drills.journal import Action, Journal
 
 # A reload within this long after the process started is the start itself, already a "restart" event.
 START_GRACE_S = 3.0
-
-
-def config_dir() -> Path:
-    """The rendered monitoring config the running Prometheus and Alertmanager read (``aiops-lab up``)."""
-    return paths.state_dir() / "run" / "config"
 
 
 def prometheus_config_path() -> Path:

@@ -2,15 +2,21 @@
 
 Impact comes from two sides. The *server side* is Prometheus (``increase()`` of the service's counters over
 the incident window): failed and slow /predict requests, the share of the 30-day error budget burned, and
-the minutes the SLIs were out of SLO. The *user side* is what the drill's clients saw, which includes what
-the server never logged (refused connections while it was down, timeouts while it hung).
+the minutes the SLIs were out of SLO; for a model-quality incident also the MAE and the predictions each
+model version served (``labs.drills.quality_impact``). The *user side* is what the drill's clients saw,
+which includes what the server never logged (refused connections while it was down, timeouts while it hung).
+
+The draft is written into the state dir, which may be anywhere (``AIOPS_STATE_DIR``), so its links to the
+runbooks are computed from where it is written, not fixed ``../`` hops.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import string
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +25,9 @@ from aiops_core import paths
 from aiops_core.prometheus import PromError, Prometheus
 from labs.drills import journal as jr
 from labs.drills.journal import Journal
+from labs.drills.quality_impact import QualityImpact, is_quality_incident, quality_impact, quality_markdown
 from labs.drills.schema import Drill
-from labs.drills.scoring import Score, fmt_seconds
+from labs.drills.scoring import Score, fmt_seconds, page_name
 
 TEMPLATE = paths.REPO_ROOT / "runbooks" / "templates" / "postmortem.md"
 SLO_PERIOD_S = 30 * 86400.0
@@ -120,7 +127,8 @@ def _num(value: float | None, unit: str = "") -> str:
     return "no data" if value is None else f"{value:,.0f}{unit}"
 
 
-def impact_markdown(server: dict[str, Any], client: dict[str, int] | None) -> str:
+def impact_markdown(server: dict[str, Any], client: dict[str, int] | None,
+                    quality: QualityImpact | None = None) -> str:
     lines = [f"Incident window: {fmt_seconds(server['window_s'])} (fault start -> mitigation).", "",
              "| signal | value |", "| --- | --- |",
              f"| /predict requests served (Prometheus) | {_num(server['requests'])} |",
@@ -140,6 +148,8 @@ def impact_markdown(server: dict[str, Any], client: dict[str, int] | None) -> st
         lines += [f"| client requests sent during the window | {client['sent']:,} |",
                   f"| client requests that failed (error status, timeout, refused) | {client['failed']:,} |",
                   f"| of which timeouts / refused connections | {client['timeouts']:,} / {client['refused']:,} |"]
+    if quality is not None:
+        lines += ["", quality_markdown(quality)]
     return "\n".join(lines)
 
 
@@ -151,9 +161,12 @@ def timeline_rows(j: Journal, pages: list[dict[str, Any]]) -> list[tuple[float, 
     """(time, kind, detail) for journal events and pager pages, oldest first."""
     rows = [(e.at, e.kind, e.detail) for e in j.events]
     for p in pages:
-        rows.append((p["paged_at"], "page", f"{p['alertname']} ({p.get('severity', '')}): {p.get('summary', '')}"))
+        name = page_name(p)  # two pages of one burn-rate alert differ by their windows
+        rows.append((p["paged_at"], "page", f"{name} ({p.get('severity', '')}): {p.get('summary', '')}"))
+        if p.get("acked_at") and p.get("acked_by") != "drill-ack":  # `drill ack` is on the timeline already
+            rows.append((p["acked_at"], "ack", f"{name} acknowledged by {p.get('acked_by') or '?'}"))
         if p.get("resolved_at"):
-            rows.append((p["resolved_at"], "resolved", f"{p['alertname']} resolved"))
+            rows.append((p["resolved_at"], "resolved", f"{name} resolved"))
     return sorted(rows, key=lambda r: r[0])
 
 
@@ -167,8 +180,19 @@ def timeline_markdown(j: Journal, pages: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def link(repo_path: str, from_dir: Path) -> str:
+    """A Markdown link target for a file of the repository, from a document written in ``from_dir``: relative
+    (the repo and the state dir move together in a copy), absolute when no relative path exists (another
+    drive on Windows). Both ends are resolved, so a symlinked state dir does not turn ``..`` around."""
+    target = (paths.REPO_ROOT / repo_path).resolve()
+    try:
+        return Path(os.path.relpath(target, from_dir.resolve())).as_posix()
+    except ValueError:
+        return target.as_posix()
+
+
 def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], server: dict[str, Any],
-           client: dict[str, int] | None) -> str:
+           client: dict[str, int] | None, quality: QualityImpact | None = None) -> str:
     guide = drill.runbooks[0]
     detection = (f"Detected after {fmt_seconds(score.ttd_s)} by {score.detected_by}." if score.ttd_s is not None
                  else "Nothing detected it: no page reached the pager and nobody acknowledged.")
@@ -180,13 +204,13 @@ def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], 
         "severity": "page" if any(p.get("severity") == "page" for p in pages) else "ticket",
         "summary": f"{drill.briefing.strip()}\n\nMitigated after {fmt_seconds(score.ttm_s)}; "
                    f"{score.hints} hint(s) used; drill score {score.score}/100.",
-        "impact": impact_markdown(server, client),
+        "impact": impact_markdown(server, client, quality),
         "detection": f"{detection} Alerts this failure should raise: {expected}.",
         "timeline": timeline_markdown(j, pages),
         "root_cause": drill.debrief.root_cause.strip(),
         "resolution": drill.debrief.good_response.strip() + "\n\n```bash\n" + "\n".join(drill.debrief.mitigation)
                       + "\n```",
-        "material": "\n".join(f"- [{p}](../../../{p})" for p in drill.runbooks)
+        "material": "\n".join(f"- [{p}]({link(p, report_dir(j.run_id))})" for p in drill.runbooks)
                     + f"\n- drill guide: `{guide}`; journal: `{jr.runs_dir() / (j.run_id + '.json')}`",
     }
     return string.Template(TEMPLATE.read_text()).safe_substitute(values)
@@ -200,10 +224,12 @@ def write(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], p
     start, end = window(j)
     server = server_impact(prom, start, end)
     client = client_impact(start, end)
+    quality = quality_impact(prom, start, end) if is_quality_incident(drill) else None
     out = report_dir(j.run_id)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "postmortem.md"
-    path.write_text(render(j, drill, score, pages, server, client))
+    path.write_text(render(j, drill, score, pages, server, client, quality))
     (out / "report.json").write_text(json.dumps({"run_id": j.run_id, "drill": drill.id, "score": score.as_dict(),
-                                                 "server_impact": server, "client_impact": client}, indent=2))
+                                                 "server_impact": server, "client_impact": client,
+                                                 "quality_impact": asdict(quality) if quality else None}, indent=2))
     return path

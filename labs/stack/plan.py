@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiops_core import paths
+from aiops_core.runstate import config_dir
 from aiops_core.topology import (
     ALERTMANAGER,
     DRIFT_MONITOR,
@@ -104,7 +105,7 @@ def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[Process
 
 def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: dict[str, str]) -> list[ProcessSpec]:
     targets = {name: f"{LOOPBACK}:{port}" for name, port in ports.items() if name in render.JOBS}
-    rendered = render.render(state_dir / "run" / "config", targets=targets,
+    rendered = render.render(config_dir(state_dir), targets=targets,
                              pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}", lab_mode=(mode == "lab"))
     specs = []
     for comp, command, config in (

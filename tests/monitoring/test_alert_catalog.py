@@ -2,7 +2,8 @@
 
 Alerts: PascalCase with a component prefix, `severity` page|ticket (none only for Watchdog), exactly the
 annotations summary/description/runbook_url, the current value in the description, a runbook that exists.
-Runbooks: one per alert, nothing orphaned, prometheus-operator headings, indexed in the README.
+Runbooks: one per alert, nothing orphaned, prometheus-operator headings, indexed in the README; the two
+runbooks of a lost scrape tell a down service from a blind Prometheus before proposing any fix.
 """
 
 from __future__ import annotations
@@ -48,6 +49,54 @@ def test_runbook_follows_the_house_structure(name: str) -> None:
     assert catalog.code_blocks(diagnosis, "promql") or catalog.code_blocks(diagnosis, "bash")
     mitigation = text[positions[3]:positions[4]]
     assert "aiops-lab " in mitigation, "mitigation names a concrete lever"
+
+
+def _section(text: str, heading: str) -> str:
+    """The body of ``## heading`` up to the next ``## `` heading."""
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else len(text)]
+
+
+def _branches(section: str) -> dict[str, str]:
+    """``### title`` -> its body, for a section written as alternatives."""
+    parts = re.split(r"^### (.+)$", section, flags=re.M)
+    return {title.strip(): body for title, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+# Both alerts fire when the service is down AND when Prometheus merely cannot scrape a healthy service (the
+# drill monitoring-blind-spot: a config push moved the scrape target). The first moves are opposite, so the
+# runbook must tell the two apart before it proposes any fix.
+SCRAPE_PATH_ALERTS = ("ModelServiceDown", "ModelServiceMetricsAbsent")
+
+
+@pytest.mark.parametrize("name", SCRAPE_PATH_ALERTS)
+def test_runbook_asks_the_service_itself_before_blaming_it(name: str) -> None:
+    text = (catalog.RUNBOOKS_DIR / f"{name}.md").read_text()
+    diagnosis = _section(text, "Diagnosis")
+    first_command = catalog.code_blocks(diagnosis, "bash")[0]
+    assert first_command.startswith("curl ") and "127.0.0.1:8000/readyz" in first_command, \
+        "the first diagnosis step asks the service directly, bypassing Prometheus"
+    targets = [b for b in catalog.code_blocks(diagnosis, "bash") if "/api/v1/targets" in b]
+    assert targets, "then it shows what Prometheus scrapes"
+    for field in ("scrapeUrl", "lastError"):
+        assert field in targets[0], f"the targets command shows {field}"
+        assert f"`{field}`" in diagnosis, f"and the text says what {field} tells"
+
+
+@pytest.mark.parametrize("name", SCRAPE_PATH_ALERTS)
+def test_runbook_mitigates_each_diagnosis_with_its_own_lever(name: str) -> None:
+    text = (catalog.RUNBOOKS_DIR / f"{name}.md").read_text()
+    branches = _branches(_section(text, "Mitigation"))
+    commands = {title: "\n".join(catalog.code_blocks(body, "bash")) for title, body in branches.items()}
+    down = [t for t, c in commands.items() if "aiops-lab service restart model-service" in c]
+    blind = [t for t, c in commands.items() if "aiops-lab monitoring render" in c]
+    assert down and blind, f"one branch restarts the service, another restores the scrape config: {list(branches)}"
+    assert set(down).isdisjoint(blind)
+    for title in blind:
+        assert "/-/reload" in commands[title], "the hand fix is shown too: edit the rendered copy, reload"
+        assert "service restart" not in commands[title], "a healthy service is never restarted"
+    assert all("aiops-lab down" not in c for c in commands.values()), "no full lab restart as a first move"
 
 
 def test_no_orphan_runbooks_and_the_index_lists_every_alert() -> None:
