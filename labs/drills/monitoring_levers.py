@@ -11,6 +11,7 @@ commands show as one (the file as it is now); each distinct file version and eac
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,22 @@ def prometheus_config_path() -> Path:
     return config_dir() / "prometheus.yml"
 
 
+def _digest(path: Path) -> str:
+    """The file's meaning, not its bytes: comments and layout aside (a re-render that only changes the
+    generated header, or a pushed file's "# pushed by" line, is not an edit)."""
+    raw = path.read_bytes()
+    try:
+        canonical = json.dumps(yaml.safe_load(raw), sort_keys=True, default=str).encode()
+    except yaml.YAMLError:
+        canonical = raw  # a broken file is compared byte for byte
+    return hashlib.sha256(canonical).hexdigest()[:16]
+
+
 def _file_hashes() -> dict[str, str]:
     root = config_dir()
     if not root.is_dir():
         return {}
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-            for p in sorted(root.rglob("*.yml")) if p.is_file()}
+    return {str(p.relative_to(root)): _digest(p) for p in sorted(root.rglob("*.yml")) if p.is_file()}
 
 
 def scrape_targets(text: str | None = None) -> dict[str, list[str]]:

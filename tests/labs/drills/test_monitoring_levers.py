@@ -87,6 +87,10 @@ def test_a_config_edit_and_a_curl_reload_are_on_the_timeline_but_the_engines_own
     _reload(monitoring.prom)
     monitoring_levers.mark_engine_change(j)
     assert engine.record_actions(j) == []
+    # A re-render that changes only the generated header, in every file, is not an edit.
+    for path in monitoring.config.parent.rglob("*.yml"):
+        path.write_text("# rendered again, new header\n" + path.read_text())
+    assert engine.record_actions(j) == []
     # The learner's fix, by hand: the port back in the file, then curl -X POST /-/reload.
     _set_self_scrape_port(monitoring.config, own_port)
     reloaded = _reload(monitoring.prom)
