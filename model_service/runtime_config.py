@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
+import types
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Union, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_core.atomic import atomic_write
@@ -60,6 +62,39 @@ class RuntimeConfig(BaseModel):
 FLAG_NAMES: tuple[str, ...] = tuple(RuntimeConfig.model_fields)
 
 
+def flag_type(flag: str) -> tuple[Any, bool]:
+    """FLAG's value type without ``| None``, and whether it may be None (no value)."""
+    annotation = RuntimeConfig.model_fields[flag].annotation
+    if get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation):
+        [kind] = [a for a in get_args(annotation) if a is not type(None)]  # a flag has one type
+        return kind, True
+    return annotation, False
+
+
+def accepted_values(flag: str) -> str:
+    """What FLAG accepts, in words, from its type and bounds: the API's 422 and the CLI's errors say it."""
+    kind, optional = flag_type(flag)
+    low = high = None
+    for bound in RuntimeConfig.model_fields[flag].metadata:
+        if isinstance(bound, annotated_types.Ge):
+            low = bound.ge
+        elif isinstance(bound, annotated_types.Le):
+            high = bound.le
+    if get_origin(kind) is Literal:
+        words = "one of: " + ", ".join(str(a) for a in get_args(kind))
+    elif kind is bool:
+        words = "true or false"
+    elif kind in (int, float):
+        words = "an integer" if kind is int else "a number"
+        if low is not None and high is not None:
+            words += f" from {low:g} to {high:g}"
+        elif low is not None or high is not None:
+            words += f" of at least {low:g}" if low is not None else f" of at most {high:g}"
+    else:
+        words = "a word"
+    return words + (", or null for none" if optional else "")
+
+
 class ConfigError(ValueError):
     """A flag change was refused; ``field`` names the flag."""
 
@@ -96,7 +131,8 @@ class ConfigStore:
             try:
                 updated = RuntimeConfig.model_validate({**self.current.model_dump(), flag: value})
             except ValidationError as exc:
-                raise ConfigError(flag, f"{flag}: {exc.errors()[0]['msg']}") from exc
+                raise ConfigError(flag, f"{flag}: {exc.errors()[0]['msg']}; accepted: {accepted_values(flag)}"
+                                  ) from exc
             new = getattr(updated, flag)
             atomic_write(self.path, updated.model_dump_json(indent=2), fsync=True)
             self.current = updated

@@ -6,13 +6,14 @@ so what it prints is what the gauges would say. Evidently is imported only when 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import click
 
 from aiops_core.errors import ExitStatus, LabError
-from labs.cli.output import console, info, ok, table
+from labs.cli.output import console, err_console, info, ok, table
 
 _NEXT = "send traffic (aiops-lab load run) or widen the window (--since 1h, --rows N)"
 
@@ -45,7 +46,9 @@ def cli() -> None:
               "AIOPS_DRIFT_MIN_ROWS, 500]")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the Evidently HTML page here. Default: the reports dir (the monitor's /reports).")
-def drift_report(since: str | None, rows: int | None, min_rows: int | None, out: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: the run's summary as JSON.")
+def drift_report(since: str | None, rows: int | None, min_rows: int | None, out: Path | None,
+                 as_json: bool) -> None:
     """Compare recent traffic with the active model's training sample and print the verdicts.
 
     \b
@@ -53,6 +56,7 @@ def drift_report(since: str | None, rows: int | None, min_rows: int | None, out:
       aiops-lab drift report
       aiops-lab drift report --since 15m
       aiops-lab drift report --rows 2000 --out /tmp/drift.html
+      aiops-lab drift report --json | jq '.features[] | select(.drifted) | .name'
     """
     if since is not None and rows is not None:
         raise LabError("use --since or --rows, not both")
@@ -75,31 +79,39 @@ def drift_report(since: str | None, rows: int | None, min_rows: int | None, out:
 
     monitor = Monitor(settings, config)
     monitor.references.active_version()  # NoActiveModel: exit 5
-    with console.status("loading Evidently..."):
+    progress = err_console if as_json else console  # stdout carries only the JSON document
+    with progress.status("loading Evidently..."):
         load_evidently()
-    with console.status("reading the prediction log and running Evidently..."):
+    with progress.status("reading the prediction log and running Evidently..."):
         summary = monitor.run_once(window_s=window_s, window_rows=window_rows, save=out is None, html_out=out)
     if summary.outcome == "failure":
         raise LabError(f"drift report failed: {summary.reason}", ExitStatus.CHECK_FAILED)
     if summary.outcome == "insufficient_data":
         raise LabError(f"insufficient data: {summary.reason}; {_NEXT}", ExitStatus.CONFLICT)
-    _print(summary, out or (settings.reports_dir / str(summary.html_file)))
+    html = out or (settings.reports_dir / str(summary.html_file))
+    if as_json:
+        click.echo(json.dumps({**summary.model_dump(mode="json"), "html_path": str(html)}, indent=2))
+    else:
+        _print(summary, html)
 
 
 def _print(summary, html: Path) -> None:  # type: ignore[no-untyped-def]
-    rows = [[f.name, f.method, f"{f.threshold:g}", _fmt(f.score), _flag(f.drifted), _fmt(f.missing_share, ".1%"),
-             _fmt(f.zero_share, ".1%"), _fmt(f.out_of_range_share, ".1%")] for f in summary.features]
-    p = summary.prediction
-    rows.append(["(prediction)", p.method, f"{p.threshold:g}", _fmt(p.score), _flag(p.drifted), "", "", ""])
-    table(f"{summary.window.rows} rows served by {summary.model_version} vs {summary.reference_rows} reference rows",
-          ["feature", "method", "threshold", "score", "drifted", "missing", "zero", "out of range"], rows)
+    """The verdicts in words and two narrow tables (drift, then input quality) that fit 80 columns."""
+    p, d = summary.prediction, summary.dataset
+    rows = [[f.name, f.method, f"{f.threshold:g}", _fmt(f.score), _flag(f.drifted)] for f in summary.features]
+    rows.append(["(prediction)", p.method, f"{p.threshold:g}", _fmt(p.score), _flag(p.drifted)])
+    table(f"drift: {summary.window.rows} rows served by {summary.model_version} vs {summary.reference_rows} "
+          "reference rows", ["feature", "method", "threshold", "score", "drifted"], rows)
     for f in summary.features:
         if f.note:
             info(f"{f.name}: not tested, {f.note}")
-    d = summary.dataset
     verdict = "[bold red]DATASET DRIFT[/]" if d.drifted else "no dataset drift" if d.drifted is False else "no verdict"
+    drifted = [f.name for f in summary.features if f.drifted]
     console.print(f"{verdict}: {_fmt(d.share, '.0%')} of {d.tested_features} tested features drifted "
-                  f"(threshold {d.threshold:.0%})")
+                  f"(threshold {d.threshold:.0%})" + (f": {', '.join(drifted)}" if drifted else ""), highlight=False)
+    table("inputs: share of rows", ["feature", "missing", "zero", "out of training range"],
+          [[f.name, _fmt(f.missing_share, ".1%"), _fmt(f.zero_share, ".1%"), _fmt(f.out_of_range_share, ".1%")]
+           for f in summary.features])
     q = summary.quality
     if q is not None and q.mae_seconds is not None:
         info(f"quality on {q.rows} predictions with feedback: MAE {q.mae_seconds / 60:.2f} min, RMSE "
@@ -108,7 +120,8 @@ def _print(summary, html: Path) -> None:  # type: ignore[no-untyped-def]
     else:
         info(f"quality: {q.rows if q else 0} predictions with feedback in the window, too few for MAE")
     if summary.window.other_versions:
-        info(f"not compared (served by other versions): {summary.window.other_versions}")
+        others = ", ".join(f"{n} rows served by {v}" for v, n in sorted(summary.window.other_versions.items()))
+        info(f"not compared (not the active version): {others}")
     ok(f"Evidently report: {html}")
 
 

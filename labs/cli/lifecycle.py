@@ -10,17 +10,20 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from typing import Any
 
 import click
 import httpx
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from aiops_core import paths
 from aiops_core.errors import ExitStatus, LabError
 from aiops_core.http import health_problem
-from aiops_core.runstate import RunState, pid_alive, run_dir
-from labs.cli.output import console, info, ok
+from aiops_core.runstate import ComponentRecord, RunState, pid_alive, run_dir
+from labs.cli.output import ago, alert_cell, alert_column, clock, console, info, ok
 from monitoring.render import MODES
 
 _DONE_STATES = {"healthy", "skipped", "failed", "exited", "unhealthy", "stopped"}
@@ -150,15 +153,110 @@ def down(reset: bool) -> None:
         ok(f"deleted {target}")
 
 
-def _firing_alerts(prometheus_url: str) -> list[dict[str, object]]:
+def _firing_alerts(prometheus_url: str) -> list[dict[str, Any]]:
     resp = httpx.get(prometheus_url + "/api/v1/alerts", timeout=3.0)
     return [a for a in resp.json()["data"]["alerts"] if a.get("state") == "firing"]
+
+
+_PIPELINE = ("prometheus", "alertmanager", "pager")  # the path of a page, in order
+
+
+def _not_running(rec: ComponentRecord | None) -> str | None:
+    """None when the component answered its health check just now, else how it is not there."""
+    if rec is None:
+        return "not part of this lab"
+    if rec.state == "healthy":
+        return None
+    return {"down": "unreachable", "skipped": "not running (skipped)"}.get(rec.state, rec.state)
+
+
+def alert_pipeline(components: dict[str, ComponentRecord], watchdog_firing: bool,
+                   heartbeat: dict[str, Any] | None) -> tuple[str, list[str]]:
+    """Would a page reach anyone now? ``(state, findings)``, one line per finding.
+
+    ``down``: a link of Prometheus -> Alertmanager -> pager is not there, or the Watchdog stopped arriving at
+    the pager; ``unconfirmed``: nothing is known to be broken, but no Watchdog has made the whole trip yet (a
+    lab that just started, or rules that do not run); ``ok``: the Watchdog reached the pager in time.
+    ``heartbeat`` is the pager's ``GET /heartbeat``, None when it could not be asked. A Watchdog firing in
+    Prometheus proves only the first link, which is why this does not stop there.
+    """
+    down, unsure = [], []
+    prometheus = _not_running(components.get("prometheus"))
+    if prometheus is not None:
+        down.append(f"Prometheus is {prometheus}: no alert rule is evaluated")
+    elif not watchdog_firing:
+        unsure.append("Watchdog is not firing in Prometheus: its rules have not run yet, or rule evaluation "
+                      "is broken")
+    alertmanager = _not_running(components.get("alertmanager"))
+    if alertmanager is not None:
+        down.append(f"Alertmanager is {alertmanager}: alerts firing in Prometheus are delivered to no one")
+    pager = _not_running(components.get("pager"))
+    if pager is not None:
+        down.append(f"the pager is {pager}: Alertmanager has nowhere to deliver pages")
+    if down:
+        return "down", down + unsure
+    if unsure:
+        return "unconfirmed", unsure
+    if heartbeat is None:
+        return "unconfirmed", ["the pager did not say when the Watchdog last reached it"]
+    if heartbeat.get("last_seen") is None:
+        return "unconfirmed", ["Watchdog fires in Prometheus; no heartbeat has reached the pager yet "
+                               "(Alertmanager sends the first within a minute of starting)"]
+    age = ago(heartbeat["age_seconds"])
+    if not heartbeat.get("healthy"):
+        return "down", [f"Watchdog fires in Prometheus, but its heartbeat last reached the pager {age} ago "
+                        f"(timeout {heartbeat['timeout_seconds']:g}s): Alertmanager is not delivering"]
+    return "ok", [f"Watchdog fires in Prometheus and reached the pager through Alertmanager {age} ago"]
+
+
+def _pager_heartbeat(components: dict[str, ComponentRecord]) -> dict[str, Any] | None:
+    from labs.pager.client import PagerClient
+
+    pager = components.get("pager")
+    if pager is None or pager.state != "healthy":
+        return None
+    try:
+        return PagerClient(pager.url, timeout=3.0).heartbeat()
+    except LabError:
+        return None
+
+
+def _print_pipeline(verdict: str, findings: list[str]) -> None:
+    if verdict == "ok":
+        info(f"alert pipeline: [green]OK[/green] -- {escape(findings[0])}")
+        return
+    if verdict == "down":
+        info("alert pipeline: [red]DOWN -- pages will not reach you[/red]")
+    else:
+        info("alert pipeline: [yellow]NOT CONFIRMED -- no Watchdog has reached the pager[/yellow]")
+    for finding in findings:
+        info(f"  - {escape(finding)}")
+
+
+def _since(active_at: object) -> str:
+    """Prometheus's ``activeAt`` (RFC 3339, nanoseconds) as a local clock time."""
+    try:
+        return clock(datetime.fromisoformat(str(active_at)[:19]).replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        return str(active_at)[:19]
+
+
+def _alerts_table(alerts: list[dict[str, Any]]) -> None:
+    t = Table(title="firing alerts (in Prometheus)", title_justify="left", header_style="bold red")
+    alert_column(t, (a.get("labels", {}) for a in alerts))
+    for col in ("severity", "since", "summary"):
+        t.add_column(col)
+    for a in alerts:
+        labels, ann = a.get("labels", {}), a.get("annotations", {})
+        t.add_row(alert_cell(labels), labels.get("severity", ""), _since(a.get("activeAt", "")),
+                  escape(ann.get("summary", "")))
+    console.print(t)
 
 
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """Health of every component (checked now) and the alerts firing in Prometheus."""
+    """Health of every component (checked now), whether a page would reach you, and the firing alerts."""
     state = RunState.load()
     if state is None or not state.alive():
         raise LabError("the lab is not running; start it with: aiops-lab up", ExitStatus.NOT_RUNNING)
@@ -172,34 +270,31 @@ def status(as_json: bool) -> None:
             rec.state = "unhealthy"
         else:
             rec.state, rec.detail = "down", f"{problem} on {rec.health_url}"
-    alerts: list[dict[str, object]] = []
+    alerts: list[dict[str, Any]] = []
     prom = state.components.get("prometheus")
     if prom is not None and prom.state == "healthy":
         try:
             alerts = _firing_alerts(prom.url)
         except (httpx.HTTPError, ValueError, KeyError):
             alerts = []
+    watchdog = [a for a in alerts if a.get("labels", {}).get("alertname") == "Watchdog"]
+    alerts = [a for a in alerts if a not in watchdog]
+    verdict, findings = alert_pipeline(state.components, bool(watchdog), _pager_heartbeat(state.components))
     if as_json:
         click.echo(json.dumps({"mode": state.mode, "components": {n: r.__dict__ for n, r in state.components.items()},
-                               "firing_alerts": alerts}, indent=2))
+                               "alert_pipeline": {"state": verdict, "findings": findings},
+                               "firing_alerts": watchdog + alerts}, indent=2))
     else:
         console.print(_state_table(state))
-        watchdog = [a for a in alerts if a.get("labels", {}).get("alertname") == "Watchdog"]
-        alerts = [a for a in alerts if a not in watchdog]
-        if prom is not None and prom.state == "healthy":
-            info("alert pipeline: " + ("[green]Watchdog firing (Prometheus evaluates rules)[/green]" if watchdog
-                                       else "[red]Watchdog NOT firing: rule evaluation is broken[/red]"))
+        _print_pipeline(verdict, findings)
         if alerts:
-            t = Table(title="firing alerts", title_justify="left", header_style="bold red")
-            for col in ("alert", "severity", "since", "summary"):
-                t.add_column(col)
-            for a in alerts:
-                labels, ann = a.get("labels", {}), a.get("annotations", {})
-                t.add_row(labels.get("alertname", ""), labels.get("severity", ""), str(a.get("activeAt", ""))[:19],
-                          ann.get("summary", ""))
-            console.print(t)
+            _alerts_table(alerts)
         else:
             info("no alerts firing" if prom is not None and prom.state == "healthy" else
                  "alerts unknown: Prometheus is not running")
-    if any(r.state not in ("healthy", "skipped") for r in state.components.values()):
+    # Exit 1 when a component that should run does not, or when every link runs and the Watchdog still stopped
+    # arriving. A link skipped at 'up' (binary not installed) is reported above but, as for 'up', not a failure.
+    links_run = all(_not_running(state.components.get(name)) is None for name in _PIPELINE)
+    if any(r.state not in ("healthy", "skipped") for r in state.components.values()) or (
+            verdict == "down" and links_run):
         sys.exit(int(ExitStatus.CHECK_FAILED))

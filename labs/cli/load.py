@@ -20,12 +20,12 @@ from rich.text import Text
 from aiops_core.errors import ExitStatus, LabError
 from aiops_core.http import health_problem
 from aiops_core.topology import LOCUST
+from labs.cli.choices import LazyChoice, scenario_names
 from labs.cli.output import console, err_console, info, ok, table
 from labs.load import limits, runner
 from labs.load.profiles import TRAFFIC_PROFILES, parse_params
 from labs.load.thresholds import Limits
 from model_service.client import service_url
-from model_service.generator import SCENARIOS
 
 _PROFILE_HELP = "Traffic shape (details: aiops-lab load profiles)."
 _DATA_HELP = "Data profile: the generator scenario the rows come from."
@@ -57,11 +57,13 @@ def _shape_params(profile: str, items: tuple[str, ...]) -> str:
 
 
 def _progress_line(p: dict[str, Any], duration_s: float) -> Text:
+    """The run so far, counted as the results table counts it (its last line *is* the Aggregated row), and
+    the rate over the last seconds, labelled "now" (it differs during a ramp or a spike)."""
     requests, failures = p.get("requests", 0), p.get("failures", 0)
     ratio = failures / requests if requests else 0.0
-    return Text(f"{p.get('elapsed_s', 0):5.0f}s / {duration_s:g}s   users {p.get('users', 0):4d}   "
-                f"rps {p.get('rps', 0):8.1f}   requests {requests:7d}   failures {failures} ({ratio:.2%})   "
-                f"p95 {p.get('p95_ms', 0):.0f} ms")
+    return Text(f"{p.get('elapsed_s', 0):4.0f}s/{duration_s:g}s  users {p.get('users', 0)}  "
+                f"rps {p.get('rps', 0):.1f} (now {p.get('current_rps', 0):.1f})  reqs {requests}  "
+                f"fails {failures} ({ratio:.2%})  p95 {p.get('p95_ms', 0):.0f} ms")
 
 
 def _summary_rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -95,6 +97,8 @@ def cli() -> None:
 @cli.command("profiles")
 def load_profiles() -> None:
     """List the traffic shapes (and their --shape-param names) and data profiles."""
+    from model_service.generator import SCENARIOS
+
     table("traffic profiles (--profile)", ["name", "what it does", "--shape-param names"],
           [[p.name, p.summary, ", ".join(p.params)] for p in TRAFFIC_PROFILES.values()])
     table("data profiles (--data)", ["name", "what it does"], [[s.name, s.description] for s in SCENARIOS.values()])
@@ -103,7 +107,7 @@ def load_profiles() -> None:
 @cli.command("run")
 @click.option("--profile", default="steady", show_default=True, type=click.Choice(list(TRAFFIC_PROFILES)),
               help=_PROFILE_HELP)
-@click.option("--data", default="normal", show_default=True, type=click.Choice(list(SCENARIOS)), help=_DATA_HELP)
+@click.option("--data", default="normal", show_default=True, type=LazyChoice(scenario_names), help=_DATA_HELP)
 @click.option("--users", default=10, show_default=True, type=int, help="Peak concurrent users (1-1000).")
 @click.option("--duration", default="1m", show_default=True, help="How long: 30s, 2m, 1h30m (1s-24h).")
 @click.option("--host", default=None, help="Service URL. Default: the running lab's model service.")
@@ -179,7 +183,7 @@ def _port_free(port: int) -> bool:
               help=f"Web UI port. Default: {LOCUST.default_port} ({LOCUST.port_env}).")
 @click.option("--profile", default="steady", show_default=True, type=click.Choice(list(TRAFFIC_PROFILES)),
               help=_PROFILE_HELP)
-@click.option("--data", default="normal", show_default=True, type=click.Choice(list(SCENARIOS)), help=_DATA_HELP)
+@click.option("--data", default="normal", show_default=True, type=LazyChoice(scenario_names), help=_DATA_HELP)
 @click.option("--users", default=10, show_default=True, type=int, help="Initial peak users (editable in the UI).")
 def load_ui(host: str | None, port: int | None, profile: str, data: str, users: int) -> None:
     """Start Locust's web UI on 127.0.0.1 (Ctrl-C stops it).
@@ -200,7 +204,7 @@ def load_ui(host: str | None, port: int | None, profile: str, data: str, users: 
 
 @cli.command("capacity")
 @click.option("--host", default=None, help="Service URL. Default: the running lab's model service.")
-@click.option("--data", default="normal", show_default=True, type=click.Choice(list(SCENARIOS)), help=_DATA_HELP)
+@click.option("--data", default="normal", show_default=True, type=LazyChoice(scenario_names), help=_DATA_HELP)
 @click.option("--start-users", default=4, show_default=True, type=int, help="Users in the first step.")
 @click.option("--max-users", default=512, show_default=True, type=int, help="Stop doubling here (<= 1000).")
 @click.option("--step", "step", default="15s", show_default=True, help="Length of each step.")

@@ -13,12 +13,12 @@ import click
 from aiops_core import paths
 from aiops_core.durations import parse_seconds
 from aiops_core.errors import ExitStatus, LabError
+from labs.cli.choices import LazyChoice, corruption_names, scenario_names
 from labs.cli.output import console, info, ok, table
-from model_service import training
-from model_service.client import ServiceClient
-from model_service.generator import SCENARIOS
 from model_service.registry import Registry
-from model_service.training import CORRUPTIONS
+
+# Training (scikit-learn, pandas) and the service client (httpx) are imported by the commands that use them:
+# 'model list' reads JSON cards and must answer at once (it took 2.5 s importing them, 6-8 s on a laptop).
 
 
 def _registry() -> Registry:
@@ -31,6 +31,8 @@ def _metrics_row(card) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _activate(version: str, action: str) -> None:
+    from model_service.client import ServiceClient
+
     client = ServiceClient()
     if client.reachable():
         if action == "rollback":
@@ -54,9 +56,9 @@ def cli() -> None:
 @click.option("--rows", default=20_000, show_default=True, type=click.IntRange(min=100, max=5_000_000),
               help="Training rows to generate.")
 @click.option("--seed", default=7, show_default=True, type=int, help="Generator seed (same seed, same model).")
-@click.option("--scenario", default="normal", show_default=True, type=click.Choice(sorted(SCENARIOS)),
+@click.option("--scenario", default="normal", show_default=True, type=LazyChoice(lambda: sorted(scenario_names())),
               help="Data scenario to train on.")
-@click.option("--bad", "corruption", type=click.Choice(sorted(CORRUPTIONS)), default=None,
+@click.option("--bad", "corruption", type=LazyChoice(corruption_names), default=None,
               help="Make a deliberately bad candidate (for the bad-deploy drill).")
 @click.option("--deploy/--no-deploy", default=None,
               help="Activate the new version. Default: only when no model is active yet.")
@@ -68,6 +70,8 @@ def model_train(rows: int, seed: int, scenario: str, corruption: str | None, dep
       aiops-lab model train
       aiops-lab model train --bad labels-shuffled --no-deploy
     """
+    from model_service import training
+
     started = time.monotonic()
     with console.status(f"training on {rows} generated rows ({scenario})..."):
         trained = training.train(rows=rows, seed=seed, scenario=scenario, corruption=corruption)
@@ -93,6 +97,8 @@ def model_retrain(since: str, min_rows: int, deploy: bool) -> None:
 
     This is the lever for real covariate drift: the world moved, and the labels show where to.
     """
+    from model_service import training
+
     seconds = parse_seconds(since, "--since")
     frame = training.labelled_log_frame(paths.prediction_log_path(), time.time() - seconds)
     if len(frame) < min_rows:

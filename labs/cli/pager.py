@@ -6,36 +6,41 @@ page's first notification to its acknowledgement.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
+from rich.markup import escape
+from rich.table import Table
 
 from aiops_core.durations import parse_seconds
 from aiops_core.errors import ExitStatus, LabError
-from labs.cli.output import info, ok, table
+from labs.cli.output import ago, alert_cell, alert_column, clock, console, info, ok
 from labs.pager.client import PagerClient
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    moment = datetime.fromtimestamp(ts).astimezone()
-    same_day = moment.date() == datetime.now().astimezone().date()
-    return moment.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S")
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
 def _status(page: dict[str, Any]) -> str:
     return page["status"] + (", acked" if page.get("acked_at") else "")
+
+
+def _pages_table(title: str, pages: list[dict[str, Any]]) -> None:
+    """One row per page, readable at 80 columns: alert names whole (never cut), each with the labels that
+    tell its pages apart; an alert's summary and runbook once below, not repeated and truncated per row."""
+    t = Table(title=title, title_justify="left", header_style="bold")
+    labels = [{"alertname": p["alertname"], **p.get("labels", {})} for p in pages]
+    t.add_column("time", no_wrap=True)
+    alert_column(t, labels)
+    t.add_column("severity")
+    t.add_column("status")
+    for p, page_labels in zip(pages, labels, strict=True):
+        t.add_row(clock(p["paged_at"]), alert_cell(page_labels), p["severity"], _status(p))
+    console.print(t)
+    newest: dict[str, dict[str, Any]] = {}
+    for p in pages:
+        newest.setdefault(p["alertname"], p)
+    for name, page in newest.items():
+        console.print(f"[bold]{escape(name)}[/bold]: {escape(page['summary'])}", highlight=False)
+        if page["runbook_url"]:
+            console.print(f"  runbook: {escape(page['runbook_url'])}", highlight=False, soft_wrap=True)
 
 
 @click.group()
@@ -61,9 +66,7 @@ def pager_list(since: str, status: str | None, alertname: str | None, limit: int
     if not pages:
         info(f"no {status + ' ' if status else ''}pages in the last {since}")
         return
-    rows = [[_when(p["paged_at"]), p["alertname"], p["severity"], _status(p), p["summary"], p["runbook_url"]]
-            for p in pages]
-    table(f"pages in the last {since}", ["time", "alert", "severity", "status", "summary", "runbook"], rows)
+    _pages_table(f"pages in the last {since}", pages)
 
 
 @cli.command("ack")
@@ -81,7 +84,7 @@ def pager_ack(target: str, by: str) -> None:
         took = page["acked_at"] - page["paged_at"]
         earlier = not page.get("newly_acked", True)
         ok(f"{page['alertname']} ({page['fingerprint']}) {'was already ' if earlier else ''}acknowledged at "
-           f"{_when(page['acked_at'])}, {_ago(took)} after the page")
+           f"{clock(page['acked_at'])}, {ago(took)} after the page")
 
 
 @cli.command("heartbeat")
@@ -97,9 +100,9 @@ def pager_heartbeat(send: bool) -> None:
     if status["last_seen"] is None:
         raise LabError("no Watchdog heartbeat received yet; Alertmanager sends it within a minute of starting. "
                        "Check the pipeline with: aiops-lab status", ExitStatus.CHECK_FAILED)
-    age = _ago(status["age_seconds"])
+    age = ago(status["age_seconds"])
     if not status["healthy"]:
         raise LabError(f"no Watchdog heartbeat for {age} (timeout {status['timeout_seconds']:g}s): Prometheus or "
                        "Alertmanager is not delivering alerts; check: aiops-lab status", ExitStatus.CHECK_FAILED)
-    ok(f"Watchdog heartbeat {age} ago (last at {_when(status['last_seen'])}; timeout "
+    ok(f"Watchdog heartbeat {age} ago (last at {clock(status['last_seen'])}; timeout "
        f"{status['timeout_seconds']:g}s)")

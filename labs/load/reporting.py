@@ -45,9 +45,14 @@ def entry_summary(entry: StatsEntry) -> dict[str, Any]:
 
 
 class ProgressTracker:
-    """Throughput over the last few seconds from successive request totals.
+    """The progress line's numbers: the run so far, counted as the summary counts it, and the rate now.
 
-    Locust's ``current_rps`` leaves out the latest two seconds, which reads as zero for most of a short run.
+    ``rps`` and ``p95_ms`` are Locust's own totals (``total_rps``: requests / (last request - start), failures
+    included), the very numbers ``final_summary`` reports, so the last progress line and the summary agree.
+    They used to be a 5-second rate and Locust's 10-second percentile: the last line showed the rate after the
+    ramp-up (e.g. 81 rps) and the summary the whole run's average (68 rps), both labelled "rps".
+    ``current_rps`` is the rate over the last few seconds, from successive request totals (Locust's
+    ``current_rps`` leaves out the latest two seconds, which reads as zero for most of a short run).
     """
 
     def __init__(self, env: Environment, window_s: float = 5.0) -> None:
@@ -59,17 +64,21 @@ class ProgressTracker:
     def snapshot(self) -> dict[str, Any]:
         total = self.env.stats.total
         now = time.monotonic()
+        if self._samples and total.num_requests < self._samples[-1][1]:
+            self._samples.clear()  # the statistics were reset (--reset-stats): a new run starts here
         self._samples.append((now, total.num_requests))
         while len(self._samples) > 2 and now - self._samples[0][0] > self.window_s:
             self._samples.popleft()
         (t0, n0), (t1, n1) = self._samples[0], self._samples[-1]
+        run = entry_summary(total)
         return {
             "elapsed_s": now - self.started,
             "users": self.env.runner.user_count if self.env.runner is not None else 0,
-            "rps": (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0,
-            "requests": total.num_requests,
-            "failures": total.num_failures,
-            "p95_ms": total.get_current_response_time_percentile(0.95) or 0,
+            "rps": run["rps"],
+            "current_rps": (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0,
+            "requests": run["requests"],
+            "failures": run["failures"],
+            "p95_ms": run["p95_ms"],
         }
 
 
@@ -89,13 +98,13 @@ def final_summary(env: Environment, started: float, exit_code: int | None) -> di
 def attach(env: Environment, progress_file: str | None, summary_file: str | None) -> None:
     """Start the progress writer and register the summary writer (no-ops when the paths are empty)."""
     started = time.monotonic()
-    if progress_file:
-        path = Path(progress_file)
-        tracker = ProgressTracker(env)
+    tracker = ProgressTracker(env)
+    progress = Path(progress_file) if progress_file else None
+    if progress is not None:
 
         def loop() -> None:
             while True:
-                _write(path, tracker.snapshot())
+                _write(progress, tracker.snapshot())
                 gevent.sleep(PROGRESS_INTERVAL_S)
 
         gevent.spawn(loop)
@@ -105,5 +114,7 @@ def attach(env: Environment, progress_file: str | None, summary_file: str | None
         # ``quit`` fires after the runner stopped every user: nothing can be missing from these numbers.
         def on_quit(exit_code: int, **_: Any) -> None:
             _write(out, final_summary(env, started, exit_code))
+            if progress is not None:  # the last progress line shows the final numbers, not a second-old view
+                _write(progress, tracker.snapshot())
 
         env.events.quit.add_listener(on_quit)

@@ -171,6 +171,10 @@ def run(spec: LoadRun, on_progress: Callable[[dict[str, Any]], None] | None = No
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
+    if on_progress is not None:  # Locust wrote its final numbers at quit: the last line shows them
+        snapshot = read_json(spec.progress_file)
+        if snapshot is not None:
+            on_progress(snapshot)
     return RunResult(proc.returncode, read_json(spec.summary_file), spec.out_dir, interrupted)
 
 

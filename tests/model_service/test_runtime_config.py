@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from model_service.runtime_config import FLAG_NAMES, ConfigError, ConfigStore, RuntimeConfig
+from model_service.runtime_config import FLAG_NAMES, ConfigError, ConfigStore, RuntimeConfig, accepted_values
 
 
 def test_defaults_are_harmless(tmp_path: Path) -> None:
@@ -52,6 +52,7 @@ def test_invalid_values_are_refused_and_change_nothing(tmp_path: Path, flag: str
         store.set(flag, value, actor="x")
     assert info.value.field == flag and info.value.status == 422
     assert str(info.value).startswith(f"{flag}: ")
+    assert str(info.value).endswith(f"; accepted: {accepted_values(flag)}")  # what to send instead
     assert store.current == RuntimeConfig()
     assert store.history() == [] and not store.path.exists()
 
@@ -66,3 +67,17 @@ def test_corrupt_file_names_the_fix(tmp_path: Path) -> None:
     (tmp_path / "runtime_config.json").write_text('{"error_ratio": 7}')
     with pytest.raises(ConfigError, match="fix or delete it, then restart"):
         ConfigStore(tmp_path)
+
+
+def test_every_flag_says_in_words_what_it_accepts() -> None:
+    """Read from each flag's type and bounds: the 422 of the API and the CLI's refusals quote it."""
+    assert {flag: accepted_values(flag) for flag in FLAG_NAMES} == {
+        "extra_latency_ms": "an integer from 0 to 30000",
+        "error_ratio": "a number from 0 to 1",
+        "explanations_enabled": "true or false",
+        "traffic_feed": "one of: live, zero, null",
+        "traffic_feed_timeout_ms": "an integer from 10 to 30000",
+        "traffic_feed_fallback": "one of: fail, impute",
+        "memory_leak_kb_per_request": "an integer from 0 to 1024",
+        "cpu_burn_ms": "an integer from 0 to 5000",
+    }

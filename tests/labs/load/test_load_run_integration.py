@@ -68,6 +68,15 @@ def test_spike_run_is_counted_alike_by_locust_and_the_service(service: ServiceUn
     for name in ("report.html", "locust_stats.csv", "locust_failures.csv", "run.json"):
         assert (out / name).is_file(), name
 
+    # The last progress line counts the run as the results table does (issue 12: it showed the rate of the
+    # last 5 s of a spike, the table the whole run's average, both called "rps").
+    progress = json.loads((out / "progress.json").read_text())
+    same = ("rps", "requests", "failures", "p95_ms")
+    assert {k: progress[k] for k in same} == {k: summary["total"][k] for k in same}
+    [last_line] = [line for line in result.stdout.splitlines() if " users " in line and " rps " in line]
+    assert f"rps {summary['total']['rps']:.1f} (now " in last_line, last_line
+    assert f"reqs {summary['total']['requests']} " in last_line, last_line
+
 
 def test_thresholds_fail_the_run_when_breached(shared_service: ServiceUnderTest, cli_env) -> None:
     service = shared_service

@@ -34,16 +34,30 @@ def test_summary_has_exact_counts_and_percentiles_per_request_name() -> None:
     assert summary["exit_code"] == 1
 
 
-def test_progress_rps_counts_the_latest_requests() -> None:
+def test_progress_counts_the_run_as_the_summary_does() -> None:
+    """Issue 12: the last progress line said 81 rps (the last 5 s, after the ramp-up) and the summary 68 rps
+    (the whole run). Both now report the run so far the same way; the recent rate is shown as "now"."""
+    env = env_with_requests()
+    env.stats.total.start_time -= 10.0  # the run started 10 s ago: 110 requests over ~10 s
+    progress = reporting.ProgressTracker(env).snapshot()
+    total = reporting.final_summary(env, started=0.0, exit_code=0)["total"]
+    same = ("rps", "requests", "failures", "p95_ms")
+    assert {k: progress[k] for k in same} == {k: total[k] for k in same}
+    assert 10.0 < progress["rps"] < 11.0 and (progress["requests"], progress["failures"]) == (110, 1)
+
+
+def test_current_rps_counts_the_latest_requests() -> None:
     env = Environment()
     tracker = reporting.ProgressTracker(env)
-    assert tracker.snapshot()["rps"] == 0.0
+    assert tracker.snapshot()["current_rps"] == 0.0
     tracker._samples[0] = (tracker._samples[0][0] - 2.0, 0)  # pretend the first sample is 2 s old
     for _ in range(40):
         env.stats.log_request("POST", SINGLE, 3, 80)
     snap = tracker.snapshot()
     assert snap["requests"] == 40
-    assert 15 < snap["rps"] <= 20.0  # 40 requests in a little over 2 s
+    assert 15 < snap["current_rps"] <= 20.0  # 40 requests in a little over 2 s
+    env.stats.reset_all()  # --reset-stats after the ramp-up (capacity steps): a new count, not a negative rate
+    assert tracker.snapshot()["current_rps"] == 0.0
 
 
 def test_files_are_written_whole(tmp_path: Path) -> None:

@@ -1,19 +1,27 @@
-"""``aiops-lab up`` / ``status`` / ``up`` again / ``service restart`` / ``down``, on a real lab.
+"""``aiops-lab up`` / ``status`` / ``up`` again / ``service restart`` / ``status`` without Alertmanager /
+``down``, on a real lab.
 
 A job of the drill pool: the pool's worker brought its lab up with ``aiops-lab up -d`` on free ports (and
 waited for Prometheus to scrape the service), so this job checks what ``up`` left behind, then restarts the
-service and stops the lab -- the last thing that lab does. ``test_lifecycle.py`` reports the outcome.
+service, kills Alertmanager and stops the lab -- the last thing that lab does. ``test_lifecycle.py`` reports
+the outcome.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import httpx
 
+from aiops_core.http import health_problem
+from aiops_core.polling import wait_until
 from aiops_core.runstate import pid_alive
 from tests.labs.drills.lab import Lab
 from tests.labs.drills.pool import Job
+from tests.support.lab import normal
+from tests.support.speed import scaled
 
 
 def _lab_json(lab: Lab) -> dict:
@@ -45,6 +53,8 @@ def up_status_restart_down(lab: Lab) -> None:
     assert new_pid != old_pid and not pid_alive(old_pid)
     assert httpx.get(svc["url"] + "/readyz", timeout=5).status_code == 200
 
+    alertmanager_down_is_reported_as_a_pipeline_down(lab)
+
     pids = [c.get("pid") for c in _lab_json(lab)["components"].values()]
     stopped = lab.cli("down")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
@@ -55,4 +65,30 @@ def up_status_restart_down(lab: Lab) -> None:
     assert after.returncode == 3 and "aiops-lab up" in after.stderr
 
 
-JOBS = [Job("lifecycle: up, status, restart, down", up_status_restart_down, cost_s=25, last=True)]
+def _watchdog_firing(lab: Lab) -> bool:
+    alerts = httpx.get(lab.url("prometheus") + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+    return any(a["labels"].get("alertname") == "Watchdog" and a["state"] == "firing" for a in alerts)
+
+
+def alertmanager_down_is_reported_as_a_pipeline_down(lab: Lab) -> None:
+    """Issue 12: with Alertmanager down, status said "Watchdog firing" -- true of Prometheus, yet no page could
+    be delivered. It must say the pipeline is down, naming Alertmanager, and exit 1."""
+    wait_until(lambda: _watchdog_firing(lab), timeout=scaled(30), interval=0.5, what="Watchdog firing in Prometheus")
+    alertmanager = _lab_json(lab)["components"]["alertmanager"]
+    os.kill(alertmanager["pid"], signal.SIGTERM)
+    wait_until(lambda: health_problem(alertmanager["health_url"], timeout=1) is not None, timeout=scaled(20),
+               interval=0.2, what="Alertmanager stopped answering")
+    assert _watchdog_firing(lab), "Prometheus still fires the Watchdog: the case the learner met"
+
+    status = lab.cli("status")
+
+    assert status.returncode == 1, status.stdout + status.stderr
+    text = normal(status.stdout)
+    assert "alert pipeline: DOWN -- pages will not reach you" in text, status.stdout
+    assert "Alertmanager is unreachable: alerts firing in Prometheus are delivered to no one" in text, status.stdout
+    assert "Watchdog firing" not in text and "alert pipeline: OK" not in text, status.stdout
+    verdict = json.loads(lab.cli("status", "--json").stdout)["alert_pipeline"]
+    assert verdict["state"] == "down" and any("Alertmanager" in f for f in verdict["findings"]), verdict
+
+
+JOBS = [Job("lifecycle: up, status, restart, down", up_status_restart_down, cost_s=30, last=True)]

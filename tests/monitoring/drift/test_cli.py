@@ -3,6 +3,7 @@ LabError that names the fix (exit codes from aiops_core.errors.ExitStatus)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from aiops_core.errors import ExitStatus
 from labs.cli import output
 from labs.cli.main import cli
+from model_service.features import FEATURE_NAMES
 from monitoring.drift.reports import ReportStore
 from tests.monitoring.drift.traffic import empty_log, log_traffic
 
@@ -31,13 +33,48 @@ def test_report_prints_a_row_per_feature_and_saves_to_the_reports_dir(run, lab_s
     log_traffic(lab_state / "predictions.db", lab_state / "models", "v1", 700, 9, "covariate-shift")
     result = run("--since", "30m")
     assert result.exit_code == 0, result.output
-    rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│")}
+    rows: dict[str, str] = {}
+    for line in result.output.splitlines():
+        if line.startswith("│"):
+            rows.setdefault(line.split()[1], line)  # the drift table comes first, then the inputs table
     assert "DRIFT" in rows["distance_km"] and "wasserstein" in rows["distance_km"]
     assert "DRIFT" not in rows["items_count"] and "jensenshannon" in rows["is_peak_hour"]
     assert "no dataset drift: 20% of 5 tested features drifted" in result.output
     assert "MAE" in result.output and "350 predictions with feedback" in result.output
     saved = ReportStore(lab_state / "reports" / "drift", keep=10).entries()
     assert len(saved) == 1 and saved[0].html_file in result.output.replace("\n", "")
+
+
+def test_report_reads_at_80_columns_and_names_other_versions_in_words(run, lab_state: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: the rows served by another version came out as a raw dict (``{'v2': 120}``), and at 80
+    columns every feature name was cut ("distanc…")."""
+    log_traffic(lab_state / "predictions.db", lab_state / "models", "v1", 700, 9, "covariate-shift")
+    log_traffic(lab_state / "predictions.db", lab_state / "models", "v2", 120, 4, prefix="other-")
+    monkeypatch.setattr(output.console, "width", 80)
+    result = run("--since", "1h")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in result.output, result.output
+    drift_rows = {line.split()[1]: line for line in lines[:12] if line.startswith("│")}
+    assert set(drift_rows) == {*FEATURE_NAMES, "(prediction)"}, result.output
+    assert "0.2" in drift_rows["distance_km"] and "DRIFT" in drift_rows["distance_km"]  # threshold, verdict
+    assert "of 5 tested features drifted (threshold 50%): distance_km" in result.output
+    assert "not compared (not the active version): 120 rows served by v2" in result.output
+    assert "{" not in result.output, result.output
+
+
+def test_report_json_is_the_summary_for_scripts(run, lab_state: Path) -> None:
+    log_traffic(lab_state / "predictions.db", lab_state / "models", "v1", 700, 9, "covariate-shift")
+    result = run("--since", "30m", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    features = {f["name"]: f for f in report["features"]}
+    assert set(features) == set(FEATURE_NAMES)
+    assert features["distance_km"]["drifted"] is True and features["distance_km"]["score"] > 0.2
+    assert report["dataset"] == {"share": 0.2, "drifted": False, "threshold": 0.5, "tested_features": 5}
+    assert report["window"]["rows"] == 700 and report["model_version"] == "v1"
+    assert Path(report["html_path"]).is_file()
 
 
 @pytest.mark.parametrize(("args", "status", "message"), [
