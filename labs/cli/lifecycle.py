@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aiops_core import paths
+from aiops_core.alertmanager import Alertmanager, matcher_text, matches
 from aiops_core.errors import ExitStatus, LabError
 from aiops_core.http import health_problem
 from aiops_core.runstate import ComponentRecord, RunState, pid_alive, run_dir
@@ -241,15 +242,58 @@ def _since(active_at: object) -> str:
         return str(active_at)[:19]
 
 
-def _alerts_table(alerts: list[dict[str, Any]]) -> None:
+def _silences(components: dict[str, Any], firing: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+                                                                                 dict[str, list[str]]]:
+    """Active silences, and alert name -> the ids of the silences that match it among the alerts firing in
+    Prometheus (matched here, with Alertmanager's semantics: Alertmanager itself marks an alert silenced only
+    when its notification pipeline next runs). Both empty when Alertmanager does not answer: the pipeline
+    findings say so."""
+    rec = components.get("alertmanager")
+    if rec is None or rec.state != "healthy":
+        return [], {}
+    try:
+        silences = Alertmanager(rec.url, timeout=3.0).active_silences()
+    except LabError:
+        return [], {}
+    muted: dict[str, list[str]] = {}
+    for alert in firing:
+        labels = alert.get("labels", {})
+        for sil in silences:
+            if matches(sil["matchers"], labels):
+                muted.setdefault(labels.get("alertname", "?"), []).append(sil["id"])
+    return silences, muted
+
+
+def _silences_table(silences: list[dict[str, Any]], muted: dict[str, list[str]], url: str) -> None:
+    t = Table(title="active silences (in Alertmanager): matching alerts page nobody", title_justify="left",
+              header_style="bold yellow")
+    for col in ("id", "matchers", "by", "ends in", "muting now"):
+        t.add_column(col, overflow="fold")
+    for sil in silences:
+        names = sorted(name for name, ids in muted.items() if sil["id"] in ids)
+        t.add_row(sil["id"], escape(matcher_text(sil["matchers"])), escape(sil.get("createdBy") or "?"),
+                  _in(sil["ends_at"]), ", ".join(names) or "-")
+    console.print(t)
+    info(f"expire one: amtool --alertmanager.url={url} silence expire ID (or curl -X DELETE {url}/api/v2/silence/ID)")
+
+
+def _in(ts: float) -> str:
+    left = max(0, int(ts - time.time()))
+    return f"{left // 3600}h{left % 3600 // 60:02d}m" if left >= 3600 else f"{left // 60}m{left % 60:02d}s"
+
+
+def _alerts_table(alerts: list[dict[str, Any]], muted: dict[str, list[str]] | None = None) -> None:
+    muted = muted or {}
     t = Table(title="firing alerts (in Prometheus)", title_justify="left", header_style="bold red")
     alert_column(t, (a.get("labels", {}) for a in alerts))
     for col in ("severity", "since", "summary"):
         t.add_column(col)
     for a in alerts:
         labels, ann = a.get("labels", {}), a.get("annotations", {})
-        t.add_row(alert_cell(labels), labels.get("severity", ""), _since(a.get("activeAt", "")),
-                  escape(ann.get("summary", "")))
+        severity = labels.get("severity", "")
+        if labels.get("alertname") in muted:
+            severity += " [yellow](silenced)[/yellow]"
+        t.add_row(alert_cell(labels), severity, _since(a.get("activeAt", "")), escape(ann.get("summary", "")))
     console.print(t)
 
 
@@ -280,18 +324,25 @@ def status(as_json: bool) -> None:
     watchdog = [a for a in alerts if a.get("labels", {}).get("alertname") == "Watchdog"]
     alerts = [a for a in alerts if a not in watchdog]
     verdict, findings = alert_pipeline(state.components, bool(watchdog), _pager_heartbeat(state.components))
+    silences, muted = _silences(state.components, watchdog + alerts)
     if as_json:
         click.echo(json.dumps({"mode": state.mode, "components": {n: r.__dict__ for n, r in state.components.items()},
                                "alert_pipeline": {"state": verdict, "findings": findings},
-                               "firing_alerts": watchdog + alerts}, indent=2))
+                               "firing_alerts": watchdog + alerts,
+                               "silences": [{"id": x["id"], "matchers": x["matchers"], "createdBy": x.get("createdBy"),
+                                             "comment": x.get("comment"), "endsAt": x["endsAt"],
+                                             "muting": sorted(n for n, ids in muted.items() if x["id"] in ids)}
+                                            for x in silences]}, indent=2))
     else:
         console.print(_state_table(state))
         _print_pipeline(verdict, findings)
         if alerts:
-            _alerts_table(alerts)
+            _alerts_table(alerts, muted)
         else:
             info("no alerts firing" if prom is not None and prom.state == "healthy" else
                  "alerts unknown: Prometheus is not running")
+        if silences:
+            _silences_table(silences, muted, state.components["alertmanager"].url)
     # Exit 1 when a component that should run does not, or when every link runs and the Watchdog still stopped
     # arriving. A link skipped at 'up' (binary not installed) is reported above but, as for 'up', not a failure.
     links_run = all(_not_running(state.components.get(name)) is None for name in _PIPELINE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -53,6 +54,7 @@ def up_status_restart_down(lab: Lab) -> None:
     assert new_pid != old_pid and not pid_alive(old_pid)
     assert httpx.get(svc["url"] + "/readyz", timeout=5).status_code == 200
 
+    silences_are_shown(lab, record["components"]["alertmanager"]["url"])
     alertmanager_down_is_reported_as_a_pipeline_down(lab)
 
     pids = [c.get("pid") for c in _lab_json(lab)["components"].values()]
@@ -63,6 +65,29 @@ def up_status_restart_down(lab: Lab) -> None:
         assert pid is None or not pid_alive(pid), f"pid {pid} survived 'aiops-lab down'"
     after = lab.cli("status")
     assert after.returncode == 3 and "aiops-lab up" in after.stderr
+
+
+def silences_are_shown(lab: Lab, am_url: str) -> None:
+    """Issue 12: a silence on an alert was invisible in status; now it is listed with what it mutes."""
+    now = datetime.now(UTC)
+    body = {"matchers": [{"name": "alertname", "value": "Watchdog", "isRegex": False, "isEqual": True}],
+            "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=30)).isoformat(),
+            "createdBy": "round-trip", "comment": "muting the heartbeat"}
+    silence_id = httpx.post(am_url + "/api/v2/silences", json=body, timeout=10).json()["silenceID"]
+    try:
+        def shown() -> dict:
+            out = lab.cli("status", "--json").stdout
+            data = json.loads(out)
+            listed = next((x for x in data["silences"] if x["id"] == silence_id), None)
+            assert listed is not None, out  # Alertmanager answered the POST: the silence exists right away
+            return listed if listed["muting"] else {}
+
+        listed = wait_until(shown, timeout=scaled(30), interval=1.0, what="status to list the silence muting Watchdog")
+        assert listed["muting"] == ["Watchdog"] and listed["createdBy"] == "round-trip"
+        text = normal(lab.cli("status").stdout)
+        assert "active silences" in text and silence_id in text and "Watchdog" in text, text
+    finally:
+        httpx.delete(f"{am_url}/api/v2/silence/{silence_id}", timeout=10)
 
 
 def _watchdog_firing(lab: Lab) -> bool:
