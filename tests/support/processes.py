@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,3 +118,15 @@ def start_service(state_dir: Path, port: int | None = None, wait_ready: bool = T
     proc = start_http_process("model_service", "model service", state_dir, env, port,
                               "/readyz" if wait_ready else "/healthz", timeout=30)
     return ServiceUnderTest(state_dir, port, proc)
+
+
+@contextlib.contextmanager
+def service_with_registry(state_dir: Path, registry: Path) -> Iterator[ServiceUnderTest]:
+    """A real service whose state starts with a copy of ``registry`` (the session's trained models), stopped
+    afterwards."""
+    shutil.copytree(registry, state_dir / "models")
+    svc = start_service(state_dir)
+    try:
+        yield svc
+    finally:
+        svc.process.stop()

@@ -7,7 +7,6 @@ flag does not take is refused by the CLI, naming the flag and what it accepts, a
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from aiops_core.errors import ExitStatus
 from tests.support.lab import Lab
-from tests.support.processes import ADMIN_TOKEN, ServiceUnderTest, start_service
+from tests.support.processes import ADMIN_TOKEN, ServiceUnderTest, service_with_registry
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +23,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> Iterator[ServiceUnderTest]:
     """One real service for the module: each test states the flag values it relies on."""
-    state = tmp_path_factory.mktemp("config-service") / "state"
-    shutil.copytree(trained_registry, state / "models")
-    svc = start_service(state)
-    try:
+    with service_with_registry(tmp_path_factory.mktemp("config-service") / "state", trained_registry) as svc:
         yield svc
-    finally:
-        svc.process.stop()
 
 
 @pytest.fixture

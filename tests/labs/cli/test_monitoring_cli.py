@@ -3,7 +3,6 @@ sources and reload both -- the supported undo of a hand edit or a bad config pus
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import yaml
 from aiops_core.errors import ExitStatus
 from aiops_core.polling import wait_until
 from aiops_core.prometheus import Prometheus
-from tests.support.lab import Lab
+from tests.support.lab import Lab, running_lab
 from tests.support.ports import free_port
 from tests.support.speed import scaled
 
@@ -22,14 +21,8 @@ from tests.support.speed import scaled
 @pytest.fixture
 def lab(tmp_path: Path, trained_registry: Path) -> Iterator[Lab]:
     """A whole private lab (``aiops-lab up -d`` on free ports), stopped afterwards."""
-    state = tmp_path / "state"
-    shutil.copytree(trained_registry, state / "models")
-    lab = Lab.create(state)
-    lab.up()
-    try:
+    with running_lab(tmp_path / "state", trained_registry) as lab:
         yield lab
-    finally:
-        lab.down()
 
 
 def _push_scrape_target(config: Path, job: str, target: str) -> None:

@@ -7,14 +7,13 @@ different curriculum modules (each module has its own progress and workspace).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.lab import Lab as PrivateLab
-from tests.support.lab import normal
+from tests.support.lab import normal, running_lab
 
 __all__ = ["Lab", "normal"]
 
@@ -42,11 +41,5 @@ def live_lab(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -
     Module scope, not session: the lab stops as soon as its tests are done instead of idling (scraping every
     2 s, running drift reports) through the rest of the suite.
     """
-    state = tmp_path_factory.mktemp("curriculum-lab") / "state"
-    shutil.copytree(trained_registry, state / "models")
-    lab = Lab.create(state)
-    lab.up()
-    try:
+    with running_lab(tmp_path_factory.mktemp("curriculum-lab") / "state", trained_registry, Lab) as lab:
         yield lab
-    finally:
-        lab.down()

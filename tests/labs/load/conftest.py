@@ -8,7 +8,6 @@ the test session (threads, subprocesses, httpx) untouched.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
@@ -25,19 +24,14 @@ finally:
     del os.environ["LOCUST_SKIP_MONKEY_PATCH"]
 
 from tests.support.lab import Lab, lab_environment
-from tests.support.processes import ServiceUnderTest, start_service
+from tests.support.processes import ServiceUnderTest, service_with_registry
 
 
 @pytest.fixture(scope="module")
 def shared_service(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> Iterator[ServiceUnderTest]:
     """One real service for the tests that only need *a* target (not fresh counters): saves a start-up each."""
-    state = tmp_path_factory.mktemp("load-service") / "state"
-    shutil.copytree(trained_registry, state / "models")
-    svc = start_service(state)
-    try:
+    with service_with_registry(tmp_path_factory.mktemp("load-service") / "state", trained_registry) as svc:
         yield svc
-    finally:
-        svc.process.stop()
 
 
 @pytest.fixture
