@@ -17,6 +17,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from model_service import generator
+from model_service.corruptions import CORRUPTIONS
 from model_service.features import FEATURE_NAMES, FEATURES, TARGET
 from model_service.model_card import EvalMetrics, FeatureRange, ModelCard, ReferenceSample
 
@@ -24,11 +25,6 @@ from model_service.model_card import EvalMetrics, FeatureRange, ModelCard, Refer
 GOLDEN_SEED = 424242
 GOLDEN_ROWS = 2000
 REFERENCE_ROWS = 2000
-
-CORRUPTIONS: dict[str, str] = {
-    "labels-shuffled": "60% of training labels shuffled between rows (a broken join in the label pipeline)",
-    "distance-metres": "trained on distance in metres while the API sends kilometres (unit skew)",
-}
 
 
 @dataclass

@@ -30,13 +30,13 @@ class LazyChoice(click.Choice):  # type: ignore[type-arg]
 
 def scenario_names() -> list[str]:
     """The generator's data scenarios (``--scenario``, ``--data``)."""
-    from model_service.generator import SCENARIOS
+    from model_service.scenarios import SCENARIOS
 
     return list(SCENARIOS)
 
 
 def corruption_names() -> list[str]:
     """The deliberate defects ``model train --bad`` can build into a candidate."""
-    from model_service.training import CORRUPTIONS
+    from model_service.corruptions import CORRUPTIONS
 
     return sorted(CORRUPTIONS)

@@ -97,7 +97,7 @@ def cli() -> None:
 @cli.command("profiles")
 def load_profiles() -> None:
     """List the traffic shapes (and their --shape-param names) and data profiles."""
-    from model_service.generator import SCENARIOS
+    from model_service.scenarios import SCENARIOS
 
     table("traffic profiles (--profile)", ["name", "what it does", "--shape-param names"],
           [[p.name, p.summary, ", ".join(p.params)] for p in TRAFFIC_PROFILES.values()])

@@ -50,7 +50,7 @@ class BadModelFault(Strict):
     @classmethod
     def _known(cls, value: str, info: ValidationInfo) -> str:
         if deep(info):
-            from model_service.training import CORRUPTIONS
+            from model_service.corruptions import CORRUPTIONS
 
             if value not in CORRUPTIONS:
                 raise ValueError(f"unknown corruption {value!r}; choose one of: {', '.join(CORRUPTIONS)}")

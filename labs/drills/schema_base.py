@@ -42,7 +42,7 @@ def deep(info: ValidationInfo) -> bool:
 
 def check_scenario(value: str, info: ValidationInfo) -> str:
     if deep(info):
-        from model_service.generator import SCENARIOS
+        from model_service.scenarios import SCENARIOS
 
         if value not in SCENARIOS:
             raise ValueError(f"unknown data scenario {value!r}; choose one of: {', '.join(SCENARIOS)}")

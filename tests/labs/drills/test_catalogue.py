@@ -4,6 +4,8 @@ drill file is refused with the file and the field in the message."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,15 @@ def test_names_from_heavy_modules_are_checked_deeply(tmp_path: Path) -> None:
     path = _write(tmp_path, bad.replace("corruption: labels-shuffled", "corruption: labels"), "bad-model-deploy.yml")
     with pytest.raises(CatalogueError, match=r"faults\.0\.corruption: unknown corruption 'labels'"):
         load_file(path)
+
+
+def test_validating_every_drill_deeply_imports_no_numeric_or_ml_library() -> None:
+    """``drill start`` validates its drill deeply; on a busy laptop importing scikit-learn for a corruption
+    name (or pandas for a scenario name) cost seconds of it. Names live in plain modules."""
+    heavy = ("pandas", "numpy", "sklearn", "skops", "scipy", "evidently")
+    probe = ("import sys\nfrom labs.drills import catalogue\n"
+             "for d in catalogue.catalogue(): catalogue.get(d, deep=True)\n"
+             f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"deep validation imported: {done.stdout.strip()}"
