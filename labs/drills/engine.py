@@ -99,22 +99,14 @@ def start(drill_id: str, hidden: bool = False, force: bool = False,
     now = time.time()
     stamp = datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')
     run_id = f"{HIDDEN_LABEL if hidden else drill.id}-{stamp}"
-    j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now, baseline=actions.baseline())
+    j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now)
     j.add("start", "drill started" if hidden else f"drill {drill.id} started")
     for warning in warnings:
         j.add("note", warning)
-    # Whatever happens during the drill -- the faults, or the learner's retrains and experiments -- stop
-    # returns the lab to this state, so the next drill starts clean.
-    j.rollbacks.append(RollbackAction(kind="config_snapshot", params={"flags": preflight.flags()},
-                                      description="restore every runtime flag to its pre-drill value"))
-    j.rollbacks.append(RollbackAction(kind="model", params={"version": j.baseline.get("active_model")},
-                                      description=f"re-activate the pre-drill model {j.baseline.get('active_model')}"))
-    # A silence made during the drill outlives it otherwise, and hides the next drill's page.
-    j.rollbacks.append(RollbackAction(kind="silences", params={"since": now, "keep": j.baseline.get("silences", [])},
-                                      description="expire the silences created during the drill"))
     jr.save(j)
-    PagerClient().set_drill(HIDDEN_LABEL if hidden else drill.id)
     try:
+        # The traffic process starts first: its start-up (seconds on a busy laptop) overlaps the baseline's
+        # dozen API calls below instead of following them.
         if drill.traffic is not None:
             upstream.save(upstream.UpstreamState(checkout=drill.traffic.checkout,
                                                  labels=upstream.LabelPipeline(
@@ -124,6 +116,21 @@ def start(drill_id: str, hidden: bool = False, force: bool = False,
             jr.save(j)
             action.params["pid"] = j.traffic_pid = _spawn_traffic(j)
             jr.save(j)
+        j.baseline = actions.baseline()
+        # Whatever happens during the drill -- the faults, or the learner's retrains and experiments -- stop
+        # returns the lab to this state, so the next drill starts clean.
+        j.rollbacks.append(RollbackAction(kind="config_snapshot", params={"flags": preflight.flags()},
+                                          description="restore every runtime flag to its pre-drill value"))
+        active = j.baseline.get("active_model")
+        j.rollbacks.append(RollbackAction(kind="model", params={"version": active},
+                                          description=f"re-activate the pre-drill model {active}"))
+        # A silence made during the drill outlives it otherwise, and hides the next drill's page.
+        j.rollbacks.append(RollbackAction(kind="silences", params={"since": now,
+                                                                   "keep": j.baseline.get("silences", [])},
+                                          description="expire the silences created during the drill"))
+        jr.save(j)
+        PagerClient().set_drill(HIDDEN_LABEL if hidden else drill.id)
+        if drill.traffic is not None:
             # Build the drill's candidate models (a cache miss only) while the traffic process starts.
             candidates.prepare([spec for fault in drill.faults for spec in faults.candidate_specs(fault)])
             _warm_up(j, drill.traffic.warmup)
@@ -164,6 +171,8 @@ def _warm_up(j: Journal, seconds: float) -> None:
 
 def record_actions(j: Journal) -> list[actions.Action]:
     """Add learner actions not yet on the timeline (idempotent: keyed by the lab's own history ids)."""
+    if not j.baseline:
+        return []  # a start that failed before the baseline was taken: nothing to compare with
     seen = {e.data.get("key") for e in j.events if e.kind == "learner"}
     try:
         found = actions.detect(j)
