@@ -113,7 +113,9 @@ def _model(params: dict[str, Any]) -> str:
     if _service_process_alive():
         active = client.request("GET", "/admin/models", admin=True)["active"]
         if active != version:
-            client.request("POST", "/admin/model/deploy", admin=True, json={"version": version})
+            # Forced: restoring the pre-drill model is not a promotion, whatever the learner deployed since.
+            client.request("POST", "/admin/model/deploy", admin=True, json={"version": version},
+                           params={"force": "true"})
             return f"model {active} -> {version}"
         return f"model {version} already active"
     registry = Registry(paths.models_dir())
