@@ -7,7 +7,13 @@ address) and, in LAB MODE, compresses time so an incident drill plays out in min
 * scrape and evaluation intervals become ``LAB_INTERVAL`` (2 s);
 * every rule window (``[1h]``), subquery step, ``offset``, ``for:`` and group ``interval:`` is divided by
   ``speedup`` (12: a 1h window becomes 5m, ``for: 2m`` becomes 10s);
-* Alertmanager's group_wait / group_interval / repeat_interval / resolve_timeout are divided the same way.
+* Alertmanager's group_wait / group_interval / repeat_interval / resolve_timeout are divided the same way;
+* Prometheus's alert resend delay (a command-line flag: ``prometheus_command(lab_mode=True)``) too. It sets
+  how long Alertmanager keeps an alert after Prometheus stops sending it (``endsAt`` = 4 x the delay ahead),
+  so it bounds how fast the Watchdog's heartbeat stops when Prometheus hangs (monitoring/heartbeat.py).
+
+Every webhook to the pager carries the lab's bearer token, read by Alertmanager from a file
+(``pager_credentials_file``: the lab's ``admin-token``; the token itself is never written into a config).
 
 Rule *names* keep their nominal window (``slo:burn_rate:ratio_rate1h``) so dashboards, runbooks and drills
 use one vocabulary in both modes. The native launcher calls ``render`` with loopback addresses, the compose
@@ -27,12 +33,14 @@ from urllib.parse import urlparse
 
 import yaml
 
-from aiops_core import durations
+from aiops_core import durations, paths
 from aiops_core.atomic import atomic_write
-from monitoring.binaries import READY_PATH, alertmanager_command, prometheus_command, ready_url
+from aiops_core.topology import LOOPBACK
+from monitoring import binaries
+from monitoring.binaries import READY_PATH, alertmanager_command, ready_url
 
-__all__ = ["JOBS", "LAB_INTERVAL", "LAB_SPEEDUP", "MODES", "READY_PATH", "Rendered", "alertmanager_command",
-           "prometheus_command", "ready_url", "render"]
+__all__ = ["JOBS", "LAB_INTERVAL", "LAB_RESEND_DELAY", "LAB_SPEEDUP", "MODES", "READY_PATH", "Rendered",
+           "alertmanager_command", "prometheus_command", "ready_url", "render"]
 
 # The two ways the lab runs: "lab" shortens every interval and window by the speedup, "production" renders the
 # shipped files as they are.
@@ -52,6 +60,8 @@ _TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]*:(\d{1,5})$")
 _RANGE = re.compile(rf"\[(?P<range>{durations.PROM_DURATION})(?::(?P<step>{durations.PROM_DURATION})?)?\]")
 _OFFSET = re.compile(rf"\boffset\s+(?P<d>{durations.PROM_DURATION})\b")
 _AM_TIMINGS = ("group_wait", "group_interval", "repeat_interval")
+# Prometheus's default --rules.alert.resend-delay (1m), divided like every other duration in lab mode.
+LAB_RESEND_DELAY = durations.scale("1m", LAB_SPEEDUP)
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,14 @@ class Rendered:
 
 
 def render(out_dir: Path, *, targets: dict[str, str], pager_url: str, lab_mode: bool,
-           speedup: int = LAB_SPEEDUP) -> Rendered:
+           speedup: int = LAB_SPEEDUP, pager_credentials_file: Path | str | None = None) -> Rendered:
     """Write ``prometheus.yml``, ``rules/*.yml`` and ``alertmanager.yml`` into ``out_dir``.
 
     ``targets`` maps job names (``JOBS``) to ``host:port``. A job without a target is left out (a partial
     lab, e.g. a test without a drift monitor); without an ``alertmanager`` target Prometheus sends no alerts.
     ``pager_url`` is the pager's base URL; each webhook keeps its own path (/alerts, /heartbeat).
+    ``pager_credentials_file``: where Alertmanager reads the pager's bearer token (the lab's admin-token file,
+    or a container path); None sends no credentials, for a receiver that checks none (a test's stand-in).
     """
     _check_targets(targets)
     _check_pager_url(pager_url)
@@ -95,7 +107,8 @@ def render(out_dir: Path, *, targets: dict[str, str], pager_url: str, lab_mode: 
     prom_path = out_dir / "prometheus.yml"
     _write_yaml(prom_path, prom, PROMETHEUS_SOURCE, factor)
 
-    am = _alertmanager_config(yaml.safe_load(ALERTMANAGER_SOURCE.read_text()), pager_url, factor)
+    am = _alertmanager_config(yaml.safe_load(ALERTMANAGER_SOURCE.read_text()), pager_url, factor,
+                              pager_credentials_file)
     am_path = out_dir / "alertmanager.yml"
     _write_yaml(am_path, am, ALERTMANAGER_SOURCE, factor)
     return Rendered(out_dir, prom_path, am_path, rules_dir, lab_mode, factor)
@@ -168,11 +181,18 @@ def scale_expr(expr: str, factor: int) -> str:
     return _OFFSET.sub(lambda m: "offset " + durations.scale(m.group("d"), factor), expr)
 
 
-def _alertmanager_config(doc: dict[str, Any], pager_url: str, factor: int) -> dict[str, Any]:
+def _alertmanager_config(doc: dict[str, Any], pager_url: str, factor: int,
+                         credentials_file: Path | str | None) -> dict[str, Any]:
     base = pager_url.rstrip("/")
     for receiver in doc.get("receivers", []):
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = base + urlparse(hook["url"]).path
+            # A copy per webhook: the source shares one block through a YAML alias.
+            http_config = {k: v for k, v in (hook.pop("http_config", None) or {}).items() if k != "authorization"}
+            if credentials_file is not None:
+                http_config["authorization"] = {"type": "Bearer", "credentials_file": str(credentials_file)}
+            if http_config:
+                hook["http_config"] = http_config
     if factor > 1:
         glob = doc.setdefault("global", {})
         if "resolve_timeout" in glob:
@@ -187,6 +207,15 @@ def _scale_route(route: dict[str, Any], factor: int) -> None:
             route[key] = durations.scale(route[key], factor, 0 if key == "group_wait" else 1000)
     for child in route.get("routes", []):
         _scale_route(child, factor)
+
+
+def prometheus_command(config: Path, data_dir: Path, port: int, *, lab_mode: bool = False,
+                       host: str = LOOPBACK, external_url: str | None = None) -> list[str]:
+    """``binaries.prometheus_command``, plus the lab-mode resend delay (a flag: no config file can set it)."""
+    command = binaries.prometheus_command(config, data_dir, port, host=host, external_url=external_url)
+    if lab_mode:
+        command.append(f"--rules.alert.resend-delay={LAB_RESEND_DELAY}")
+    return command
 
 
 class _BlockDumper(yaml.SafeDumper):
@@ -220,14 +249,15 @@ def _write_yaml(path: Path, doc: dict[str, Any], source: Path, factor: int) -> N
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m monitoring.render OUT_DIR [--lab]``: render with the topology's default loopback ports."""
-    from aiops_core.topology import BY_NAME, LOOPBACK, PAGER
+    from aiops_core.topology import BY_NAME, PAGER
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--lab", action="store_true", help="lab mode (compressed time)")
     args = parser.parse_args(argv)
     targets = {job: f"{LOOPBACK}:{BY_NAME[job].port()}" for job in JOBS}
-    done = render(args.out_dir, targets=targets, pager_url=f"http://{LOOPBACK}:{PAGER.port()}", lab_mode=args.lab)
+    done = render(args.out_dir, targets=targets, pager_url=f"http://{LOOPBACK}:{PAGER.port()}", lab_mode=args.lab,
+                  pager_credentials_file=paths.admin_token_path())
     print(f"wrote {done.prometheus_yml} and {done.alertmanager_yml}")
 
 

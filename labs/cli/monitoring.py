@@ -20,6 +20,7 @@ import click
 import httpx
 import yaml
 
+from aiops_core import paths
 from aiops_core.errors import ExitStatus, LabError, NotRunning
 from aiops_core.runstate import RunState, component_url, config_dir, target
 from aiops_core.topology import ALERTMANAGER, LOOPBACK, PAGER, PROMETHEUS
@@ -103,7 +104,8 @@ def monitoring_render() -> None:
     info(f"rendering monitoring/prometheus and monitoring/alertmanager ({state.mode} mode) into {out}")
     before = _snapshot(out)
     render.render(out, targets=_targets(state), lab_mode=state.mode == "lab",
-                  pager_url=pager.url if pager else f"http://{LOOPBACK}:{PAGER.port()}")
+                  pager_url=pager.url if pager else f"http://{LOOPBACK}:{PAGER.port()}",
+                  pager_credentials_file=paths.admin_token_path())
     after = _snapshot(out)
     changed = [name for name in after if name not in before or before[name] != after[name]]
     for name in changed:

@@ -1,11 +1,15 @@
-"""``aiops-lab pager``: the pages Alertmanager delivered, acknowledgements, and the Watchdog heartbeat.
+"""``aiops-lab pager``: the pages Alertmanager delivered, acknowledgements, the Watchdog heartbeat, and a
+watch on the alert path that does not depend on the pager.
 
 Acknowledging a page is how a learner says "I am on it": the drill engine scores time-to-detect from the
-page's first notification to its acknowledgement.
+page's first notification to its acknowledgement. ``pager watch`` is the one channel left when the pager
+itself is dead (it cannot page about that): it asks each component directly and rings the terminal bell.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import Any
 
 import click
@@ -13,9 +17,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from aiops_core.durations import parse_seconds
-from aiops_core.errors import ExitStatus, LabError
+from aiops_core.errors import CheckFailed, ExitStatus, LabError
+from aiops_core.runstate import component_url
+from aiops_core.topology import ALERTMANAGER, PROMETHEUS
 from labs.cli.output import ago, alert_cell, alert_column, clock, console, info, ok
 from labs.pager.client import PagerClient
+from labs.pager.watch import Finding, PathWatch
 
 
 def _status(page: dict[str, Any]) -> str:
@@ -106,3 +113,63 @@ def pager_heartbeat(send: bool) -> None:
                        "Alertmanager is not delivering alerts; check: aiops-lab status", ExitStatus.CHECK_FAILED)
     ok(f"Watchdog heartbeat {age} ago (last at {clock(status['last_seen'])}; timeout "
        f"{status['timeout_seconds']:g}s)")
+
+
+def _report(now: float, new: list[Finding], cleared: list[Finding], bell: bool) -> None:
+    stamp = clock(now)
+    for finding in cleared:
+        console.print(f"{stamp} [green]✓ cleared[/green]: {escape(finding.message)}", highlight=False)
+    for finding in new:
+        console.print(f"{stamp} [red]✗[/red] {escape(finding.message)}", highlight=False)
+    if new and bell:
+        sys.stdout.write("\a")  # the terminal bell: heard even when this window is behind another
+        sys.stdout.flush()
+
+
+@cli.command("watch")
+@click.option("--interval", default="5s", show_default=True, help="How often to check (2s, 10s, 1m).")
+@click.option("--for", "duration", default=None, help="Stop after this long (90s, 1h). Default: until Ctrl-C.")
+@click.option("--once", is_flag=True, help="Check once and exit: 1 if anything is wrong (for scripts and cron).")
+@click.option("--no-bell", is_flag=True, help="Do not ring the terminal bell on a new problem.")
+def pager_watch(interval: str, duration: str | None, once: bool, no_bell: bool) -> None:
+    """Watch the alert path from outside the pager; ring the terminal bell when it breaks.
+
+    The pager cannot page about itself: killed, it records nothing and its Watchdog check dies with it.
+    This asks the pager, Alertmanager and Prometheus directly, and shows the alerts about the path that
+    Alertmanager holds but may not be able to deliver (PagerDown, AlertmanagerNotificationsFailing). A new
+    problem prints one line and rings the bell; a cleared one prints one line. Keep it running in a spare
+    terminal during drills.
+
+    \b
+    Examples:
+      aiops-lab pager watch                  # until Ctrl-C, a check every 5s
+      aiops-lab pager watch --once           # exit 1 when the path is broken
+    """
+    every = parse_seconds(interval, "--interval")
+    if every <= 0:
+        raise LabError(f"--interval must be more than 0 seconds, got {interval!r}")
+    stop_at = None if duration is None else time.monotonic() + parse_seconds(duration, "--for")
+    watch = PathWatch(PagerClient().base_url, component_url(ALERTMANAGER.name), component_url(PROMETHEUS.name))
+    if once:
+        findings = watch.check()
+        _report(time.time(), findings, [], bell=False)
+        if findings:
+            raise CheckFailed(f"{len(findings)} problem(s) on the alert path; see: aiops-lab status")
+        ok("alert path OK: pager, Alertmanager and Prometheus answer; no notification failed")
+        return
+    info(f"watching the alert path every {every:g}s (pager {watch.pager_url}, Alertmanager "
+         f"{watch.alertmanager_url}, Prometheus {watch.prometheus_url}); Ctrl-C stops")
+    known: dict[str, Finding] = {}
+    first = True
+    try:
+        while stop_at is None or time.monotonic() < stop_at:
+            started = time.monotonic()
+            now = {f.key: f for f in watch.check()}
+            _report(time.time(), [f for k, f in now.items() if k not in known],
+                    [f for k, f in known.items() if k not in now], bell=not no_bell)
+            if first and not now:
+                ok(f"{clock(time.time())} alert path OK")
+            first, known = False, now
+            time.sleep(max(0.0, every - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        pass

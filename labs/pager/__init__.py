@@ -4,4 +4,7 @@ Alertmanager re-sends a firing alert every ``repeat_interval`` and retries faile
 de-duplicates by fingerprint and episode (``startsAt``): one *page* per firing episode, however many
 notifications carry it. Everything is committed to SQLite before Alertmanager gets its 200, so a crash
 never loses a page (Alertmanager retries whatever was not acknowledged).
+
+Only the lab's own callers write to it (``auth``: Alertmanager, the CLI and the drill engine send the lab's
+token). It cannot report its own death, so ``watch`` checks the alert path from outside it.
 """

@@ -2,6 +2,7 @@
 
 Endpoints answer quickly and never 500 on bad input: validation errors are 422s naming the field, a body
 over the limit is a 413, and a database failure is a 503 (Alertmanager retries it, so nothing is lost).
+Every POST needs the lab's bearer token (``labs.pager.auth``); every GET is open.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiops_core.body_limit import BodyLimitMiddleware
+from labs.pager.auth import Refused, require_token
 from labs.pager.heartbeat import HeartbeatMonitor
 from labs.pager.metrics import build_registry
 from labs.pager.schemas import AckRequest, DrillRequest, WebhookPayload
@@ -78,10 +80,12 @@ def _is_resolved_notification(body: bytes) -> bool:
 
 
 def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               check_interval_s: float | None = None) -> FastAPI:
+               check_interval_s: float | None = None, token: str | None = None) -> FastAPI:
     """Build the pager. ``check_interval_s`` (default: a quarter of the timeout, 0.2-5 s) is how often the
-    background task looks for a missing heartbeat between requests."""
+    background task looks for a missing heartbeat between requests. ``token``: the bearer token every POST
+    must carry (None: every POST is refused)."""
     store = PagerStore(db_path)
+    lab_caller = [Depends(require_token(token))]
     monitor = HeartbeatMonitor(store, heartbeat_timeout_s)
     registry = build_registry(store, monitor)
     interval = check_interval_s or min(5.0, max(0.2, heartbeat_timeout_s / 4))
@@ -103,7 +107,8 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(watch())
-        log.info("pager started", extra={"db": str(db_path), "heartbeat_timeout_s": heartbeat_timeout_s})
+        log.info("pager started", extra={"db": str(db_path), "heartbeat_timeout_s": heartbeat_timeout_s,
+                                         "writes": "token required" if token else "disabled (no token)"})
         try:
             yield
         finally:
@@ -119,7 +124,7 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
     app.state.store = store
     app.state.heartbeat = monitor
 
-    @app.post("/alerts", summary="Alertmanager webhook (payload version 4)")
+    @app.post("/alerts", summary="Alertmanager webhook (payload version 4)", dependencies=lab_caller)
     def receive_alerts(payload: WebhookPayload) -> dict[str, Any]:
         effects = store.record(payload, time.time())
         opened = [a for a, e in zip(payload.alerts, effects, strict=True) if e == "paged"]
@@ -132,7 +137,8 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
     def active_alerts() -> list[dict[str, Any]]:
         return store.active_alerts()
 
-    @app.post("/heartbeat", summary="Watchdog heartbeat (any body: Alertmanager sends its webhook payload)")
+    @app.post("/heartbeat", summary="Watchdog heartbeat (any body from a lab caller: Alertmanager sends its "
+              "webhook payload)", dependencies=lab_caller)
     async def heartbeat(request: Request) -> dict[str, Any]:
         # A *resolved* Watchdog notification means Prometheus stopped sending the Watchdog: the opposite
         # of a heartbeat. It is not counted, so the timeout pages.
@@ -153,7 +159,7 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         return store.pages(since=parse_since(since), status=status, alertname=alertname, limit=limit)
 
-    @app.post("/pages/ack", summary="Acknowledge the pages of a fingerprint or alert name")
+    @app.post("/pages/ack", summary="Acknowledge the pages of a fingerprint or alert name", dependencies=lab_caller)
     def ack(body: AckRequest) -> list[dict[str, Any]]:
         acked = store.ack(body.target, body.by, time.time())
         if not acked:
@@ -166,7 +172,8 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
                limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
         return store.events(since=parse_since(since), limit=limit)
 
-    @app.post("/drill", summary="Set the running drill (null: none); exported as aiops_pager_drill_info")
+    @app.post("/drill", summary="Set the running drill (null: none); exported as aiops_pager_drill_info",
+              dependencies=lab_caller)
     def set_drill(body: DrillRequest) -> dict[str, Any]:
         store.set_drill(body.drill, time.time())
         log.info("drill set", extra={"drill": body.drill})
@@ -187,6 +194,11 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
     @app.exception_handler(PagerError)
     async def _pager_error(_: Request, exc: PagerError) -> JSONResponse:
         return JSONResponse({"error": exc.message, "details": []}, status_code=exc.status)
+
+    @app.exception_handler(Refused)
+    async def _refused(_: Request, exc: Refused) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"error": exc.message, "details": []}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

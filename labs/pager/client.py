@@ -3,6 +3,8 @@
 The CLI wants errors (``aiops-lab pager list`` on a stopped lab must say so); the drill engine treats the
 pager as optional (TTD falls back to the learner's ``drill ack``), so its methods say "unknown" instead:
 ``pages_since`` returns None and ``set_drill`` False when the pager does not answer.
+
+Writes (acknowledge, heartbeat, drill marker) carry the lab's bearer token (``labs.pager.auth``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,24 @@ from typing import Any
 
 from aiops_core.errors import LabError
 from aiops_core.http import ApiClient
+from aiops_core.runstate import admin_token
 from aiops_core.topology import PAGER
 
 
 class PagerClient(ApiClient):
     component = PAGER.name
+
+    def __init__(self, base_url: str | None = None, timeout: float = 10.0, token: str | None = None) -> None:
+        super().__init__(base_url, timeout)
+        self.token = token if token is not None else admin_token()
+
+    def headers(self, admin: bool) -> dict[str, str]:
+        if not admin:
+            return {}
+        if not self.token:
+            raise LabError("no lab token to sign this pager request with: start the lab with 'aiops-lab up' "
+                           "(it writes <state>/admin-token) or set AIOPS_ADMIN_TOKEN")
+        return {"Authorization": f"Bearer {self.token}"}
 
     def pages(self, since_seconds: float | None = None, status: str | None = None,
               alertname: str | None = None, limit: int = 100, since: float | None = None) -> list[dict[str, Any]]:
@@ -36,13 +51,13 @@ class PagerClient(ApiClient):
         return self.request("GET", "/alerts/active")
 
     def ack(self, target: str, by: str = "cli") -> list[dict[str, Any]]:
-        return self.request("POST", "/pages/ack", json={"target": target, "by": by})
+        return self.request("POST", "/pages/ack", admin=True, json={"target": target, "by": by})
 
     def heartbeat(self) -> dict[str, Any]:
         return self.request("GET", "/heartbeat")
 
     def send_heartbeat(self) -> dict[str, Any]:
-        return self.request("POST", "/heartbeat")
+        return self.request("POST", "/heartbeat", admin=True)
 
     # -- best effort, for the drill engine ---------------------------------------------------------------
 
@@ -59,7 +74,7 @@ class PagerClient(ApiClient):
     def set_drill(self, drill: str | None) -> bool:
         """Tell the pager which drill runs (None when it ends). False when the pager is not running."""
         try:
-            self.request("POST", "/drill", json={"drill": drill}, timeout=5.0)
+            self.request("POST", "/drill", admin=True, json={"drill": drill}, timeout=5.0)
         except LabError:
             return False
         return True

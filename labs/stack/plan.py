@@ -12,6 +12,7 @@ import secrets
 import shutil
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from aiops_core import paths
@@ -89,13 +90,15 @@ def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[Process
         {**base_env, "AIOPS_PORT": str(ports[MODEL_SERVICE.name]), "AIOPS_ADMIN_TOKEN": token}, ui_path="/docs"))
 
     drift_argv = _python_module("monitoring.drift")
-    drift_env = {**base_env, "AIOPS_DRIFT_INTERVAL_S": "30" if mode == "lab" else "300"}
+    # The pager's and the drift monitor's write endpoints accept only the lab's own callers: the same token.
+    drift_env = {**base_env, "AIOPS_DRIFT_INTERVAL_S": "30" if mode == "lab" else "300", "AIOPS_ADMIN_TOKEN": token}
     specs.append(ProcessSpec(DRIFT_MONITOR.name, ports[DRIFT_MONITOR.name], drift_argv, DRIFT_MONITOR.health_path,
                              drift_env, ui_path="/reports",
                              skip_reason="" if drift_argv else "drift monitor not installed in this checkout"))
 
     pager_argv = _python_module("labs.pager")
-    specs.append(ProcessSpec(PAGER.name, ports[PAGER.name], pager_argv, PAGER.health_path, base_env, ui_path="/pages",
+    specs.append(ProcessSpec(PAGER.name, ports[PAGER.name], pager_argv, PAGER.health_path,
+                             {**base_env, "AIOPS_ADMIN_TOKEN": token}, ui_path="/pages",
                              skip_reason="" if pager_argv else "pager not installed in this checkout"))
 
     specs.extend(_monitoring_specs(mode, state_dir, ports, base_env))
@@ -105,13 +108,15 @@ def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[Process
 
 def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: dict[str, str]) -> list[ProcessSpec]:
     targets = {name: f"{LOOPBACK}:{port}" for name, port in ports.items() if name in render.JOBS}
-    rendered = render.render(config_dir(state_dir), targets=targets,
-                             pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}", lab_mode=(mode == "lab"))
+    lab_mode = mode == "lab"
+    # Alertmanager reads the token from its file at each webhook: the rendered config holds only the path.
+    rendered = render.render(config_dir(state_dir), targets=targets, pager_url=f"http://{LOOPBACK}:{ports[PAGER.name]}",
+                             lab_mode=lab_mode, pager_credentials_file=paths.admin_token_path(state_dir).resolve())
     specs = []
     for comp, command, config in (
         # Alertmanager first: Prometheus's first notifications (the Watchdog heartbeat) must find it up.
         (ALERTMANAGER, render.alertmanager_command, rendered.alertmanager_yml),
-        (PROMETHEUS, render.prometheus_command, rendered.prometheus_yml),
+        (PROMETHEUS, partial(render.prometheus_command, lab_mode=lab_mode), rendered.prometheus_yml),
     ):
         port = ports[comp.name]
         try:

@@ -20,6 +20,9 @@ from monitoring.render import MODES
 
 COMPOSE_DIR = Path(__file__).resolve().parent
 CONTAINER_CONFIG_DIRS = {"prometheus": "/etc/prometheus", "alertmanager": "/etc/alertmanager"}
+# Where the Alertmanager container reads the pager's bearer token: docker-compose.yml's secret
+# aiops_admin_token (made from AIOPS_ADMIN_TOKEN in .env), at Docker's default secrets path.
+CONTAINER_TOKEN_FILE = "/run/secrets/aiops_admin_token"
 
 
 def compose_targets() -> dict[str, str]:
@@ -33,7 +36,8 @@ def pager_url() -> str:
 
 def generate(out_root: Path = COMPOSE_DIR) -> list[render.Rendered]:
     """Write ``<out_root>/<mode>/{prometheus.yml,alertmanager.yml,rules/}`` for every mode."""
-    return [render.render(out_root / mode, targets=compose_targets(), pager_url=pager_url(), lab_mode=mode == "lab")
+    return [render.render(out_root / mode, targets=compose_targets(), pager_url=pager_url(), lab_mode=mode == "lab",
+                          pager_credentials_file=CONTAINER_TOKEN_FILE)
             for mode in MODES]
 
 

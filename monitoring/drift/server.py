@@ -5,21 +5,49 @@ GET  /metrics               the aiops_drift_* / aiops_quality_* gauges (Promethe
 GET  /reports               HTML index of the kept reports, newest first
 GET  /reports/index.json    the same as JSON (each entry is a run summary)
 GET  /reports/{file}        one report (Evidently HTML or JSON)
-POST /run                   run now and return the summary (waits for a run already in progress)
+POST /run                   run now and return the summary (waits for a run already in progress); needs
+                            the lab's bearer token (AIOPS_ADMIN_TOKEN, else <state>/admin-token): a run
+                            takes CPU and writes a report, so anonymous callers may not trigger it
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException
+import hmac
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from aiops_core.runstate import admin_token
 from monitoring.drift import index_page
 from monitoring.drift import metrics as drift_metrics
 from monitoring.drift.monitor import Monitor
 
 
-def create_app(monitor: Monitor) -> FastAPI:
+def require_token(token: str | None) -> Callable[..., None]:
+    """Let ``POST /run`` through only with ``Authorization: Bearer <the lab's token>``."""
+
+    def check(authorization: Annotated[str | None, Header()] = None) -> None:
+        if token is None:
+            raise HTTPException(403, "POST /run is disabled: the drift monitor has no token to check callers "
+                                "against; start it with AIOPS_ADMIN_TOKEN set (aiops-lab up does this for you)")
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise HTTPException(401, "authorization: POST /run accepts only the lab's own callers: send "
+                                "'Authorization: Bearer <token>'; the token is in the lab's state dir, file "
+                                "admin-token (aiops-lab up writes it)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(authorization[7:].strip().encode(), token.encode()):
+            raise HTTPException(403, "authorization: the bearer token is wrong for POST /run; the token is in "
+                                "the lab's state dir, file admin-token")
+
+    return check
+
+
+def create_app(monitor: Monitor, token: str | None = None) -> FastAPI:
+    """``token``: what ``POST /run`` must carry; by default the lab's (``aiops_core.runstate.admin_token``)."""
+    token = token or admin_token()
     app = FastAPI(title="aiops-lab drift monitor", version="1",
                   description="Evidently drift and model-quality monitoring of the prediction log.")
     app.state.monitor = monitor
@@ -61,7 +89,8 @@ def create_app(monitor: Monitor) -> FastAPI:
         media = "text/html; charset=utf-8" if name.endswith(".html") else "application/json"
         return FileResponse(path, media_type=media)
 
-    @app.post("/run", summary="Run the monitor now and return the run summary")
+    @app.post("/run", summary="Run the monitor now and return the run summary (needs the lab's token)",
+              dependencies=[Depends(require_token(token))])
     def run_now() -> JSONResponse:
         summary = monitor.run_once()
         return JSONResponse(summary.model_dump(mode="json"))

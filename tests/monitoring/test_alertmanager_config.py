@@ -39,7 +39,7 @@ def test_source_config_is_valid(amtool: str) -> None:
     result = subprocess.run([amtool, "check-config", str(catalog.ALERTMANAGER_YML)], capture_output=True,
                             text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 inhibit rules" in result.stdout
+    assert "4 inhibit rules" in result.stdout
 
 
 def test_rendered_config_is_valid(amtool: str, rendered: render.Rendered) -> None:
@@ -81,3 +81,21 @@ def test_service_down_inhibits_its_error_and_latency_alerts() -> None:
     for name in ("ModelServiceErrorBudgetBurn", "ModelServiceLatencyBudgetBurn", "ModelServiceMetricsAbsent"):
         assert name in target
         assert name in catalog.alert_names()
+
+
+def test_every_webhook_sends_the_lab_token_read_from_a_file() -> None:
+    """The pager refuses writes without the lab's token (labs/pager/auth.py): every webhook must carry it, from
+    a file (the token is never written into a config that the status API shows)."""
+    am = yaml.safe_load(catalog.ALERTMANAGER_YML.read_text())
+    for receiver in am["receivers"]:
+        for hook in receiver["webhook_configs"]:
+            auth = hook["http_config"]["authorization"]
+            assert auth["type"] == "Bearer" and "credentials" not in auth, receiver["name"]
+            assert auth["credentials_file"], receiver["name"]
+
+
+def test_a_dead_pager_explains_the_failed_notifications() -> None:
+    am = yaml.safe_load(catalog.ALERTMANAGER_YML.read_text())
+    rule = next(r for r in am["inhibit_rules"] if r["source_matchers"] == ['alertname = "PagerDown"'])
+    assert rule["target_matchers"] == ['alertname = "AlertmanagerNotificationsFailing"']
+    assert {"PagerDown", "AlertmanagerNotificationsFailing"} <= set(catalog.alert_names())

@@ -155,3 +155,32 @@ def test_missing_binary_names_the_apt_command(monkeypatch: pytest.MonkeyPatch, t
     with pytest.raises(binaries.MonitoringBinaryMissing, match="AIOPS_ALERTMANAGER_BINARY"):
         render.alertmanager_command(tmp_path / "a.yml", tmp_path / "d", 9093)
     assert os.environ["PATH"] == str(tmp_path)
+
+
+def test_webhooks_read_the_pager_token_from_the_file_given_and_only_then(tmp_path: Path) -> None:
+    token = tmp_path / "state" / "admin-token"
+    done = render.render(tmp_path / "with", targets=TARGETS, pager_url=PAGER_URL, lab_mode=True,
+                         pager_credentials_file=token)
+    text = done.alertmanager_yml.read_text()
+    hooks = [h for r in yaml.safe_load(text)["receivers"] for h in r["webhook_configs"]]
+    assert len(hooks) == 3
+    assert all(h["http_config"] == {"authorization": {"type": "Bearer", "credentials_file": str(token)}}
+               for h in hooks)
+    assert "&id0" not in text and "*id0" not in text, "no YAML aliases in a file people read and hand-edit"
+    # A stand-in receiver that checks no token (a test's): no credentials at all, rather than a missing file.
+    bare = render.render(tmp_path / "without", targets=TARGETS, pager_url=PAGER_URL, lab_mode=True)
+    assert all("http_config" not in h for r in yaml.safe_load(bare.alertmanager_yml.read_text())["receivers"]
+               for h in r["webhook_configs"])
+
+
+def test_lab_mode_prometheus_resends_alerts_every_5s(tmp_path: Path) -> None:
+    """Alertmanager keeps an alert until the endsAt Prometheus gave it: 4 x the resend delay ahead. In lab mode
+    a hung Prometheus must lose the Watchdog within 20 s (monitoring/heartbeat.py), not 4 minutes."""
+    try:
+        lab = render.prometheus_command(tmp_path / "p.yml", tmp_path / "lab", 19090, lab_mode=True)
+        prod = render.prometheus_command(tmp_path / "p.yml", tmp_path / "prod", 19090)
+    except binaries.MonitoringBinaryMissing as exc:
+        pytest.skip(str(exc))
+    assert render.LAB_RESEND_DELAY == "5s"
+    assert "--rules.alert.resend-delay=5s" in lab
+    assert not any(a.startswith("--rules.alert.resend-delay") for a in prod), "production keeps the default 1m"

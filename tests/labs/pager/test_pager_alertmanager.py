@@ -1,4 +1,5 @@
-"""The payload contract, proven with the real thing: Alertmanager 0.25 delivering to the real pager."""
+"""The payload contract, proven with the real thing: Alertmanager 0.25 delivering to the real pager, with
+the lab token read from a file (``http_config.authorization.credentials_file``), as the rendered config does."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import yaml
 
 from aiops_core.polling import wait_until
 from tests.labs.pager.test_pager_api import start_pager
-from tests.support.processes import ManagedProcess, free_port, lab_env
+from tests.support.processes import ADMIN_TOKEN, ManagedProcess, free_port, lab_env
 
 pytestmark = [
     pytest.mark.integration,
@@ -28,14 +29,19 @@ def _now() -> str:
 def test_alertmanager_pages_resolves_and_heartbeats_through_the_pager(tmp_path: Path) -> None:
     pager = start_pager(tmp_path / "state")
     am_port = free_port()
+    token_file = tmp_path / "admin-token"
+    token_file.write_text(ADMIN_TOKEN + "\n")  # as aiops-lab up writes it
+    auth = {"authorization": {"type": "Bearer", "credentials_file": str(token_file)}}
     config = {
         "route": {"receiver": "pager", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s",
                   "repeat_interval": "1h",
                   "routes": [{"receiver": "heartbeat", "matchers": ['alertname="Watchdog"'],
                               "group_wait": "0s", "repeat_interval": "1m"}]},
         "receivers": [
-            {"name": "pager", "webhook_configs": [{"url": f"{pager.url}/alerts", "send_resolved": True}]},
-            {"name": "heartbeat", "webhook_configs": [{"url": f"{pager.url}/heartbeat", "send_resolved": False}]},
+            {"name": "pager", "webhook_configs": [{"url": f"{pager.url}/alerts", "send_resolved": True,
+                                                   "http_config": auth}]},
+            {"name": "heartbeat", "webhook_configs": [{"url": f"{pager.url}/heartbeat", "send_resolved": False,
+                                                       "http_config": auth}]},
         ],
     }
     cfg = tmp_path / "alertmanager.yml"

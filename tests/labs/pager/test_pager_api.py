@@ -1,4 +1,7 @@
-"""The real pager (``python -m labs.pager`` under uvicorn on a free port) fed real version-4 payloads."""
+"""The real pager (``python -m labs.pager`` under uvicorn on a free port) fed real version-4 payloads.
+
+Every pager here holds the lab token ``ADMIN_TOKEN`` and ``PagerUnderTest.post`` sends it, as Alertmanager and
+the CLI do; ``test_pager_auth.py`` is about the requests that do not."""
 
 from __future__ import annotations
 
@@ -16,7 +19,16 @@ from aiops_core.polling import wait_until
 from labs.cli import output
 from labs.cli.main import cli as aiops_lab
 from tests.labs.pager.test_pager_logic import T0, alert, payload
-from tests.support.processes import ManagedProcess, ProcessUnderTest, free_port, lab_env, start_http_process
+from tests.support.processes import (
+    ADMIN_TOKEN,
+    ManagedProcess,
+    ProcessUnderTest,
+    free_port,
+    lab_env,
+    start_http_process,
+)
+
+LAB_CALLER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 pytestmark = pytest.mark.integration
 
@@ -28,13 +40,16 @@ class PagerUnderTest(ProcessUnderTest):
         assert resp.status_code == 200, resp.text
         return resp.json()
 
-    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
-        return httpx.post(self.url + path, json=body, timeout=5, **kwargs)
+    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        """POST as the lab's own caller (with its token) unless ``headers`` says otherwise."""
+        return httpx.post(self.url + path, json=body, timeout=5, headers=LAB_CALLER if headers is None else headers,
+                          **kwargs)
 
 
 def start_pager(state_dir: Path, port: int | None = None, **env: str) -> PagerUnderTest:
-    """Start the pager the way ``aiops-lab up`` does and wait for /healthz."""
+    """Start the pager the way ``aiops-lab up`` does (with the lab token) and wait for /healthz."""
     port = port or free_port()
+    env = {"AIOPS_ADMIN_TOKEN": ADMIN_TOKEN, **env}
     proc = start_http_process("labs.pager", "pager", state_dir, lab_env(state_dir, AIOPS_PAGER_PORT=str(port), **env),
                               port)
     return PagerUnderTest(state_dir, port, proc)
@@ -91,7 +106,8 @@ def test_pages_are_deduplicated_and_survive_kill_9(tmp_path: Path) -> None:
     (b'{"version": "3", "status": "firing", "receiver": "r", "groupKey": "g", "alerts": []}', "version"),
 ])
 def test_malformed_bodies_are_422_naming_the_field(pager: PagerUnderTest, body: bytes, field: str) -> None:
-    resp = httpx.post(pager.url + "/alerts", content=body, headers={"content-type": "application/json"}, timeout=5)
+    resp = httpx.post(pager.url + "/alerts", content=body, headers={"content-type": "application/json", **LAB_CALLER},
+                      timeout=5)
     assert resp.status_code == 422
     assert resp.json()["error"].startswith(f"{field}:"), resp.json()
 
@@ -166,6 +182,7 @@ def test_invalid_settings_exit_with_a_message(tmp_path: Path) -> None:
 
 def test_cli_lists_acks_and_checks_the_heartbeat(pager: PagerUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIOPS_PAGER_URL", pager.url)
+    monkeypatch.setenv("AIOPS_ADMIN_TOKEN", ADMIN_TOKEN)  # what aiops-lab up leaves in the state dir
     monkeypatch.setattr(output.console, "width", 200)  # rich read COLUMNS when the console was created
     pager.post("/alerts", payload(alert("HighErrorRate"), alert("HighLatency", severity="ticket")))
     runner = CliRunner()

@@ -18,9 +18,10 @@ from aiops_core.polling import wait_until
 from model_service.generator import generate, records
 from monitoring.drift import metrics
 from tests.monitoring.drift.traffic import log_traffic
-from tests.support.processes import ManagedProcess, free_port, lab_env
+from tests.support.processes import ADMIN_TOKEN, ManagedProcess, free_port, lab_env
 
 pytestmark = pytest.mark.integration
+LAB_CALLER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # POST /run needs the lab's token (test_run_auth.py)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def monitor_url(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory
     log_traffic(lab_state / "predictions.db", lab_state / "models", "v1", 1000, 8, "covariate-shift")
     port = free_port()
     env = lab_env(lab_state, AIOPS_DRIFT_MONITOR_PORT=str(port), AIOPS_DRIFT_INTERVAL_S="3600",
-                  AIOPS_DRIFT_REPORTS_KEEP="2", AIOPS_DRIFT_MIN_ROWS="500")
+                  AIOPS_DRIFT_REPORTS_KEEP="2", AIOPS_DRIFT_MIN_ROWS="500", AIOPS_ADMIN_TOKEN=ADMIN_TOKEN)
     proc = ManagedProcess([sys.executable, "-m", "monitoring.drift"], env, lab_state / "drift.log").start()
     url = f"http://127.0.0.1:{port}"
 
@@ -56,7 +57,7 @@ def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_endpoint_exports_the_last_run(monitor_url: str) -> None:
-    summary = httpx.post(monitor_url + "/run", timeout=120).json()
+    summary = httpx.post(monitor_url + "/run", headers=LAB_CALLER, timeout=120).json()
     assert summary["outcome"] == "success", summary["reason"]
     got = _scrape(monitor_url)
     features = {f["name"]: f for f in summary["features"]}
@@ -84,7 +85,7 @@ def test_metrics_endpoint_exports_the_last_run(monitor_url: str) -> None:
 
 
 def test_reports_are_served_newest_first_and_pruned(monitor_url: str) -> None:
-    runs = [httpx.post(monitor_url + "/run", timeout=120).json() for _ in range(3)]
+    runs = [httpx.post(monitor_url + "/run", headers=LAB_CALLER, timeout=120).json() for _ in range(3)]
     index = httpx.get(monitor_url + "/reports/index.json", timeout=5).json()["reports"]
     assert [r["json_file"] for r in index] == [runs[2]["json_file"], runs[1]["json_file"]]  # keep = 2
     page = httpx.get(monitor_url + "/reports", timeout=5).text
