@@ -47,3 +47,6 @@ class ModelCard(BaseModel):
     intercept: float
     metrics: dict[str, EvalMetrics] = Field(description="'holdout' and 'golden' evaluations")
     reference_sample: ReferenceSample
+    artifact_sha256: str | None = Field(
+        default=None, description="sha256 of model.skops, set by the registry when it stores the version: a "
+        "different digest means the file changed since (versions registered before it have none)")

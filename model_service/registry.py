@@ -3,7 +3,7 @@
 Layout under the models directory::
 
     v1/model.skops      the estimator, persisted with skops (safe to load, unlike pickle)
-    v1/card.json        the model card
+    v1/card.json        the model card (with the artifact's sha256)
     v1/reference.csv    training sample for drift monitoring
     active.json         {"version": "v1", "since": ...} -- replaced atomically, survives restarts
     deployments.jsonl   append-only history: every deploy and rollback, who did it, from what
@@ -11,22 +11,45 @@ Layout under the models directory::
 Reading versions, cards and the active pointer is plain JSON, so pandas, scikit-learn and skops are imported
 only by the methods that need them: ``aiops-lab model list`` imported them all and took 2.5 s (6-8 s on a
 learner's laptop) for a table of JSON files; without them it answers in about 0.3 s.
+
+Integrity (issue 14: a truncated ``active.json`` broke the service, the drift monitor and every ``model``
+command with a bare ``JSONDecodeError``). Every file is written atomically, so a crash leaves the old file or
+the new one; a full disk, a bad copy or a stray edit still can damage one, so readers check what they read
+(``registry_files``) and name the file and the way out. ``active.json`` is redundant with the history
+(``activate`` writes the pointer first, the history entry second, so the last entry names what the pointer
+held): ``registry_repair`` rebuilds it from there, and ``activate`` never reads it, so ``model deploy`` is
+a repair path too. A torn last history line (a crash during an append) is skipped by readers, and the next
+append starts a line of its own instead of gluing itself to the fragment.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiops_core.atomic import atomic_write
 from aiops_core.errors import Conflict
 from model_service.model_card import ModelCard
+from model_service.registry_files import (
+    ARTIFACT,
+    CARD,
+    HISTORY,
+    POINTER,
+    VERSION_RE,
+    DamagedFile,
+    artifact_digest,
+    digest_problem,
+    parse_pointer,
+    read,
+    read_card,
+    reason,
+    zip_problem,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,10 +57,13 @@ if TYPE_CHECKING:
 
     from model_service.training import TrainedModel
 
-_VERSION_RE = re.compile(r"^v(\d+)$")
 # Types a registry artifact may contain. Anything else is refused: a model file is code-adjacent input.
 _TRUSTED_TYPES = frozenset({"sklearn.linear_model._base.LinearRegression", "numpy.dtype",
                             "numpy.ndarray", "numpy.float64", "numpy.int64"})
+REPAIR_POINTER = ("repair it from the deployment history: aiops-lab model repair (or activate a version "
+                  "directly: aiops-lab model deploy VERSION)")
+REPLACE_VERSION = ("deploy another version (see: aiops-lab model list) or train one: "
+                   "aiops-lab model train --deploy")
 
 
 class RegistryError(Conflict):
@@ -80,43 +106,110 @@ class Registry:
         if not self.root.is_dir():
             return []
         found = [(int(m.group(1)), p.name) for p in self.root.iterdir()
-                 if (m := _VERSION_RE.match(p.name)) and (p / "card.json").is_file()]
+                 if (m := VERSION_RE.match(p.name)) and (p / CARD).is_file()]
         return [name for _, name in sorted(found)]
 
     def card(self, version: str) -> ModelCard:
-        path = self._version_dir(version) / "card.json"
-        return ModelCard.model_validate_json(path.read_text())
+        try:
+            return read_card(self._version_dir(version) / CARD)
+        except DamagedFile as exc:
+            raise RegistryError(f"{exc}; {REPLACE_VERSION}") from None
 
     def reference(self, version: str) -> pd.DataFrame:
         import pandas as pd
 
-        card = self.card(version)
-        return pd.read_csv(self._version_dir(version) / card.reference_sample.path)
+        path = self._version_dir(version) / self.card(version).reference_sample.path
+        try:
+            return pd.read_csv(path)
+        except (OSError, ValueError) as exc:  # missing, empty or not a CSV
+            raise RegistryError(f"model version {version} cannot be loaded ({path}: {reason(exc)}); "
+                                f"{REPLACE_VERSION}") from None
+
+    def problem(self, version: str) -> str | None:
+        """What makes a registered version unusable, found without deserializing it (no ML imports), or None."""
+        vdir = self._version_dir(version)
+        try:
+            card = read_card(vdir / CARD)
+            data = read(vdir / ARTIFACT)
+        except DamagedFile as exc:
+            return str(exc)
+        why = zip_problem(data) or digest_problem(data, card)
+        if why is not None:
+            return f"{vdir / ARTIFACT} is corrupt ({why})"
+        reference = vdir / card.reference_sample.path
+        if not reference.is_file() or reference.stat().st_size == 0:
+            return f"{reference} is missing or empty"
+        return None
+
+    def verify(self, version: str) -> None:
+        """``RegistryError`` naming the damaged file when ``version`` cannot be served."""
+        problem = self.problem(version)
+        if problem is not None:
+            raise RegistryError(f"model version {version} cannot be loaded ({problem}); {REPLACE_VERSION}")
 
     def load(self, version: str) -> LoadedModel:
         """Load an artifact, refusing any type outside the allow-list instead of executing it."""
-        path = self._version_dir(version) / "model.skops"
+        vdir = self._version_dir(version)
+        path = vdir / ARTIFACT
         try:
-            estimator = load_trusted(path.read_bytes(), str(path))
-            card = self.card(version)
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            # A missing or damaged file is a registry problem, not a crash (at start-up or on deploy).
-            reason = " ".join(str(exc).split())[:200]
-            raise RegistryError(f"model version {version} cannot be loaded ({type(exc).__name__}: {reason}); "
-                                "deploy another version or retrain: aiops-lab model train") from exc
+            card = read_card(vdir / CARD)
+            data = read(path)
+            if (why := zip_problem(data)) is not None:
+                raise DamagedFile(f"{path} is corrupt ({why})")
+            estimator = load_trusted(data, str(path))  # disallowed types: RegistryError saying so
+            if (why := digest_problem(data, card)) is not None:  # after the type gate: it names what is wrong
+                raise DamagedFile(f"{path} is corrupt ({why})")
+        except DamagedFile as exc:
+            raise RegistryError(f"model version {version} cannot be loaded ({exc}); {REPLACE_VERSION}") from None
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:  # skops on odd content
+            raise RegistryError(f"model version {version} cannot be loaded ({path}: {reason(exc)}); "
+                                f"{REPLACE_VERSION}") from None
         return LoadedModel(estimator=estimator, card=card)
 
     def active(self) -> str | None:
-        path = self.root / "active.json"
-        if not path.is_file():
+        """The active version, None when nothing was ever activated; a pointer that cannot be read is a
+        ``RegistryError`` naming the file and the repair."""
+        path = self.root / POINTER
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
             return None
-        return json.loads(path.read_text())["version"]
+        except OSError as exc:
+            raise RegistryError(f"the active-model pointer {path} cannot be read ({reason(exc)}); "
+                                "check its permissions and the disk") from None
+        try:
+            return parse_pointer(raw)
+        except ValueError as exc:
+            raise RegistryError(f"the active-model pointer {path} is corrupt ({' '.join(str(exc).split())}), "
+                                f"so which version is active is unknown; {REPAIR_POINTER}") from None
 
-    def history(self) -> list[dict[str, str | None]]:
-        path = self.root / "deployments.jsonl"
+    def history(self) -> list[dict[str, Any]]:
+        """Deployments, oldest first; unreadable lines (a torn last append) are left out (``repair`` drops them)."""
+        return self.read_history()[0]
+
+    def read_history(self) -> tuple[list[dict[str, Any]], list[int]]:
+        """The readable entries, and the numbers (from 1) of the lines that are not."""
+        path = self.root / HISTORY
         if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            return [], []
+        entries, bad = [], []
+        for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                entry = None
+            if isinstance(entry, dict) and isinstance(entry.get("version"), str) and "action" in entry:
+                entries.append(entry)
+            else:
+                bad.append(number)
+        return entries, bad
+
+    def last_deployed(self) -> str | None:
+        """The version the last history entry activated: what ``active.json`` holds unless it was damaged."""
+        entries = self.history()
+        return entries[-1]["version"] if entries else None
 
     # --- writing -------------------------------------------------------------------------------
     def register(self, trained: TrainedModel) -> str:
@@ -125,8 +218,8 @@ class Registry:
 
         self.root.mkdir(parents=True, exist_ok=True)
         while True:
-            existing = [int(_VERSION_RE.match(p.name).group(1)) for p in self.root.iterdir()
-                        if _VERSION_RE.match(p.name)]
+            existing = [int(VERSION_RE.match(p.name).group(1)) for p in self.root.iterdir()
+                        if VERSION_RE.match(p.name)]
             version = f"v{max(existing, default=0) + 1}"
             try:
                 (self.root / version).mkdir()  # atomic: two concurrent trainers never share a version
@@ -134,24 +227,42 @@ class Registry:
             except FileExistsError:
                 continue
         vdir = self.root / version
-        card = trained.card.model_copy(update={"version": version})
-        sio.dump(trained.estimator, vdir / "model.skops")
-        trained.reference.to_csv(vdir / card.reference_sample.path, index=False)
-        atomic_write(vdir / "card.json", card.model_dump_json(indent=2), fsync=True)  # last: marks it complete
+        data = sio.dumps(trained.estimator)
+        card = trained.card.model_copy(update={"version": version, "artifact_sha256": artifact_digest(data)})
+        atomic_write(vdir / ARTIFACT, data, fsync=True)
+        atomic_write(vdir / card.reference_sample.path, trained.reference.to_csv(index=False), fsync=True)
+        atomic_write(vdir / CARD, card.model_dump_json(indent=2), fsync=True)  # last: marks it complete
         return version
 
-    def activate(self, version: str, actor: str = "cli", action: str = "deploy") -> str | None:
-        """Point the registry at ``version``; returns the previously active version."""
+    def activate(self, version: str, actor: str = "cli", action: str = "deploy", forced: bool = False) -> str | None:
+        """Point the registry at ``version``; returns the previously active version.
+
+        Never needs a readable pointer: a corrupt one is replaced, and the version it held is the history's."""
         self._version_dir(version)
-        previous = self.active()
+        try:
+            previous = self.active()
+        except RegistryError:
+            previous = self.last_deployed()
         now = datetime.now(UTC).isoformat()
-        atomic_write(self.root / "active.json", json.dumps({"version": version, "since": now}), fsync=True)
-        entry = {"time": now, "action": action, "version": version, "previous": previous, "actor": actor}
-        with (self.root / "deployments.jsonl").open("a") as fh:
-            fh.write(json.dumps(entry) + "\n")
+        atomic_write(self.root / POINTER, json.dumps({"version": version, "since": now}), fsync=True)
+        entry: dict[str, Any] = {"time": now, "action": action, "version": version, "previous": previous,
+                                 "actor": actor}
+        if forced:
+            entry["forced"] = True  # past the promotion gate (model_service.promotion)
+        self._append_history(entry)
+        return previous
+
+    def _append_history(self, entry: dict[str, Any]) -> None:
+        path = self.root / HISTORY
+        with path.open("ab+") as fh:  # appends always go to the end; "+" lets it read the last byte first
+            size = fh.seek(0, os.SEEK_END)
+            torn = False
+            if size:
+                fh.seek(size - 1)
+                torn = fh.read(1) != b"\n"
+            fh.write((b"\n" if torn else b"") + json.dumps(entry).encode() + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
-        return previous
 
     def rollback_target(self) -> str:
         """The version that was active before the current one, following the deployment history."""
@@ -165,16 +276,18 @@ class Registry:
                 if entry["previous"]:
                     return entry["previous"]
                 break
-        raise RegistryError(f"{current} has no earlier deployment to roll back to; "
-                            "deploy a specific version instead: aiops-lab model deploy VERSION")
+        damaged = self.problem(current) if current in self.versions() else None
+        why = f" ({current} cannot be served: {damaged})" if damaged else ""
+        raise RegistryError(f"{current} has no earlier deployment to roll back to{why}; "
+                            "deploy a specific version instead: aiops-lab model deploy VERSION "
+                            "(see: aiops-lab model list)")
 
     def _version_dir(self, version: str) -> Path:
-        if not _VERSION_RE.match(version or ""):
+        if not VERSION_RE.match(version or ""):
             raise RegistryError(f"{version!r} is not a model version (expected v1, v2, ...); "
                                 "see: aiops-lab model list")
         vdir = self.root / version
-        if not (vdir / "card.json").is_file():
+        if not (vdir / CARD).is_file():
             known = ", ".join(self.versions()) or "none yet -- run: aiops-lab model train"
             raise RegistryError(f"model version {version} does not exist; registered versions: {known}")
         return vdir
-

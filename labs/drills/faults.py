@@ -69,7 +69,9 @@ def _config_flag(j: Journal, f: ConfigFlagFault) -> str:
 
 
 def _deploy(j: Journal, version: str, actor: str) -> None:
-    ServiceClient(actor=actor).request("POST", "/admin/model/deploy", admin=True, json={"version": version})
+    # Forced past the promotion gate: the drill releases a bad or stale model on purpose (the fault).
+    ServiceClient(actor=actor).request("POST", "/admin/model/deploy", admin=True, json={"version": version},
+                                       params={"force": "true"})
     j.injected_versions.append(version)
     j.engine_changes.append(f"deploy@{actor}@{version}")
 

@@ -2,21 +2,27 @@
 
 Without ``AIOPS_ADMIN_TOKEN`` the admin API is disabled (403), never open. The token is compared in
 constant time. The actor recorded in histories comes from ``X-Actor`` (default ``admin-api``).
+
+A deploy passes the promotion gate (``model_service.promotion``) unless ``?force=true``: the gate lives here,
+where the registry is, so every client -- the CLI, a pipeline, curl -- meets it. The drill engine forces its
+deliberately bad releases: a fault is injected on purpose.
 """
 
 from __future__ import annotations
 
 import hmac
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import ValidationError
 
-from model_service import metrics
+from model_service import metrics, promotion
 from model_service.errors import ApiError, from_validation
 from model_service.model_upload import UploadError, register_upload
 from model_service.registry import RegistryError
+from model_service.registry_files import CARD
 from model_service.runtime_config import FLAG_NAMES, ConfigError, RuntimeConfig
 from model_service.schemas import ConfigChange, DeployRequest, ErrorResponse, ModelUpload
 from model_service.state import ServiceState
@@ -64,26 +70,46 @@ async def _body(request: Request, model: type) -> Any:
         raise from_validation(exc) from None
 
 
-def _switch(svc: ServiceState, version: str, who: str, action: str) -> dict[str, Any]:
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _switch(svc: ServiceState, version: str, who: str, action: str, forced: bool = False) -> dict[str, Any]:
     """Load first, then move the pointer: a model that fails to load never becomes active."""
     try:
         svc.load_model(version)
-        previous = svc.registry.activate(version, actor=who, action=action)
+        previous = svc.registry.activate(version, actor=who, action=action, forced=forced)
     except (RegistryError, OSError, ValueError) as exc:  # OSError/ValueError: a damaged reference sample
-        raise ApiError(409 if action == "rollback" else 404, f"version: {' '.join(str(exc).split())}") from None
+        raise ApiError(409 if action == "rollback" else 404, f"version: {_one_line(exc)}") from None
     metrics.MODEL_DEPLOYS.labels(action).inc()
     return {"active": version, "previous": previous, "action": action}
 
 
-@router.get("/models", summary="Registered model versions with their evaluation metrics")
+def _version_entry(svc: ServiceState, version: str) -> dict[str, Any]:
+    """One version of the listing; ``problem`` names the damaged file of a version that cannot be served."""
+    problem = svc.registry.problem(version)
+    try:
+        card = svc.registry.card(version)
+    except RegistryError:  # the card itself is damaged: the listing still shows the version, and why
+        stamp = datetime.fromtimestamp((svc.registry.root / version / CARD).stat().st_mtime, UTC)
+        return {"version": version, "created_at": stamp.isoformat(), "description": "", "golden_mae": None,
+                "golden_r2": None, "problem": problem}
+    golden = card.metrics.get("golden")
+    return {"version": version, "created_at": card.created_at.isoformat(), "description": card.description,
+            "golden_mae": golden.mae if golden else None, "golden_r2": golden.r2 if golden else None,
+            "problem": problem}
+
+
+@router.get("/models", summary="Registered model versions with their evaluation metrics",
+            responses={409: {"model": ErrorResponse}})
 async def list_models(request: Request) -> dict[str, Any]:
     svc = _svc(request)
-    out = []
-    for v in svc.registry.versions():
-        card = svc.registry.card(v)
-        out.append({"version": v, "created_at": card.created_at.isoformat(), "description": card.description,
-                    "golden_mae": card.metrics["golden"].mae, "golden_r2": card.metrics["golden"].r2})
-    return {"active": svc.registry.active(), "versions": out, "history": svc.registry.history()[-20:]}
+    try:
+        active = svc.registry.active()
+    except RegistryError as exc:  # a corrupt pointer: say which file and how to repair it
+        raise ApiError(409, f"registry: {_one_line(exc)}") from None
+    out = [_version_entry(svc, v) for v in svc.registry.versions()]
+    return {"active": active, "versions": out, "history": svc.registry.history()[-20:]}
 
 
 @router.post("/model/upload", status_code=201, summary="Register an uploaded model version (does not activate it)",
@@ -102,12 +128,26 @@ async def upload_model(request: Request, who: Actor) -> dict[str, Any]:
 
 
 @router.post("/model/deploy", summary="Activate a registered version (hot swap, no restart)",
-             responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+             responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
+                        422: {"model": ErrorResponse}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"$ref": "#/components/schemas/DeployRequest"}}}}})
-async def deploy(request: Request, who: Actor) -> dict[str, Any]:
+async def deploy(request: Request, who: Actor,
+                 force: Annotated[bool, Query(description="Skip the promotion gate (recorded in the history)")]
+                 = False,
+                 max_mae_increase: Annotated[float, Query(ge=0, le=10, description=promotion.MAX_MAE_INCREASE_HELP)]
+                 = promotion.DEFAULT_MAX_MAE_INCREASE) -> dict[str, Any]:
     req = await _body(request, DeployRequest)
-    return _switch(_svc(request), req.version, who, "deploy")
+    svc = _svc(request)
+    try:
+        svc.registry.verify(req.version)  # a damaged version is a 404 naming the file, gate or no gate
+        if not force:
+            promotion.check(svc.registry, req.version, max_mae_increase)
+    except promotion.PromotionRefused as exc:
+        raise ApiError(409, f"version: {_one_line(exc)}") from None
+    except RegistryError as exc:
+        raise ApiError(404, f"version: {_one_line(exc)}") from None
+    return _switch(svc, req.version, who, "deploy", forced=force)
 
 
 @router.post("/model/rollback", summary="Re-activate the version that was active before this one",

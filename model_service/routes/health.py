@@ -28,8 +28,8 @@ async def readyz(request: Request) -> JSONResponse:
     ready = all(checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": checks,
             "model_version": svc.model.version if svc.model else None}
-    if not checks["model_loaded"]:
-        body["hint"] = "no model is active; run: aiops-lab model train"
+    if not checks["model_loaded"]:  # a model that failed to load is named as such, not as "no model"
+        body["hint"] = svc.model_error or "no model is active; run: aiops-lab model train"
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
@@ -37,7 +37,7 @@ async def readyz(request: Request) -> JSONResponse:
 async def model_card(request: Request) -> JSONResponse:
     svc = request.app.state.svc
     if svc.model is None:
-        return JSONResponse({"error": "model: no model is active; run: aiops-lab model train",
+        return JSONResponse({"error": f"model: {svc.model_error or 'no model is active; run: aiops-lab model train'}",
                              "details": []}, status_code=503)
     return JSONResponse(svc.model.loaded.card.model_dump(mode="json"))
 

@@ -40,7 +40,10 @@ class ReferenceStore:
         self._cache: dict[str, Reference] = {}
 
     def active_version(self) -> str:
-        version = self.registry.active()
+        try:
+            version = self.registry.active()
+        except RegistryError as exc:  # a corrupt pointer: a counted failure naming the file and the repair
+            raise NoActiveModel(str(exc)) from None
         if version is None:
             raise NoActiveModel(f"no model is active in {self.registry.root}; run: aiops-lab model train")
         return version

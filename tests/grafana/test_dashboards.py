@@ -266,7 +266,8 @@ def send_traffic(service: ServiceUnderTest, pager: PagerUnderTest, prom: TestPro
         assert c.put("/admin/config/error_ratio", json={"value": 0.0, "reason": "revert"},
                      headers=admin).status_code == 200
         # A deploy and its rollback.
-        assert c.post("/admin/model/deploy", json={"version": "v2"}, headers=admin).status_code == 200
+        assert c.post("/admin/model/deploy", json={"version": "v2"}, params={"force": "true"},
+                      headers=admin).status_code == 200
         for _ in range(2):
             assert c.post("/predict", json={"instances": records[:10]}).status_code == 200
             rows += 10

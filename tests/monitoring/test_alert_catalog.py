@@ -18,7 +18,7 @@ from model_service import metrics as service_metrics
 from monitoring import binaries
 from tests.monitoring import catalog
 
-PREFIXES = ("ModelService", "Model", "Drift")
+PREFIXES = ("ModelService", "Model", "Drift", "Pager", "Alertmanager")
 ALERTS = catalog.alerts()
 NAMES = catalog.alert_names()
 

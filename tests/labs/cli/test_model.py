@@ -1,4 +1,5 @@
-"""``aiops-lab model``: ``list`` reads the registry's JSON cards without loading a machine-learning stack.
+"""``aiops-lab model``: ``list`` reads the registry's JSON cards without loading a machine-learning stack;
+a damaged registry is named and repaired; the promotion gate stops a retrain on wrong labels.
 
 A learner's report (issue 12): ``model list`` took 6-8 s. Importing the ``model`` noun imported training
 (scikit-learn), the data generator (numpy, pandas) and the registry's artifact loader (skops) before a
@@ -8,16 +9,30 @@ and must not have loaded any of them (the CLI imports a noun only when it runs o
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 
 from aiops_core.errors import ExitStatus
+from aiops_core.polling import wait_until
 from labs.cli.main import COMMANDS
-from tests.support.lab import Lab
+from model_service.registry import Registry
+from tests.support.lab import Lab, normal
+from tests.support.processes import (
+    ADMIN_TOKEN,
+    ManagedProcess,
+    ServiceUnderTest,
+    free_port,
+    lab_env,
+    start_service,
+)
+from tests.support.speed import scaled
 
 HEAVY = ("pandas", "numpy", "sklearn", "skops", "scipy", "evidently", "locust")
 
@@ -52,3 +67,127 @@ def test_train_options_still_offer_the_generators_scenarios(lab: Lab) -> None:
     assert shown.exit_code == 0 and "covariate-shift" in shown.text and "labels-shuffled" in shown.text
     wrong = lab.run("model", "train", "--scenario", "monsoon")
     assert wrong.exit_code == ExitStatus.USAGE and "'monsoon' is not one of" in wrong.output, wrong.output
+
+
+# --- registry integrity and the promotion gate (issue 14) ---------------------------------------------------
+# ``service`` (tests/conftest.py): the real service on a private copy of the trained registry (v1 active, v2
+# trained on 60% shuffled labels).
+
+
+def _lab_of(svc: ServiceUnderTest) -> Lab:
+    """The CLI pointed at this service and at its state dir (one registry, one prediction log)."""
+    return Lab.create(svc.state_dir, AIOPS_MODEL_SERVICE_URL=svc.url, AIOPS_ADMIN_TOKEN=ADMIN_TOKEN)
+
+
+def _said(done: subprocess.CompletedProcess[str]) -> str:
+    text = normal(done.stdout + done.stderr)
+    assert "Traceback" not in text and "internal error" not in text, text
+    return text
+
+
+def _start_refused(state: Path) -> str:
+    """Start the service on ``state`` and wait for it to exit at start-up; its log."""
+    env = lab_env(state, AIOPS_PORT=str(free_port()), AIOPS_ADMIN_TOKEN=ADMIN_TOKEN)
+    proc = ManagedProcess([sys.executable, "-m", "model_service"], env, state / "refused-start.log").start()
+    try:
+        wait_until(lambda: proc.proc is not None and proc.proc.poll() is not None, timeout=scaled(30),
+                   what="the model service to refuse to start")
+    finally:
+        proc.stop()
+    return proc.output()
+
+
+def test_a_truncated_pointer_is_named_and_model_deploy_repairs_it_under_the_running_service(
+        service: ServiceUnderTest) -> None:
+    lab = _lab_of(service)
+    pointer = service.state_dir / "models" / "active.json"
+    pointer.write_bytes(pointer.read_bytes()[:20])  # a full disk cut the write short
+
+    for args in (("model", "list"), ("model", "info"), ("model", "rollback")):
+        done = lab.cli(*args)
+        text = _said(done)
+        assert done.returncode == ExitStatus.CONFLICT, text
+        assert f"the active-model pointer {pointer} is corrupt (not valid JSON" in text, text
+        assert "aiops-lab model repair" in text, text
+    listed = httpx.get(f"{service.url}/admin/models", headers=service.admin_headers, timeout=10)
+    assert listed.status_code == 409 and f"{pointer} is corrupt" in listed.json()["error"]
+
+    deployed = lab.cli("model", "deploy", "v1")  # the fix the runbook names: it never reads the broken pointer
+    assert deployed.returncode == 0, _said(deployed)
+    assert json.loads(pointer.read_text())["version"] == "v1"
+    assert httpx.get(f"{service.url}/readyz", timeout=10).status_code == 200
+    assert lab.cli("model", "list").returncode == 0
+
+
+def test_a_service_started_on_a_truncated_pointer_names_it_and_model_repair_brings_it_back(lab_state: Path) -> None:
+    pointer = lab_state / "models" / "active.json"
+    pointer.write_bytes(pointer.read_bytes()[:20])
+    log = _start_refused(lab_state)
+    assert f"the active-model pointer {pointer} is corrupt" in log and "aiops-lab model repair" in log, log[-3000:]
+
+    repaired = Lab.create(lab_state).cli("model", "repair")
+    text = _said(repaired)
+    assert repaired.returncode == 0, text
+    assert f"{pointer} was corrupt (not valid JSON" in text and "restored it from deployments.jsonl: v1" in text
+
+    svc = start_service(lab_state)  # waits for /readyz 200
+    try:
+        assert httpx.get(f"{svc.url}/model", timeout=10).json()["version"] == "v1"
+    finally:
+        svc.process.stop()
+
+
+def _serve_with_feedback(svc: ServiceUnderTest, rows: int, wrong_labels: bool) -> None:
+    """Predict ``rows`` generated orders and post their delivery times as feedback; ``wrong_labels``: the label
+    pipeline joins each order with another order's delivery time (the broken join of issue 14)."""
+    from model_service import generator, training
+    from model_service.features import TARGET
+
+    frame = generator.generate(rows, 4242, "normal")
+    labels = frame[TARGET].to_numpy()
+    if wrong_labels:
+        labels = np.random.default_rng(1).permutation(labels)
+    records = generator.records(frame)
+    with svc.client() as client:
+        for start in range(0, rows, 100):
+            resp = client.post("/predict", json={"instances": records[start:start + 100]})
+            assert resp.status_code == 200, resp.text
+            for i, prediction in enumerate(resp.json()["predictions"], start=start):
+                sent = client.post("/feedback", json={"prediction_id": prediction["prediction_id"],
+                                                      "actual": round(float(labels[i]), 3)})
+                assert sent.status_code == 200, sent.text
+    wait_until(lambda: len(training.labelled_log_frame(svc.state_dir / "predictions.db")) >= rows,
+               timeout=scaled(20), what=f"{rows} labelled rows in the prediction log")
+
+
+def test_a_retrain_on_wrong_labels_is_refused_with_both_maes_and_force_deploys_it(service: ServiceUnderTest) -> None:
+    lab = _lab_of(service)
+    _serve_with_feedback(service, 360, wrong_labels=True)
+
+    refused = lab.cli("model", "retrain", "--since", "1h")
+    text = _said(refused)
+    assert refused.returncode == ExitStatus.CONFLICT, text
+    reg = Registry(service.state_dir / "models")
+    assert reg.versions() == ["v1", "v2", "v3"]  # registered, for the postmortem; not deployed
+    new, active = (reg.card(v).metrics["golden"].mae for v in ("v3", "v1"))
+    assert new > 1.5 * active
+    assert "v3 is registered but was not deployed" in text, text
+    assert f"golden-set MAE is {new:.2f} min against {active:.2f} min for the active v1" in text, text
+    assert "aiops-lab model deploy v3 --force" in text, text
+    assert httpx.get(f"{service.url}/model", timeout=10).json()["version"] == "v1"
+
+    again = lab.cli("model", "deploy", "v3")
+    assert again.returncode == ExitStatus.CONFLICT and "v3 is not promoted" in _said(again)
+    forced = lab.cli("model", "deploy", "v3", "--force")
+    assert forced.returncode == 0, _said(forced)
+    assert httpx.get(f"{service.url}/model", timeout=10).json()["version"] == "v3"
+    assert reg.history()[-1] | {"time": ""} == {"time": "", "action": "deploy", "version": "v3", "previous": "v1",
+                                                "actor": "cli", "forced": True}
+
+
+def test_a_retrain_on_true_labels_passes_the_gate(service: ServiceUnderTest) -> None:
+    lab = _lab_of(service)
+    _serve_with_feedback(service, 360, wrong_labels=False)
+    done = lab.cli("model", "retrain", "--since", "1h")
+    assert done.returncode == 0, _said(done)
+    assert httpx.get(f"{service.url}/model", timeout=10).json()["version"] == "v3"

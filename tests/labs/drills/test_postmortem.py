@@ -141,7 +141,8 @@ def test_quality_impact_counts_what_each_version_served_and_how_wrong_it_was(
                    interval=0.5, what="the traffic before the fault scraped")
         injected = time.time()
         traffic.serve(10, WINDOW_V1, "v1")
-        deploy = client.post("/admin/model/deploy", json={"version": "v2"}, headers=service.admin_headers)
+        deploy = client.post("/admin/model/deploy", json={"version": "v2"}, params={"force": "true"},
+                             headers=service.admin_headers)
         assert deploy.status_code == 200, deploy.text
         traffic.serve(30, WINDOW_V2, "v2")
         # The baseline is the same length of time before the fault: the window must be as long as the

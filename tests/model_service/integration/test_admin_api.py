@@ -61,7 +61,7 @@ def test_admin_needs_the_token(client: httpx.Client, method: str, path: str) -> 
 
 def test_rollback_changes_the_served_version_and_model_info(admin: httpx.Client, client: httpx.Client) -> None:
     before = scrape(client)
-    deployed = admin.post("/admin/model/deploy", json={"version": "v2"})
+    deployed = admin.post("/admin/model/deploy", json={"version": "v2"}, params={"force": "true"})  # v2 is worse
     assert deployed.json() == {"active": "v2", "previous": "v1", "action": "deploy"}
     assert client.post("/predict", json=RECORD).json()["model_version"] == "v2"
     assert client.post("/predict", json={"instances": [RECORD]}).json()["model_version"] == "v2"
@@ -173,7 +173,7 @@ def test_restart_keeps_the_active_model_and_flags(trained_registry: Path, tmp_pa
     first = launch(state)
     try:
         with httpx.Client(base_url=first.url, headers=first.admin_headers, timeout=10) as c:
-            assert c.post("/admin/model/deploy", json={"version": "v2"}).status_code == 200
+            assert c.post("/admin/model/deploy", json={"version": "v2"}, params={"force": "true"}).status_code == 200
             assert c.put("/admin/config/traffic_feed", json={"value": "null"}).status_code == 200
             assert c.put("/admin/config/extra_latency_ms", json={"value": 3}).status_code == 200
     finally:

@@ -52,7 +52,7 @@ def test_an_upload_is_registered_inactive_and_deployable(api: ServiceUnderTest, 
     assert admin.get("/admin/models").json()["active"] == active  # registered, not deployed
     stored = Path(api.state_dir) / "models" / version
     assert (stored / "model.skops").is_file() and (stored / "reference.csv").is_file()
-    deployed = admin.post("/admin/model/deploy", json={"version": version})
+    deployed = admin.post("/admin/model/deploy", json={"version": version}, params={"force": "true"})  # a bad release
     assert deployed.status_code == 200, deployed.text
     try:
         record = {"distance_km": 4.0, "items_count": 2, "is_peak_hour": 0, "traffic_index": 3.0,

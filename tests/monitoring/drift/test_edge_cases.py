@@ -148,6 +148,15 @@ def test_no_active_model_is_a_counted_failure(make_monitor, lab_state: Path) -> 
     assert _runs("failure") == failures + 1
 
 
+def test_a_corrupt_active_pointer_is_a_counted_failure_naming_the_file(make_monitor, lab_state: Path) -> None:
+    pointer = lab_state / "models" / "active.json"
+    pointer.write_bytes(pointer.read_bytes()[:20])  # issue 14: a truncated pointer failed with a JSONDecodeError
+    empty_log(lab_state / "predictions.db")
+    summary: RunSummary = make_monitor().run_once()
+    assert summary.outcome == "failure", summary
+    assert f"{pointer} is corrupt" in summary.reason and "aiops-lab model repair" in summary.reason
+
+
 @pytest.mark.parametrize("window_rows", [0, 5000])
 def test_window_limits_zero_means_unlimited(make_monitor, lab_state: Path, window_rows: int) -> None:
     log_traffic(lab_state / "predictions.db", lab_state / "models", "v1", 550, 4, "normal")
