@@ -18,6 +18,7 @@ install_system_packages() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  command -v wrk >/dev/null || missing+=(wrk)  # the load generator of benchmarks/ (and their smoke tests)
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null; then

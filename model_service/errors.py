@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
 
 from model_service import metrics
 from model_service.features import FEATURE_NAMES
@@ -30,6 +31,10 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": self.message, "details": self.details}
+
+    def response(self) -> JSONResponse:
+        """The answer every route gives for this error (the app's handler and ``routes.asgi.DirectRoutes``)."""
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
 def _path(loc: Sequence[int | str]) -> str:

@@ -5,7 +5,9 @@ counters, bounded label values only (routes are templates, statuses are codes, f
 from fixed lists). Rules, dashboards and runbooks are checked against this module by a test.
 
 Per-feature and prediction-value histograms are fed in bulk (one call per request, not per row) through
-``BulkHistogram``: a batch of 1000 rows must not cost 5000 ``observe()`` calls on the hot path.
+``BulkHistogram``: a batch of 1000 rows must not cost 5000 ``observe()`` calls on the hot path. Batches
+arrive as lists (``observe_many``, a bisect per value: cheapest for a few rows) or as numpy arrays
+(``observe_array``, one vectorised bucketing: what the batch path of /predict already holds).
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from model_service.features import FEATURE_NAMES, FEATURES
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Latency SLO threshold (seconds). A bucket boundary sits exactly here so the SLI is exact.
 LATENCY_SLO_SECONDS = 0.25
@@ -104,25 +110,33 @@ class BulkHistogram(Collector):
         self._counts = [0] * (len(self.bounds) + 1)  # last slot is +Inf
         self._sum = 0.0
         self._lock = threading.Lock()
+        self._array_bounds: np.ndarray | None = None
 
     def observe_many(self, values: Sequence[float]) -> None:
         bounds, counts = self.bounds, self._counts
-        if len(values) >= 32:  # a batch: one vectorised bucketing beats a bisect per value
-            import numpy as np
-
-            arr = np.asarray(values, dtype=float)
-            per_bucket = np.bincount(np.searchsorted(bounds, arr, side="left"), minlength=len(counts))
-            total = float(arr.sum())
-            with self._lock:
-                for i, c in enumerate(per_bucket.tolist()):
-                    counts[i] += c
-                self._sum += total
-            return
         total = 0.0
         with self._lock:
             for v in values:
                 counts[bisect.bisect_left(bounds, v)] += 1
                 total += v
+            self._sum += total
+
+    def observe_array(self, values: np.ndarray) -> None:
+        """Observe every value of a 1-d float array (no NaN: the caller drops what it must not observe)."""
+        import numpy as np
+
+        if self._array_bounds is None:
+            self._array_bounds = np.asarray(self.bounds)
+        index = self._array_bounds.searchsorted(values, side="left")
+        # np.add.reduce: values.sum() without its Python wrapper (a third of the cost on 100 values)
+        self._add(np.bincount(index, minlength=len(self._counts)).tolist(), float(np.add.reduce(values)))
+
+    def _add(self, per_bucket: list[int], total: float) -> None:
+        counts = self._counts
+        with self._lock:
+            for i, c in enumerate(per_bucket):
+                if c:
+                    counts[i] += c
             self._sum += total
 
     def collect(self) -> Iterable[HistogramMetricFamily]:

@@ -3,12 +3,18 @@
 sklearn's ``predict`` spends ~150 µs per call validating input; the model itself is five multiplications.
 So the service loads the skops artifact (the source of truth) and serves its coefficients directly. A test
 checks that this path equals ``estimator.predict`` on the golden set.
+
+Two forms of the same arithmetic: ``predict_rows`` (a Python loop: a single row costs ~2 µs, where numpy's
+per-call overhead alone is more) and ``predict_matrix`` (numpy, for batches: ~0.1 µs a row instead of ~1 µs).
+Both add the terms in the same order, so a row gets bit-for-bit the same prediction alone or in a batch.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +23,12 @@ from model_service.features import FEATURE_NAMES
 from model_service.registry import LoadedModel, Registry
 
 _ZERO_WATCHED = ("distance_km", "traffic_index", "courier_experience_months")
+
+
+@functools.cache
+def _anomalies(name: str, kind: str) -> Any:
+    """The labelled counter child, looked up once (``labels()`` costs ~1 µs per call)."""
+    return metrics.FEATURE_ANOMALIES.labels(name, kind)
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,12 @@ class ServingModel:
     highs: tuple[float, ...]
     created_ts: float
     loaded: LoadedModel
+    # medians, lows and highs as arrays, for predict_matrix
+    _arrays: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        arrays = tuple(np.asarray(v, dtype=float) for v in (self.medians, self.lows, self.highs))
+        object.__setattr__(self, "_arrays", arrays)
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel) -> ServingModel:
@@ -73,11 +91,31 @@ class ServingModel:
             out.append(total)
         for i, name in enumerate(FEATURE_NAMES):
             if missing[i]:
-                metrics.FEATURE_ANOMALIES.labels(name, "missing").inc(missing[i])
+                _anomalies(name, "missing").inc(missing[i])
             if zero[i] and name in _ZERO_WATCHED:
-                metrics.FEATURE_ANOMALIES.labels(name, "zero").inc(zero[i])
+                _anomalies(name, "zero").inc(zero[i])
             if oor[i]:
-                metrics.FEATURE_ANOMALIES.labels(name, "out_of_training_range").inc(oor[i])
+                _anomalies(name, "out_of_training_range").inc(oor[i])
+        return out
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """``predict_rows`` for a float matrix in FEATURE_NAMES order, NaN for missing (``np.array(rows, float)``
+        turns ``None`` into NaN). Counts the same anomalies; returns the predictions as an array."""
+        medians, lows, highs = self._arrays
+        flags = np.empty((3, *x.shape), dtype=bool)  # missing, zero, out of range
+        np.isnan(x, out=flags[0])
+        imputed = np.where(flags[0], medians, x)
+        out = np.full(len(x), self.intercept)
+        for i, c in enumerate(self.coefficients):  # term by term, in the order predict_rows adds them
+            out += c * imputed[:, i]
+        # NaN compares False: a missing value is neither zero nor out of range, as in predict_rows.
+        np.equal(x, 0.0, out=flags[1])
+        np.logical_or(x < lows, x > highs, out=flags[2])
+        for kind, per_feature in zip(("missing", "zero", "out_of_training_range"), flags.sum(axis=1).tolist(),
+                                     strict=True):
+            for name, n in zip(FEATURE_NAMES, per_feature, strict=True):
+                if n and (kind != "zero" or name in _ZERO_WATCHED):
+                    _anomalies(name, kind).inc(n)
         return out
 
     def explain(self, row: list[float | None], background: np.ndarray, samples: int = 64) -> dict[str, float]:

@@ -3,23 +3,35 @@
 The body is validated in one pass from raw bytes (``model_validate_json``) instead of FastAPI's
 parse-then-validate; the OpenAPI schema stays truthful through ``openapi_extra``. Rows that omit
 ``traffic_index`` are completed by ``feature_lookup`` (the one network call a /predict can make).
+
+``serve_predict`` and ``serve_feedback`` are plain ASGI apps (``routes/asgi.py`` says why), mounted by app.py
+ahead of the documented FastAPI routes below, which delegate to them: one behaviour, two entrances.
+
+Batches of ``NUMPY_MIN_ROWS`` rows or more are predicted and observed in numpy; smaller ones in Python,
+where numpy's per-call overhead costs more than it saves. Measured costs: benchmarks/PROFILE.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import time
+from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.types import Receive, Scope, Send
 
 from model_service import feature_lookup, metrics
 from model_service.errors import ApiError, from_validation
-from model_service.features import FEATURE_NAMES
+from model_service.features import FEATURE_NAMES, FEATURES
 from model_service.prediction_log import LogFull, wait_committed
+from model_service.routes import asgi
 from model_service.schemas import (
     BatchPredictionResponse,
     ErrorResponse,
@@ -35,6 +47,8 @@ _TRAFFIC = feature_lookup.INDEX
 _ERRORS = {code: {"model": ErrorResponse} for code in (413, 422, 503)}
 _BOOL = TypeAdapter(bool)
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once; json.dumps(separators=...) builds one per call
+NUMPY_MIN_ROWS = 16
+_FIXED_LIMIT = 1e12
 
 
 def predict_openapi(max_rows: int) -> dict:
@@ -50,14 +64,14 @@ def predict_openapi(max_rows: int) -> dict:
         "schema": {"oneOf": [record, batch]}}}}}
 
 
-def _explain_param(request: Request) -> bool:
+def _explain_param(scope: Scope) -> bool:
     """``?explain=`` parsed by hand: FastAPI's per-request parameter machinery cost ~15% of a /predict.
 
     Same rules and error shape as a declared ``bool`` query parameter; documented in ``predict_openapi``.
     """
-    if not request.scope["query_string"]:
+    if not scope["query_string"]:
         return False
-    raw = request.query_params.get("explain")
+    raw = QueryParams(scope["query_string"]).get("explain")
     if raw is None:
         return False
     try:
@@ -66,12 +80,23 @@ def _explain_param(request: Request) -> bool:
         raise from_validation(exc, loc_prefix=("query", "explain")) from None
 
 
-def _svc(request: Request) -> ServiceState:
-    return request.app.state.svc
+def minutes_text(preds: list[float]) -> list[str]:
+    """``repr(round(p, 3))`` of each prediction -- the JSON the service always sent -- at half the cost.
+
+    ``round`` then ``repr`` convert twice between binary and decimal; ``%.3f`` once, and is correctly
+    rounded the same way, so with trailing zeros stripped it is the same text for every |p| < 1e12 (checked
+    on millions of values, ties included: tests/model_service/test_predict_route.py). Beyond that ``repr``
+    switches to exponent notation, so the slow form is kept there.
+    """
+    if not preds or max(preds) >= _FIXED_LIMIT or min(preds) <= -_FIXED_LIMIT:
+        return [repr(round(p, 3)) for p in preds]
+    texts = [f"{p:.3f}".rstrip("0") for p in preds]
+    return [t + "0" if t[-1] == "." else t for t in texts]
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(_ENCODER.encode(body), status, media_type="application/json")
+@functools.lru_cache(maxsize=32)
+def _predictions_counter(version: str) -> Any:
+    return metrics.PREDICTIONS.labels(version)
 
 
 def _busy_cpu(ms: int) -> None:
@@ -81,26 +106,15 @@ def _busy_cpu(ms: int) -> None:
         x += 1
 
 
-@router.post(
-    "/predict",
-    summary="Predict delivery time for one record or a batch",
-    description="Send one record (an object with every feature) or `{\"instances\": [record, ...]}`. "
-    "Every row gets a `prediction_id` to send ground truth to `/feedback` later. A record may omit "
-    "`traffic_index`: the service then looks it up in the traffic feed (one call per request); if that lookup "
-    "fails, the runtime flag `traffic_feed_fallback` decides between a 503 naming the dependency and a "
-    "prediction with the value imputed.",
-    response_model=SinglePredictionResponse | BatchPredictionResponse,
-    responses=_ERRORS,
-    openapi_extra=predict_openapi(1000),
-)
-async def predict(request: Request) -> Response:
+async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
-    svc = _svc(request)
-    explain = _explain_param(request)
-    body = await request.body()
+    app = scope["app"]
+    svc: ServiceState = app.state.svc
+    explain = _explain_param(scope)
+    body = await asgi.read_body(receive)
     is_batch = b'"instances"' in body
     try:
-        parsed = (request.app.state.batch_model if is_batch else PredictionRecord).model_validate_json(body)
+        parsed = (app.state.batch_model if is_batch else PredictionRecord).model_validate_json(body)
     except ValidationError as exc:
         raise from_validation(exc) from None
     model = svc.model
@@ -115,7 +129,13 @@ async def predict(request: Request) -> Response:
             row[_TRAFFIC] = broken
     elif omitted := feature_lookup.omitted_rows(records, rows):
         await feature_lookup.fill(svc.feed, rows, omitted, flags)
-    preds = model.predict_rows(rows)
+    if len(rows) >= NUMPY_MIN_ROWS:
+        matrix: np.ndarray | None = np.array(rows, dtype=float)  # None -> NaN
+        predicted = model.predict_matrix(matrix)
+        preds = predicted.tolist()
+    else:
+        matrix = predicted = None
+        preds = model.predict_rows(rows)
 
     if flags.extra_latency_ms:
         await asyncio.sleep(flags.extra_latency_ms / 1000.0)
@@ -134,49 +154,58 @@ async def predict(request: Request) -> Response:
 
     now = time.time()
     latency_ms = (time.perf_counter() - started) * 1000.0
-    request_id = request.scope["state"].get("request_id")
+    request_id = scope["state"].get("request_id")
     version = model.version
-    ids = [svc.ids.next() for _ in rows]
-    log_rows = [(pid, now, version, *row, pred, latency_ms, request_id)
-                for pid, row, pred in zip(ids, rows, preds, strict=True)]
+    ids = svc.ids.take(len(rows))
+    log_values: list[object] = []  # the log's rows laid end to end: one extend per piece, no tuple per row
+    extend = log_values.extend
+    for pid, row, pred in zip(ids, rows, preds, strict=True):
+        extend((pid, now, version))
+        extend(row)
+        extend((pred, latency_ms, request_id))
     try:
-        fut = svc.log.append_predictions(log_rows, wait=svc.settings.log_mode == "sync")
+        fut = svc.log.append_values(log_values, wait=svc.settings.log_mode == "sync")
     except LogFull as exc:
         raise ApiError(503, f"prediction log: {exc}; retry shortly", headers={"Retry-After": "1"}) from None
-    await wait_committed(fut)
-
-    metrics.PREDICTIONS.labels(version).inc(len(preds))
-    metrics.PREDICTED_DELIVERY.observe_many([p * 60.0 for p in preds])
-    for i, name in enumerate(FEATURE_NAMES):
-        metrics.FEATURE_VALUES[name].observe_many([row[i] for row in rows if row[i] is not None])
+    if fut is not None:
+        await wait_committed(fut)
+    _observe(version, rows, preds, matrix, predicted)
 
     if explanations is None:
         # Ids are ours ([A-Za-z0-9-]) and predictions finite, so a format string is valid JSON -- and 4x
         # cheaper than building a dict per row and encoding it.
-        items = ",".join(f'{{"prediction_id":"{pid}","predicted_minutes":{round(pred, 3)!r}}}'
-                         for pid, pred in zip(ids, preds, strict=True))
+        items = ",".join([f'{{"prediction_id":"{pid}","predicted_minutes":{minutes}}}'
+                          for pid, minutes in zip(ids, minutes_text(preds), strict=True)])
         if is_batch:
-            body_out = f'{{"model_version":"{version}","predictions":[{items}]}}'
+            await asgi.send_json(send, f'{{"model_version":"{version}","predictions":[{items}]}}')
         else:
-            body_out = f'{items[:-1]},"model_version":"{version}"}}'
-        return Response(body_out, 200, media_type="application/json")
+            await asgi.send_json(send, f'{items[:-1]},"model_version":"{version}"}}')
+        return
     out = [{"prediction_id": pid, "predicted_minutes": round(pred, 3), "explanation": explanations[j]}
            for j, (pid, pred) in enumerate(zip(ids, preds, strict=True))]
-    if is_batch:
-        return _json({"model_version": version, "predictions": out})
-    return _json({**out[0], "model_version": version})
+    answer = {"model_version": version, "predictions": out} if is_batch else {**out[0], "model_version": version}
+    await asgi.send_json(send, _ENCODER.encode(answer))
 
 
-@router.post("/feedback", summary="Report the observed delivery time for a prediction",
-             response_model=FeedbackResponse,
-             responses={404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
-                        422: {"model": ErrorResponse}},
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}})
-async def feedback(request: Request) -> Response:
-    svc = _svc(request)
+def _observe(version: str, rows: list[list[Any]], preds: list[float], matrix: np.ndarray | None,
+             predicted: np.ndarray | None) -> None:
+    """Count the rows and observe the served values: one call per histogram, whatever the batch size."""
+    _predictions_counter(version).inc(len(preds))
+    if matrix is None or predicted is None:
+        metrics.PREDICTED_DELIVERY.observe_many([p * 60.0 for p in preds])
+        for i, name in enumerate(FEATURE_NAMES):
+            metrics.FEATURE_VALUES[name].observe_many([row[i] for row in rows if row[i] is not None])
+        return
+    metrics.PREDICTED_DELIVERY.observe_array(predicted * 60.0)
+    for i, spec in enumerate(FEATURES):  # nulls are not observed; only a nullable feature can hold one
+        column = matrix[:, i]
+        metrics.FEATURE_VALUES[spec.name].observe_array(column[~np.isnan(column)] if spec.nullable else column)
+
+
+async def serve_feedback(scope: Scope, receive: Receive, send: Send) -> None:
+    svc: ServiceState = scope["app"].state.svc
     try:
-        fb = FeedbackRequest.model_validate_json(await request.body())
+        fb = FeedbackRequest.model_validate_json(await asgi.read_body(receive))
     except ValidationError as exc:
         raise from_validation(exc) from None
     hit = svc.log.lookup(fb.prediction_id)
@@ -191,5 +220,32 @@ async def feedback(request: Request) -> Response:
     await wait_committed(fut)
     metrics.FEEDBACK.labels(version).inc()
     metrics.ABS_ERROR.labels(version).observe(error * 60.0)
-    return _json({"prediction_id": fb.prediction_id, "model_version": version,
-                  "absolute_error_minutes": round(error, 3)})
+    await asgi.send_json(send, _ENCODER.encode({"prediction_id": fb.prediction_id, "model_version": version,
+                                            "absolute_error_minutes": round(error, 3)}))
+
+
+# --- the documented routes: what /openapi.json and /docs describe; app.py serves the handlers above first.
+@router.post(
+    "/predict",
+    summary="Predict delivery time for one record or a batch",
+    description="Send one record (an object with every feature) or `{\"instances\": [record, ...]}`. "
+    "Every row gets a `prediction_id` to send ground truth to `/feedback` later. A record may omit "
+    "`traffic_index`: the service then looks it up in the traffic feed (one call per request); if that lookup "
+    "fails, the runtime flag `traffic_feed_fallback` decides between a 503 naming the dependency and a "
+    "prediction with the value imputed.",
+    response_model=SinglePredictionResponse | BatchPredictionResponse,
+    responses=_ERRORS,
+    openapi_extra=predict_openapi(1000),
+)
+async def predict(request: Request) -> Response:
+    return await asgi.as_response(serve_predict, request)
+
+
+@router.post("/feedback", summary="Report the observed delivery time for a prediction",
+             response_model=FeedbackResponse,
+             responses={404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+                        422: {"model": ErrorResponse}},
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}})
+async def feedback(request: Request) -> Response:
+    return await asgi.as_response(serve_feedback, request)

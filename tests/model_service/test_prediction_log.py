@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from aiops_core.polling import wait_until
-from model_service.prediction_log import LogFull, PredictionLog, connect
+from model_service.prediction_log import PAGE_SIZE, ROWS_PER_INSERT, SCHEMA, LogFull, PredictionLog, connect
 
 
 def _row(pid: str, ts: float | None = None, prediction: float = 20.0) -> tuple:
@@ -72,7 +73,7 @@ def test_lookup_finds_committed_rows(db: Path) -> None:
     try:
         log.append_predictions([_row("committed-1", prediction=42.0)])
         wait_until(lambda: _count(db) == 1, timeout=10, what="commit")
-        wait_until(lambda: log.depth() == 0 and not log._pending, timeout=10, what="pending cleared")
+        wait_until(lambda: log.depth() == 0 and not log._inflight, timeout=10, what="pending cleared")
         assert log.lookup("committed-1") == ("v1", 42.0)
     finally:
         log.close()
@@ -131,3 +132,96 @@ def test_duplicate_ids_are_ignored_not_fatal(db: Path) -> None:
     log.close()
     assert _count(db) == 1
     assert log.healthy is False  # closed: the writer thread is gone
+
+
+def test_rows_of_many_requests_are_committed_in_the_order_they_were_acknowledged(db: Path) -> None:
+    """Several multi-row statements and a remainder, in one commit: the log keeps the arrival order."""
+    log = PredictionLog(db, flush_ms=20)
+    expected = []
+    per_request = 61
+    requests = (2 * ROWS_PER_INSERT) // per_request + 1  # two whole statements and a remainder row by row
+    assert (requests * per_request) % ROWS_PER_INSERT
+    for r in range(requests):
+        rows = [_row(f"o{r}-{i}") for i in range(per_request)]
+        log.append_predictions(rows[:10])
+        log.append_values([v for row in rows[10:] for v in row])
+        expected += [row[0] for row in rows]
+    log.start()
+    log.close()
+    conn = connect(db, readonly=True)
+    assert [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY rowid")] == expected
+    conn.close()
+
+
+def test_every_column_of_a_row_lands_in_its_column(db: Path) -> None:
+    log = PredictionLog(db, flush_ms=20)
+    now = time.time()
+    rows = [("c-" + str(i), now + i, "v7", 1.5 * i, 3, 1, None if i % 2 else 2.5, 48.0, 30.0 + i, 0.25, "req")
+            for i in range(ROWS_PER_INSERT + 7)]
+    log.append_values([v for row in rows for v in row])
+    log.start()
+    log.close()
+    conn = connect(db, readonly=True)
+    logged = conn.execute("SELECT * FROM predictions ORDER BY rowid").fetchall()
+    conn.close()
+    assert logged == [tuple(float(v) if isinstance(v, int) else v for v in row) for row in rows]
+
+
+def test_malformed_rows_are_refused_on_append_and_nothing_is_queued(db: Path) -> None:
+    log = PredictionLog(db)
+    with pytest.raises(ValueError, match="has 10 values, expected 11"):
+        log.append_predictions([_row("ok"), _row("short")[:-1]])
+    with pytest.raises(ValueError, match="not whole prediction-log rows"):
+        log.append_values([*_row("a"), "stray"])
+    assert log.depth() == 0
+
+
+def test_lookup_finds_rows_appended_after_an_earlier_lookup(slow_log: PredictionLog) -> None:
+    slow_log.append_predictions([_row("early", prediction=1.0)])
+    assert slow_log.lookup("early") == ("v1", 1.0)
+    slow_log.append_values(list(_row("late-1", prediction=2.0)) + list(_row("late-2", prediction=3.0)))
+    assert slow_log.lookup("late-2") == ("v1", 3.0)
+    assert slow_log.lookup("early") == ("v1", 1.0)
+    assert slow_log.depth() == 3
+
+
+def test_lookup_finds_rows_while_they_are_being_committed(db: Path) -> None:
+    """Between the writer taking the buffer and the commit ending, a row is in neither the buffer nor the
+    database; lookup must still find it (checked under the writer's own lock, mid-commit)."""
+    log = PredictionLog(db, flush_ms=5000)
+    log.append_predictions([_row("flying", prediction=9.0)])
+    log.lookup("flying")  # indexed while waiting ...
+    log.append_predictions([_row("unindexed", prediction=8.0)])  # ... and one that is not yet
+    seen: list[tuple[str, float] | None] = []
+    original = log._commit
+
+    def commit_and_look(conn, preds, fbs, waiters):  # type: ignore[no-untyped-def]
+        seen.extend([log.lookup("flying"), log.lookup("unindexed")])
+        original(conn, preds, fbs, waiters)
+
+    log._commit = commit_and_look  # type: ignore[method-assign]
+    log.start()
+    log.close()
+    assert seen == [("v1", 9.0), ("v1", 8.0)]
+
+
+def test_a_new_log_gets_large_pages_and_an_existing_log_keeps_its_own(db: Path, tmp_path: Path) -> None:
+    log = PredictionLog(db)
+    log.start()
+    log.close()
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA page_size=4096")
+    conn.executescript(SCHEMA)
+    conn.close()
+    log = PredictionLog(old, flush_ms=10)
+    log.start()
+    log.append_predictions([_row("on-old-pages")])
+    log.close()
+    sizes = []
+    for path in (db, old):
+        conn = connect(path, readonly=True)
+        sizes.append(conn.execute("PRAGMA page_size").fetchone()[0])
+        conn.close()
+    assert sizes == [PAGE_SIZE, 4096]
+    assert _count(old) == 1

@@ -82,3 +82,26 @@ def test_explanations_sum_to_prediction_minus_background_mean(model: ServingMode
     [pred] = model.predict_rows([row])
     baseline = float(np.mean(background @ np.array(model.coefficients) + model.intercept))
     assert sum(explanation.values()) == pytest.approx(pred - baseline, abs=1e-3)
+
+
+def _all_anomalies() -> dict[tuple[str, str], float]:
+    return {(f, k): _anomalies(f, k) for f in FEATURE_NAMES for k in ("missing", "zero", "out_of_training_range")}
+
+
+def test_batch_path_predicts_bit_for_bit_what_the_row_path_predicts(model: ServingModel) -> None:
+    """A row gets the same prediction alone or in a batch, and both paths count the same anomalies."""
+    golden = training.golden_set()[list(FEATURE_NAMES)].to_numpy(dtype=object).tolist()
+    hi = model.loaded.card.feature_ranges["distance_km"].max
+    odd = [[3.0, 2, 0, None, 12.0], [0.0, 1, 1, 0.0, 0.0], [hi * 10, 200, 1, 10.0, 600.0], [None, 3, 0, None, None]]
+    rows = [*golden, *odd] * 3
+
+    before = _all_anomalies()
+    by_row = model.predict_rows(rows)
+    counted_by_row = {k: v - before[k] for k, v in _all_anomalies().items()}
+    before = _all_anomalies()
+    by_matrix = model.predict_matrix(np.array(rows, dtype=float)).tolist()
+    counted_by_matrix = {k: v - before[k] for k, v in _all_anomalies().items()}
+
+    assert by_matrix == by_row  # exact, not approximately
+    assert counted_by_matrix == counted_by_row
+    assert counted_by_row["traffic_index", "missing"] == 6 and counted_by_row["is_peak_hour", "zero"] == 0

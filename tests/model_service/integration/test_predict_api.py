@@ -149,6 +149,42 @@ def test_metrics_move_by_exactly_what_was_sent(client: httpx.Client) -> None:
     assert delta("aiops_http_requests_total", route="/metrics", method="GET", status="200") == 1
 
 
+def test_a_large_batch_moves_metrics_exactly_and_logs_every_row(api: ServiceUnderTest, client: httpx.Client) -> None:
+    """Batches of 16 rows or more take the numpy path (predict, anomalies, histograms): same numbers, same log."""
+    rows = [dict(RECORD, distance_km=1.0 + i, traffic_index=None if i % 2 else 5.0) for i in range(40)]
+    before = scrape(client)
+    resp = client.post("/predict", json={"instances": rows})
+    assert resp.status_code == 200, resp.text
+    after = scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("aiops_predictions_total", model_version="v1") == 40
+    assert delta("aiops_predicted_delivery_seconds_count") == 40
+    assert delta("aiops_feature_distance_km_count") == 40
+    assert delta("aiops_feature_distance_km_sum") == pytest.approx(sum(1.0 + i for i in range(40)))
+    assert delta("aiops_feature_distance_km_bucket", le="3.0") == 3  # 1, 2 and 3 km: a boundary is inclusive
+    assert delta("aiops_feature_traffic_index_count") == 20  # nulls are not observed
+    assert delta("aiops_feature_anomalies_total", feature="traffic_index", kind="missing") == 20
+    predictions = resp.json()["predictions"]
+    served = [p["predicted_minutes"] for p in predictions]
+    assert delta("aiops_predicted_delivery_seconds_sum") == pytest.approx(sum(served) * 60, abs=40 * 0.0005 * 60)
+
+    alone = [client.post("/predict", json=rows[i]).json()["predicted_minutes"] for i in (0, 1, 39)]
+    assert alone == [served[0], served[1], served[39]]  # a row gets the same answer alone or in a batch
+    ids = [p["prediction_id"] for p in predictions]
+
+    def all_logged() -> dict[str, tuple] | None:
+        found = {r[0]: r[1:] for r in logged_rows(api.state_dir, "id, prediction, distance_km, traffic_index")
+                 if r[0] in set(ids)}
+        return found if len(found) == len(ids) else None
+
+    logged = wait_until(all_logged, timeout=15, what="all 40 rows in the log")
+    assert [round(logged[pid][0], 3) for pid in ids] == served
+    assert [(logged[pid][1], logged[pid][2]) for pid in ids] == [(r["distance_km"], r["traffic_index"]) for r in rows]
+
+
 def test_health_and_model_card(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
