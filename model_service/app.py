@@ -47,13 +47,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.log.start()
         state.publish_flags()
-        if registry.active():
-            try:
+        # A damaged registry never stops the service: it starts not-ready, says why on /readyz and /predict,
+        # and its admin API stays up for the fix (``aiops-lab model deploy`` or ``model repair``).
+        try:
+            active = registry.active()
+            if active:
                 state.load_model()
-            except (RegistryError, OSError, ValueError) as exc:
-                log.error("active model failed to load; serving 503 until a deploy", extra={"error": str(exc)})
-        else:
-            log.warning("no model is active; run: aiops-lab model train")
+            else:
+                log.warning("no model is active; run: aiops-lab model train")
+        except (RegistryError, OSError, ValueError) as exc:
+            state.model_error = state.model_error or " ".join(str(exc).split())
+            log.error("active model failed to load; serving 503 until a deploy", extra={"error": str(exc)})
         gc_policy.settle_after_startup()
         log.info("model service started", extra={"port": settings.port, "admin_api": bool(settings.admin_token)})
         try:

@@ -119,7 +119,7 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
         raise from_validation(exc) from None
     model = svc.model
     if model is None:
-        raise ApiError(503, "model: no model is active; run: aiops-lab model train")
+        raise ApiError(503, f"model: {svc.model_error or 'no model is active; run: aiops-lab model train'}")
     flags = svc.config.current
     records = parsed.instances if is_batch else (parsed,)
     rows = [list(r.__dict__.values()) for r in records]

@@ -85,16 +85,29 @@ def _said(done: subprocess.CompletedProcess[str]) -> str:
     return text
 
 
-def _start_refused(state: Path) -> str:
-    """Start the service on ``state`` and wait for it to exit at start-up; its log."""
-    env = lab_env(state, AIOPS_PORT=str(free_port()), AIOPS_ADMIN_TOKEN=ADMIN_TOKEN)
-    proc = ManagedProcess([sys.executable, "-m", "model_service"], env, state / "refused-start.log").start()
+def _start_not_ready(state: Path) -> tuple[ManagedProcess, str]:
+    """Start the service on ``state``; it must come up *not ready* (its admin API is the way out) and say why
+    on /readyz. Returns the process (stop it) and that reason."""
+    port = free_port()
+    env = lab_env(state, AIOPS_PORT=str(port), AIOPS_ADMIN_TOKEN=ADMIN_TOKEN)
+    proc = ManagedProcess([sys.executable, "-m", "model_service"], env, state / "not-ready-start.log").start()
+
+    def answered() -> httpx.Response | None:
+        assert proc.proc is not None and proc.proc.poll() is None, f"the service exited:\n{proc.output()[-3000:]}"
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        except httpx.HTTPError:
+            return None
+
     try:
-        wait_until(lambda: proc.proc is not None and proc.proc.poll() is not None, timeout=scaled(30),
-                   what="the model service to refuse to start")
-    finally:
+        ready = wait_until(answered, timeout=scaled(30), what="the model service to answer /readyz")
+        assert ready.status_code == 503, ready.text
+        predict = httpx.post(f"http://127.0.0.1:{port}/predict", json={}, timeout=5)
+        assert predict.status_code in (422, 503), predict.text
+    except BaseException:
         proc.stop()
-    return proc.output()
+        raise
+    return proc, ready.text
 
 
 def test_a_truncated_pointer_is_named_and_model_deploy_repairs_it_under_the_running_service(
@@ -122,8 +135,9 @@ def test_a_truncated_pointer_is_named_and_model_deploy_repairs_it_under_the_runn
 def test_a_service_started_on_a_truncated_pointer_names_it_and_model_repair_brings_it_back(lab_state: Path) -> None:
     pointer = lab_state / "models" / "active.json"
     pointer.write_bytes(pointer.read_bytes()[:20])
-    log = _start_refused(lab_state)
-    assert f"the active-model pointer {pointer} is corrupt" in log and "aiops-lab model repair" in log, log[-3000:]
+    proc, why = _start_not_ready(lab_state)
+    proc.stop()
+    assert f"the active-model pointer {pointer} is corrupt" in why and "aiops-lab model repair" in why, why
 
     repaired = Lab.create(lab_state).cli("model", "repair")
     text = _said(repaired)
