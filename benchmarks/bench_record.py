@@ -83,3 +83,13 @@ def verdict_lines(targets: list[dict[str, Any]]) -> list[str]:
     """``PASS``/``FAIL`` per target, the measured value and the target, one line each."""
     return [f"  {'PASS' if t['pass'] else 'FAIL'}  {t['name']}: {t['value']}  (target {t['target']})"
             for t in targets]
+
+
+def finish(kind: str, result: dict[str, Any], verdicts: list[dict[str, Any]], out: Path, smoke: bool) -> int:
+    """Write the result, print its path and the verdicts; the exit status (a smoke run never fails)."""
+    path = write(kind, result, out)
+    print(f"\nresult: {path}\n" + "\n".join(verdict_lines(verdicts)))
+    if smoke:
+        print("(smoke run: too short for the targets to mean anything)")
+        return 0
+    return 0 if all(t["pass"] for t in verdicts) else 1

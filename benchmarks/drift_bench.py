@@ -191,12 +191,7 @@ def main(argv: list[str] | None = None) -> int:
               "figures": figures, "targets": verdicts}
     show(figures)
     compare(figures, args.out)
-    path = bench_record.write("drift", result, args.out)
-    print(f"\nresult: {path}\n" + "\n".join(bench_record.verdict_lines(verdicts)))
-    if args.smoke:
-        print("(smoke run: too short for the targets to mean anything)")
-        return 0
-    return 0 if all(t["pass"] for t in verdicts) else 1
+    return bench_record.finish("drift", result, verdicts, args.out, args.smoke)
 
 
 if __name__ == "__main__":

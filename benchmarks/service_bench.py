@@ -274,12 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrk -t1 -c{args.connections} -d{args.duration:g}s x {args.repeat} rounds, server pinned: "
           f"{bool(pin_server)}; state and logs: {root if args.keep else '(removed; --keep to inspect)'}")
     compare(result, args.out)
-    path = bench_record.write("service", result, args.out)
-    print(f"\nresult: {path}\n" + "\n".join(bench_record.verdict_lines(verdicts)))
-    if args.smoke:
-        print("(smoke run: too short for the targets to mean anything)")
-        return 0
-    return 0 if all(t["pass"] for t in verdicts) else 1
+    return bench_record.finish("service", result, verdicts, args.out, args.smoke)
 
 
 if __name__ == "__main__":
