@@ -106,13 +106,28 @@ def _busy_cpu(ms: int) -> None:
         x += 1
 
 
+def _is_batch(body: bytes) -> bool:
+    """Does the body carry ``instances`` (a batch)? A byte search on the hot path; a key written with JSON
+    escapes (``"\\u0069nstances"``, legal JSON) is decoded once, so it is not misread as a single row whose
+    every field is missing."""
+    if b'"instances"' in body:
+        return True
+    if b"\\u" not in body:
+        return False
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and "instances" in parsed
+
+
 async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
     app = scope["app"]
     svc: ServiceState = app.state.svc
     explain = _explain_param(scope)
     body = await asgi.read_body(receive)
-    is_batch = b'"instances"' in body
+    is_batch = _is_batch(body)
     try:
         parsed = (app.state.batch_model if is_batch else PredictionRecord).model_validate_json(body)
     except ValidationError as exc:

@@ -61,6 +61,20 @@ def test_predict_batch_ids_unique(api: ServiceUnderTest, client: httpx.Client) -
     assert len(ids) == len(set(ids)) == 210
 
 
+def test_a_batch_key_written_with_json_escapes_is_a_batch(api: ServiceUnderTest, client: httpx.Client) -> None:
+    """Issue 14: ``{"\\u0069nstances": [...]}`` is legal JSON for "instances"; it was read as one row whose
+    fields were all missing (a 422 blaming distance_km)."""
+    import json
+
+    records = generator.records(generator.generate(3, 11))
+    body = json.dumps({"instances": records}).replace('"instances"', '"\\u0069nstances"', 1)
+    assert '"instances"' not in body
+    resp = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert resp.status_code == 200, resp.text
+    got = np.array([p["predicted_minutes"] for p in resp.json()["predictions"]])
+    assert np.allclose(got, _expected(api, records), atol=1e-3)
+
+
 def test_explain_attaches_contributions(client: httpx.Client) -> None:
     resp = client.post("/predict", params={"explain": "true"}, json=RECORD)
     assert resp.status_code == 200, resp.text
