@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.labs.pager.test_pager_api import PagerUnderTest, start_pager
+from tests.labs.pager.test_pager_api import PagerUnderTest, running_pager
 from tests.labs.pager.test_pager_logic import T0, alert, payload
 from tests.support.lab import Lab
 
@@ -34,11 +34,8 @@ def _burn_rate_alert(long_window: str, short_window: str) -> dict[str, Any]:
 
 @pytest.fixture
 def pager(tmp_path: Path) -> Iterator[PagerUnderTest]:
-    p = start_pager(tmp_path / "pager-state")
-    try:
+    with running_pager(tmp_path / "pager-state") as p:
         yield p
-    finally:
-        p.process.stop()
 
 
 def test_pages_are_readable_at_80_columns_and_window_pairs_are_told_apart(pager: PagerUnderTest,

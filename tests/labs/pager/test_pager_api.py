@@ -5,8 +5,10 @@ the CLI do; ``test_pager_auth.py`` is about the requests that do not."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,16 @@ def start_pager(state_dir: Path, port: int | None = None, **env: str) -> PagerUn
     proc = start_http_process("labs.pager", "pager", state_dir, lab_env(state_dir, AIOPS_PAGER_PORT=str(port), **env),
                               port)
     return PagerUnderTest(state_dir, port, proc)
+
+
+@contextlib.contextmanager
+def running_pager(state_dir: Path, **env: str) -> Iterator[PagerUnderTest]:
+    """``start_pager``, stopped afterwards."""
+    p = start_pager(state_dir, **env)
+    try:
+        yield p
+    finally:
+        p.process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aiops_core.polling import wait_until
 from monitoring import render
-from tests.labs.pager.test_pager_api import LAB_CALLER, PagerUnderTest, start_pager
+from tests.labs.pager.test_pager_api import LAB_CALLER, PagerUnderTest, running_pager, start_pager
 from tests.labs.pager.test_pager_logic import alert, payload
 from tests.support.processes import ManagedProcess, free_port, lab_env
 from tests.support.speed import scaled
@@ -37,11 +37,8 @@ WRITES: list[tuple[str, Any]] = [
 
 @pytest.fixture
 def pager(tmp_path: Path) -> Iterator[PagerUnderTest]:
-    p = start_pager(tmp_path / "state")
-    try:
+    with running_pager(tmp_path / "state") as p:
         yield p
-    finally:
-        p.process.stop()
 
 
 def _unchanged(pager: PagerUnderTest) -> None:
