@@ -63,9 +63,20 @@ class ApiClient:
         self.base_url = (base_url or component_url(self.component)).rstrip("/")
         self.timeout = timeout
 
+    token: str | None = None  # the lab token: a bearer credential on admin requests
+
     def headers(self, admin: bool) -> dict[str, str]:
-        """Extra headers for a request (a subclass adds its credentials when ``admin`` is set)."""
-        return {}
+        """The lab token on admin requests; a subclass adds its own headers (e.g. who acted)."""
+        if not admin:
+            return {}
+        if not self.token:
+            raise self.missing_token()
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def missing_token(self) -> LabError:
+        """The error for an admin request without a token; a subclass may name its own kind of error."""
+        return NotRunning(f"no lab token to sign this {self.component} request with: start the lab with "
+                          "'aiops-lab up' (it writes <state>/admin-token) or set AIOPS_ADMIN_TOKEN")
 
     def request(self, method: str, path: str, *, admin: bool = False, timeout: float | None = None,
                 **kwargs: Any) -> Any:

@@ -15,6 +15,7 @@ import os
 import platform
 import sqlite3
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,19 @@ def previous(kind: str, out: Path) -> tuple[Path, dict[str, Any]] | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+def previous_announced(kind: str, out: Path, describe: Callable[[dict[str, Any]], str] | None = None
+                       ) -> dict[str, Any] | None:
+    """The newest earlier result of ``kind``, after printing which file the comparison below is against (or
+    that there is none), so every benchmark's comparison starts alike."""
+    found = previous(kind, out)
+    if found is None:
+        print(f"\n(no previous {kind}-*.json in this directory to compare with)")
+        return None
+    path, old = found
+    print(f"\ncompared with {path.name}{f' ({describe(old)})' if describe else ''}:")
+    return old
 
 
 def write(kind: str, result: dict[str, Any], out: Path) -> Path:

@@ -153,13 +153,10 @@ def show(r: dict[str, Any]) -> None:
 
 
 def compare(r: dict[str, Any], out: Path) -> None:
-    found = bench_record.previous("drift", out)
-    if found is None:
-        print("\n(no previous drift-*.json in this directory to compare with)")
+    old = bench_record.previous_announced("drift", out)
+    if old is None:
         return
-    path, old = found
     then = old.get("figures", {})
-    print(f"\ncompared with {path.name}:")
     for label, get in (("steady run median s", lambda x: x["run_s"]["median"]),
                        ("CPU per run s", lambda x: x["cpu_s_median"]),
                        ("bare Evidently baseline s", lambda x: x["baseline_s_median"]),

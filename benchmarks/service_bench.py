@@ -186,12 +186,9 @@ def show(summary: dict[str, Any]) -> None:
 
 
 def compare(result: dict[str, Any], out: Path) -> None:
-    found = bench_record.previous("service", out)
-    if found is None:
-        print("\n(no previous service-*.json in this directory to compare with)")
+    old = bench_record.previous_announced("service", out, lambda o: o.get("settings", {}).get("note", ""))
+    if old is None:
         return
-    path, old = found
-    print(f"\ncompared with {path.name} ({old.get('settings', {}).get('note', '')}):")
     for key, now in result["cases"].items():
         then = old.get("cases", {}).get(key)
         if then:

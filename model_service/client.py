@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aiops_core.errors import NotRunning
 from aiops_core.http import ApiClient
 from aiops_core.runstate import admin_token, component_url
 from aiops_core.topology import MODEL_SERVICE
@@ -23,9 +22,5 @@ class ServiceClient(ApiClient):
         self.actor = actor
 
     def headers(self, admin: bool) -> dict[str, str]:
-        if not admin:
-            return {}
-        if not self.token:
-            raise NotRunning("no admin token: start the lab with 'aiops-lab up' or set AIOPS_ADMIN_TOKEN")
         # X-Actor puts who acted on the service's change history and the drill timeline.
-        return {"Authorization": f"Bearer {self.token}", "X-Actor": self.actor}
+        return {**super().headers(admin), "X-Actor": self.actor} if admin else {}

@@ -25,14 +25,6 @@ class PagerClient(ApiClient):
         super().__init__(base_url, timeout)
         self.token = token if token is not None else admin_token()
 
-    def headers(self, admin: bool) -> dict[str, str]:
-        if not admin:
-            return {}
-        if not self.token:
-            raise LabError("no lab token to sign this pager request with: start the lab with 'aiops-lab up' "
-                           "(it writes <state>/admin-token) or set AIOPS_ADMIN_TOKEN")
-        return {"Authorization": f"Bearer {self.token}"}
-
     def pages(self, since_seconds: float | None = None, status: str | None = None,
               alertname: str | None = None, limit: int = 100, since: float | None = None) -> list[dict[str, Any]]:
         """Pages, newest first; ``since_seconds`` ago or ``since`` (unix seconds), optionally filtered."""

@@ -24,13 +24,8 @@ class FeedClient(ApiClient):
         super().__init__(base_url, timeout)
         self.token = token
 
-    def headers(self, admin: bool) -> dict[str, str]:
-        if not admin:
-            return {}
-        if not self.token:
-            raise ControlError("no admin token to authenticate to the traffic feed's control API; "
-                               "set AIOPS_ADMIN_TOKEN")
-        return {"Authorization": f"Bearer {self.token}"}
+    def missing_token(self) -> LabError:
+        return ControlError("no admin token to authenticate to the traffic feed's control API; set AIOPS_ADMIN_TOKEN")
 
 
 def request(base_url: str, token: str | None, method: str, fault: FeedFault | None = None) -> dict[str, Any] | None:
