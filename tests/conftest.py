@@ -18,7 +18,7 @@ pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_por
 
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402
-from tests.support import cpu_hogs  # noqa: E402
+from tests.support import cpu_hogs, filler  # noqa: E402
 from tests.support.isolation import Tripwire, closed_ports  # noqa: E402
 from tests.support.processes import ServiceUnderTest, start_service  # noqa: E402
 
@@ -61,8 +61,33 @@ def _pool_jobs(items: list[pytest.Item]) -> set[str]:
     return {str(name) for item in items for mark in item.iter_markers("pool") for name in mark.args}
 
 
+# Fixtures that start a process: a test using one starts processes even where its module is not marked.
+PROCESS_FIXTURES = frozenset({"service", "shared_service", "live_lab", "browser"})
+
+
+def _runs_containers(item: pytest.Item) -> bool:
+    return item.get_closest_marker("containers") is not None
+
+
 def _starts_processes(item: pytest.Item) -> bool:
-    return item.get_closest_marker("integration") is not None
+    return (item.get_closest_marker("integration") is not None
+            or not PROCESS_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+
+
+def _heavy_job_active() -> bool:
+    pool = _background_pool()
+    return pool is not None and pool.pool.gate.heavy_active  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """While the pool runs in the background, unit-test modules fill its heavy jobs' pauses
+    (``tests/support/filler.py``); otherwise pytest's own loop runs."""
+    if hasattr(session.config, "workerinput") or not _pool_jobs(session.items):
+        return None
+    return filler.run_loop(session, needs_gate=lambda i: _starts_processes(i) and not _reports_a_pool_job(i),
+                           may_fill=lambda i: not _starts_processes(i) and not _reports_a_pool_job(i),
+                           heavy_active=_heavy_job_active)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -71,12 +96,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     (Measured: moving every unit test to the front, to fill the heavy job's pause, made the run slower --
     13.3 min against 11 -- because the process tests then all met the pool at its busiest.)"""
     pooled = [i for i in items if _reports_a_pool_job(i)]
-    for item in pooled:
+    # The containers tests wait for the compose stack the session started in the background
+    # (tests/compose/container_stack.py): they go after everything else but before the pool's, in file order.
+    on_engine = [i for i in items if _runs_containers(i) and not _reports_a_pool_job(i)]
+    for item in pooled + on_engine:
         # The first of them may wait for most of the pool: its own deadline (``DrillPool.outcome``, stretched
-        # with the machine's load and capped) bounds the wait, not pytest-timeout's per-test 300 s.
+        # with the machine's load and capped) bounds the wait, not pytest-timeout's per-test 300 s. The
+        # containers tests likewise wait on ``container_stack.UP_DEADLINE_S`` and their own step deadlines.
         item.add_marker(pytest.mark.timeout(0))
-    if pooled:
-        items[:] = [i for i in items if not _reports_a_pool_job(i)] + pooled
+    if pooled or on_engine:
+        items[:] = [i for i in items if not _reports_a_pool_job(i) and not _runs_containers(i)] + on_engine + pooled
 
 
 def _background_pool() -> object | None:
@@ -103,6 +132,23 @@ def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
             from tests.labs.drills import jobs
 
             jobs.finish_pool(pool)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _container_stack_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Building the images and ``docker compose up --wait`` take minutes, mostly downloads and unpacking: the
+    ``containers`` tests' stack starts with the session and comes up while the rest runs; it is taken down
+    (``docker compose down -v``) at the end whatever happened."""
+    if not any(_runs_containers(i) for i in request.session.items):
+        yield
+        return
+    from tests.compose import container_stack
+
+    container_stack.start()
+    try:
+        yield
+    finally:
+        container_stack.finish()
 
 
 @pytest.fixture(scope="session")

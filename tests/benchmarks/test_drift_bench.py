@@ -7,7 +7,11 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.benchmarks.conftest import results, run_benchmark
+
+pytestmark = pytest.mark.integration  # a subprocess running Evidently: a CPU-bound process
 
 PREVIOUS = {"figures": {"run_s": {"median": 2.0}, "cpu_s_median": 1.5, "baseline_s_median": 1.0, "rss_drift": 0.0}}
 
