@@ -22,7 +22,14 @@ ENV PATH=/opt/venv/bin:$PATH
 # incomplete lock fails here instead of a package being resolved behind the lock's back.
 # --only-binary: every pinned package ships wheels for linux/amd64 and linux/arm64, so no compiler is needed.
 COPY docker/requirements.lock docker/build-requirements.lock /tmp/
-RUN pip install --no-deps --only-binary=:all: -r /tmp/requirements.lock \
+# Behind a TLS-inspecting proxy or a private index mirror (docs/compose.md, "Corporate networks"), pass the
+# CA bundle and/or a pip.conf as *build secrets*: they are mounted for these RUNs only and never stored in a
+# layer. Both are optional; without them pip uses PyPI with the base image's CAs.
+#   docker build --secret id=ca_certs,src=/path/to/ca-bundle.pem --secret id=pip_conf,src=$HOME/.config/pip/pip.conf .
+RUN --mount=type=secret,id=ca_certs --mount=type=secret,id=pip_conf \
+    if [ -s /run/secrets/ca_certs ]; then export PIP_CERT=/run/secrets/ca_certs; fi \
+    && if [ -s /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi \
+    && pip install --no-deps --only-binary=:all: -r /tmp/requirements.lock \
     && pip check
 
 # The project itself, installed in "compat" editable mode: a .pth pointing at /app. Why not a wheel: the lab
@@ -34,10 +41,15 @@ COPY aiops_core/ aiops_core/
 COPY model_service/ model_service/
 COPY labs/ labs/
 COPY monitoring/ monitoring/
+# The pager renders the runbooks its pages link to (/runbooks/<Alert>): the Markdown must be in the image.
+COPY runbooks/ runbooks/
 # DL3013 ("pin versions in pip") is a false positive here: `-e /app` is this repository, not a registry
 # package; the only registry package in this RUN (setuptools) is pinned in build-requirements.lock.
 # hadolint ignore=DL3013
-RUN pip install --no-deps --only-binary=:all: -r /tmp/build-requirements.lock \
+RUN --mount=type=secret,id=ca_certs --mount=type=secret,id=pip_conf \
+    if [ -s /run/secrets/ca_certs ]; then export PIP_CERT=/run/secrets/ca_certs; fi \
+    && if [ -s /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi \
+    && pip install --no-deps --only-binary=:all: -r /tmp/build-requirements.lock \
     && pip install --no-deps --no-build-isolation --config-settings editable_mode=compat -e /app \
     && pip check \
     && pip uninstall --yes setuptools pip \
@@ -68,6 +80,7 @@ COPY --chmod=0755 docker/ensure_model.py /usr/local/bin/ensure-model
 # AIOPS_HOST / AIOPS_DRIFT_HOST / AIOPS_PAGER_HOST: inside a container the service must listen on every
 # interface or nothing outside the container reaches it; the native default (127.0.0.1) stays unchanged.
 # Which ports are published to the host is decided by docker-compose.yml (loopback only).
+# MPLCONFIGDIR: matplotlib (the drift page's trend, drill report charts) caches fonts there; $HOME is not writable.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -77,7 +90,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     AIOPS_HOST=0.0.0.0 \
     AIOPS_DRIFT_HOST=0.0.0.0 \
     AIOPS_PAGER_HOST=0.0.0.0 \
-    AIOPS_PORT=8000
+    AIOPS_PORT=8000 \
+    MPLCONFIGDIR=/var/lib/aiops/state/.matplotlib
 
 WORKDIR /app
 # Numeric, so runtimes that enforce runAsNonRoot can verify it without reading /etc/passwd.

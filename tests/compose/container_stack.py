@@ -1,0 +1,134 @@
+"""The compose stack on a real container engine (Podman's Docker API) for the ``containers`` tests.
+
+Building the images takes minutes on a fresh machine (docs/compose.md has the measured times), most of it
+waiting on downloads and unpacking, so -- like the drill pool -- the stack starts **with the session**
+(``tests/conftest.py``) in a background thread running ``docker/podman_stack.py up``, and the
+``containers`` tests run at the end (before the pool's tests), when it is usually up. The session's end runs
+``down`` again as a safety net; the test of ``down`` itself is the last ``containers`` test.
+
+Where Podman cannot be installed (not root, no apt-get) or Compose v2's binary is missing, the tests skip
+with that reason; everything else that goes wrong fails them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from aiops_core.paths import REPO_ROOT
+from tests.support import speed
+
+sys.path.insert(0, str(REPO_ROOT / "docker"))
+import podman_engine  # docker/podman_engine.py: the engine set-up the script uses
+import podman_stack  # docker/podman_stack.py, the script under test
+
+SCRIPT = REPO_ROOT / "docker" / "podman_stack.py"
+# A fresh machine: apt install ~40 s, base ~40 s, stand-ins ~70 s, project image ~4.5 min, up ~30 s; doubled
+# for a loaded machine, then stretched with the load like every CPU-bound deadline.
+UP_DEADLINE_S = 20 * 60
+
+
+def skip_reason() -> str | None:
+    """Why this machine cannot run the containers tests (None: it can)."""
+    reason = podman_engine.install_reason()
+    if reason:
+        return reason
+    compose = shutil.which("docker-compose") or Path(sys.executable).with_name("docker-compose")
+    if not Path(compose).is_file():
+        return "no docker-compose binary (Compose v2 comes with the test extra on linux x86_64 only)"
+    return None
+
+
+@dataclass
+class Started:
+    returncode: int | None = None
+    seconds: float = 0.0
+    log: Path = podman_engine.WORKDIR / "up.log"
+
+
+class Background:
+    """``podman_stack.py up`` in a thread; ``wait()`` returns when it finished (or fails the asking test)."""
+
+    def __init__(self, cpu_gate: Callable[[], AbstractContextManager[None]] | None = None) -> None:
+        """``cpu_gate``: the drill pool's shared CPU gate, when a pool plays: the build takes about one core for
+        minutes, so a heavy drill (which must saturate a core alone) does not run beside it."""
+        self.result = Started()
+        self.reason = skip_reason()
+        self._gate = cpu_gate or contextlib.nullcontext
+        self._thread = threading.Thread(target=self._up, name="podman-stack-up", daemon=True)
+        if self.reason is None:
+            self._thread.start()
+
+    def _up(self) -> None:
+        start = time.monotonic()
+        podman_engine.WORKDIR.mkdir(parents=True, exist_ok=True)
+        with self._gate(), open(self.result.log, "w") as log:
+            done = subprocess.run([sys.executable, str(SCRIPT), "up"], stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=UP_DEADLINE_S, check=False)
+        self.result.returncode, self.result.seconds = done.returncode, time.monotonic() - start
+
+    def wait(self) -> Started:
+        if self.reason is not None:
+            pytest.skip(self.reason)
+        self._thread.join(UP_DEADLINE_S * speed.slowdown())
+        assert not self._thread.is_alive(), f"docker/podman_stack.py up still runs; see {self.result.log}"
+        tail = "".join(self.result.log.read_text().splitlines(keepends=True)[-40:])
+        assert self.result.returncode == 0, f"docker/podman_stack.py up failed:\n{tail}"
+        return self.result
+
+
+BACKGROUND: Background | None = None
+
+
+def start(cpu_gate: Callable[[], AbstractContextManager[None]] | None = None) -> Background:
+    global BACKGROUND
+    if BACKGROUND is None:
+        BACKGROUND = Background(cpu_gate)
+    return BACKGROUND
+
+
+def finish() -> None:
+    """Safety net at the session's end: whatever the tests did, nothing of the stack keeps running."""
+    if BACKGROUND is not None and BACKGROUND.reason is None:
+        BACKGROUND._thread.join(UP_DEADLINE_S)
+        subprocess.run([sys.executable, str(SCRIPT), "down"], capture_output=True, timeout=300, check=False)
+
+
+def timings() -> dict[str, float]:
+    path = podman_engine.WORKDIR / "timings.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def compose(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``docker compose`` against the stack, as a learner types it (plus the podman override)."""
+    return subprocess.run([*podman_stack.compose_cmd(), *args], env=podman_engine.engine_env(), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def host_env(state: Path) -> dict[str, str]:
+    """The learner's shell on the host after ``set -a; . ./.env; set +a``: ports, token, the Docker socket."""
+    from tests.support.lab import lab_environment
+
+    values = podman_stack.shell_env()  # every component's port, Grafana's and Locust's too (nothing listens)
+    return lab_environment(state, {k: v for k, v in values.items() if k.endswith("_PORT")},
+                           **{k: v for k, v in values.items() if not k.endswith("_PORT")})
+
+
+def port(name: str) -> int:
+    return int(podman_stack.shell_env()[f"AIOPS_{name.upper().replace('-', '_')}_PORT"])
+
+
+def url(name: str) -> str:
+    return f"http://127.0.0.1:{port(name)}"
+
