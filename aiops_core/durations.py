@@ -80,3 +80,15 @@ def scale(text: str, factor: int, floor_ms: int = 0) -> str:
     if ms == 0:
         return format_ms(0)
     return format_ms(max(ms // factor, floor_ms))
+
+
+def spoken(seconds: float) -> str:
+    """A duration as people say it: ``45s``, ``3m 05s``, ``2h 10m``, ``3d 04h`` (the CLI and the pager's inbox)."""
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    if seconds < 2 * 86_400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86_400}d {seconds % 86_400 // 3600:02d}h"

@@ -210,7 +210,11 @@ def drill_stop() -> None:
 @cli.command("report")
 @click.argument("run_id", required=False)
 def drill_report(run_id: str | None) -> None:
-    """Timeline and score of the running drill, or of RUN_ID, or of the last one."""
+    """Timeline and score of the running drill, or of RUN_ID, or of the last one.
+
+    Also writes report.md and report.html (score, a chart of the SLIs with the timeline's moments marked,
+    and the timeline) into the run's reports folder, and prints where.
+    """
     rep = engine.report(run_id)
     j, s = rep.journal, rep.score
     origin = j.injected_at or j.started_at
@@ -233,7 +237,9 @@ def drill_report(run_id: str | None) -> None:
                 f"+{fmt_seconds(p['acked_after_s'])} by {p['acked_by']}" if p.get("acked_after_s") is not None
                 else "-"] for p in s.pages])
     if rep.postmortem is not None:
-        info(f"postmortem draft: {rep.postmortem}")
+        info(f"postmortem draft: {rep.postmortem} (with its chart: {rep.postmortem.with_suffix('.html')})")
+    if rep.html is not None:
+        info(f"report with the SLI chart: {rep.html.resolve().as_uri()}")
 
 
 @cli.group("upstream")

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aiops_core.durations import spoken
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -40,14 +42,7 @@ def clock(ts: float | None) -> str:
     return moment.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S")
 
 
-def ago(seconds: float) -> str:
-    """A duration as people say it: ``45s``, ``3m 05s``, ``2h 10m``."""
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+ago = spoken  # one way to say a duration, shared with the pager's inbox (aiops_core.durations)
 
 
 # Labels an alert row leaves out: alertname and severity have columns of their own, job and instance name the

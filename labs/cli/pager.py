@@ -69,11 +69,13 @@ def pager_list(since: str, status: str | None, alertname: str | None, limit: int
       aiops-lab pager list --since 15m --status firing
     """
     seconds = parse_seconds(since, "--since")
-    pages = PagerClient().pages(since_seconds=seconds, status=status, alertname=alertname, limit=limit)
+    client = PagerClient()
+    pages = client.pages(since_seconds=seconds, status=status, alertname=alertname, limit=limit)
     if not pages:
         info(f"no {status + ' ' if status else ''}pages in the last {since}")
         return
     _pages_table(f"pages in the last {since}", pages)
+    info(f"in a browser, runbooks linked: {client.base_url}/")
 
 
 @cli.command("ack")

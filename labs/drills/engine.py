@@ -294,6 +294,7 @@ class Report:
     score: scoring.Score
     timeline: list[tuple[float, str, str]]
     postmortem: Path | None
+    html: Path | None = None  # report.html: score, the SLI chart and the timeline
 
 
 def report(run_id: str | None = None) -> Report:
@@ -308,7 +309,9 @@ def report(run_id: str | None = None) -> Report:
     pages = pages_for(j)
     score = scoring.score(j, drill, pages)
     path = Path(j.result["postmortem"]) if j.result.get("postmortem") else None
-    return Report(j, drill, score, postmortem.timeline_rows(j, pages), path)
+    html = postmortem.write_run_report(j, drill, score, pages, Prometheus(timeout=5.0),
+                                       hidden=j.hidden and j.status == "running")
+    return Report(j, drill, score, postmortem.timeline_rows(j, pages), path, html)
 
 
 def random_drill_id(rng: random.Random | None = None) -> str:

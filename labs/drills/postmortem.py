@@ -5,6 +5,8 @@ the incident window): failed and slow /predict requests, the share of the 30-day
 the minutes the SLIs were out of SLO; for a model-quality incident also the MAE and the predictions each
 model version served (``labs.drills.quality_impact``). The *user side* is what the drill's clients saw,
 which includes what the server never logged (refused connections while it was down, timeouts while it hung).
+Above the numbers, a chart of the SLIs over the window with the timeline drawn on it (``sli_chart``); an
+HTML page beside the Markdown embeds it (``report_html``).
 
 The draft is written into the state dir, which may be anywhere (``AIOPS_STATE_DIR``), so its links to the
 runbooks are computed from where it is written, not fixed ``../`` hops.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 import time
 from dataclasses import asdict
@@ -24,6 +27,7 @@ from typing import Any
 from aiops_core import paths
 from aiops_core.prometheus import PromError, Prometheus
 from labs.drills import journal as jr
+from labs.drills import report_html, sli_chart
 from labs.drills.journal import Journal
 from labs.drills.quality_impact import QualityImpact, is_quality_incident, quality_impact, quality_markdown
 from labs.drills.schema import Drill
@@ -192,7 +196,8 @@ def link(repo_path: str, from_dir: Path) -> str:
 
 
 def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], server: dict[str, Any],
-           client: dict[str, int] | None, quality: QualityImpact | None = None) -> str:
+           client: dict[str, int] | None, quality: QualityImpact | None = None,
+           chart: sli_chart.SliChart | None = None) -> str:
     guide = drill.runbooks[0]
     detection = (f"Detected after {fmt_seconds(score.ttd_s)} by {score.detected_by}." if score.ttd_s is not None
                  else "Nothing detected it: no page reached the pager and nobody acknowledged.")
@@ -204,7 +209,7 @@ def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], 
         "severity": "page" if any(p.get("severity") == "page" for p in pages) else "ticket",
         "summary": f"{drill.briefing.strip()}\n\nMitigated after {fmt_seconds(score.ttm_s)}; "
                    f"{score.hints} hint(s) used; drill score {score.score}/100.",
-        "impact": impact_markdown(server, client, quality),
+        "impact": (chart.markdown() + "\n\n" if chart is not None else "") + impact_markdown(server, client, quality),
         "detection": f"{detection} Alerts this failure should raise: {expected}.",
         "timeline": timeline_markdown(j, pages),
         "root_cause": drill.debrief.root_cause.strip(),
@@ -227,9 +232,37 @@ def write(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], p
     quality = quality_impact(prom, start, end) if is_quality_incident(drill) else None
     out = report_dir(j.run_id)
     out.mkdir(parents=True, exist_ok=True)
+    chart = sli_chart.write(j, pages, prom, start, end, out, quality=is_quality_incident(drill))
     path = out / "postmortem.md"
-    path.write_text(render(j, drill, score, pages, server, client, quality))
+    path.write_text(render(j, drill, score, pages, server, client, quality, chart))
+    report_html.write(path, f"Postmortem: {drill.title}")
     (out / "report.json").write_text(json.dumps({"run_id": j.run_id, "drill": drill.id, "score": score.as_dict(),
                                                  "server_impact": server, "client_impact": client,
                                                  "quality_impact": asdict(quality) if quality else None}, indent=2))
     return path
+
+
+def write_run_report(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], prom: Prometheus,
+                     hidden: bool = False) -> Path:
+    """``drill report`` as files: ``report.md`` (score, SLI chart, timeline) and ``report.html`` beside it,
+    rewritten on each call so a running drill's chart reaches the present. ``hidden``: a ``drill random``
+    still running -- the drill's name and the injection's detail stay out of the files."""
+    start, end = window(j)
+    out = report_dir(j.run_id)
+    out.mkdir(parents=True, exist_ok=True)
+    chart = sli_chart.write(j, pages, prom, start, end, out, quality=False if hidden else is_quality_incident(drill),
+                            hidden=hidden)
+    title = "(hidden until the drill ends)" if hidden else f"{drill.id}: {drill.title}"
+    timeline = timeline_markdown(j, pages)
+    if hidden:
+        timeline = re.sub(r"^(.*\| injection \|) .* \|$", r"\1 (hidden until the drill ends) |", timeline, flags=re.M)
+    score_line = f"{score.score}/100" if j.passed_at else "- (not mitigated)"
+    text = (f"# Drill report: {j.run_id}\n\n{title}, {j.status}\n\n"
+            f"| time to detect | detected by | time to mitigate | hints | wrong actions | score |\n"
+            f"| --- | --- | --- | --- | --- | --- |\n| {fmt_seconds(score.ttd_s)} | {score.detected_by or '-'} | "
+            f"{fmt_seconds(score.ttm_s)} | {score.hints} | {len(score.wrong_actions)} | {score_line} |\n\n"
+            f"## The SLIs over the incident\n\n{chart.markdown()}\n\n## Timeline\n\n"
+            f"All times UTC; offsets from the moment the fault started.\n\n{timeline}\n")
+    path = out / "report.md"
+    path.write_text(text)
+    return report_html.write(path, f"Drill report: {j.run_id}")

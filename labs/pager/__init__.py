@@ -6,5 +6,6 @@ notifications carry it. Everything is committed to SQLite before Alertmanager ge
 never loses a page (Alertmanager retries whatever was not acknowledged).
 
 Only the lab's own callers write to it (``auth``: Alertmanager, the CLI and the drill engine send the lab's
-token). It cannot report its own death, so ``watch`` checks the alert path from outside it.
+token). It cannot report its own death, so ``watch`` checks the alert path from outside it. People read it
+in a browser: ``inbox`` (``/``, and ``/pages`` for a browser) with the runbooks rendered by ``runbooks``.
 """

@@ -2,7 +2,8 @@
 
 Endpoints answer quickly and never 500 on bad input: validation errors are 422s naming the field, a body
 over the limit is a 413, and a database failure is a 503 (Alertmanager retries it, so nothing is lost).
-Every POST needs the lab's bearer token (``labs.pager.auth``); every GET is open.
+Every POST needs the lab's bearer token (``labs.pager.auth``); every GET is open. A browser gets the same pages
+as an inbox (``/``, ``/pages`` by content negotiation, ``/runbooks/<Name>``: ``labs.pager.inbox``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from aiops_core.api_docs import serve_docs_offline
 from aiops_core.body_limit import BodyLimitMiddleware
+from labs.pager import inbox, runbooks
 from labs.pager.auth import Refused, require_token
 from labs.pager.heartbeat import HeartbeatMonitor
 from labs.pager.metrics import build_registry
@@ -80,10 +83,11 @@ def _is_resolved_notification(body: bytes) -> bool:
 
 
 def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               check_interval_s: float | None = None, token: str | None = None) -> FastAPI:
+               check_interval_s: float | None = None, token: str | None = None,
+               runbooks_dir: Path = runbooks.DEFAULT_DIR) -> FastAPI:
     """Build the pager. ``check_interval_s`` (default: a quarter of the timeout, 0.2-5 s) is how often the
     background task looks for a missing heartbeat between requests. ``token``: the bearer token every POST
-    must carry (None: every POST is refused)."""
+    must carry (None: every POST is refused). ``runbooks_dir``: the Markdown the inbox links and renders."""
     store = PagerStore(db_path)
     lab_caller = [Depends(require_token(token))]
     monitor = HeartbeatMonitor(store, heartbeat_timeout_s)
@@ -121,6 +125,7 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
     app = FastAPI(title="aiops-lab pager", version="0.1.0", lifespan=lifespan,
                   description="Alertmanager webhook receiver: pages, incident timeline, Watchdog heartbeat.",
                   dependencies=[Depends(check_heartbeat)])
+    serve_docs_offline(app)  # /docs and /redoc without a CDN
     app.state.store = store
     app.state.heartbeat = monitor
 
@@ -152,12 +157,42 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
     def heartbeat_status() -> dict[str, Any]:
         return monitor.status()
 
-    @app.get("/pages", summary="Pages (one per firing episode) with their timelines, newest first")
-    def pages(since: Annotated[str | None, Query(description="ISO 8601 time or unix seconds")] = None,
+    @app.get("/pages", summary="Pages (one per firing episode) with their timelines, newest first",
+             description="JSON; a browser (``Accept`` naming text/html first) gets the inbox page instead.")
+    def pages(request: Request,
+              since: Annotated[str | None, Query(description="ISO 8601 time or unix seconds")] = None,
               status: Literal["firing", "resolved"] | None = None,
               alertname: Annotated[str | None, Query(max_length=256)] = None,
-              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-        return store.pages(since=parse_since(since), status=status, alertname=alertname, limit=limit)
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+        found = store.pages(since=parse_since(since), status=status, alertname=alertname, limit=limit)
+        if inbox.wants_html(request):
+            return inbox.inbox_page(request, found, monitor.status(), store.current_drill(), status, alertname)
+        return found
+
+    @app.get("/", summary="The inbox: pages, runbook links and the heartbeat, for a browser (HTML)",
+             response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        return inbox.inbox_page(request, store.pages(limit=100), monitor.status(), store.current_drill(), None, None)
+
+    @app.get("/runbooks/{name:path}", summary="A runbook from runbooks/, rendered as HTML",
+             response_class=HTMLResponse)
+    def runbook(request: Request, name: str) -> HTMLResponse:
+        return inbox.runbook_page(request, name, runbooks_dir)
+
+    @app.get("/dashboards", summary="The Grafana dashboards drawn without Grafana (aiops-lab dashboard render)",
+             response_class=HTMLResponse)
+    def dashboards(request: Request) -> HTMLResponse:
+        return inbox.dashboards_page(request)
+
+    @app.get("/dashboards/{name}", summary="One dashboard as drawn by aiops-lab dashboard render NAME",
+             response_class=HTMLResponse)
+    def dashboard(name: str) -> HTMLResponse:
+        page = inbox.dashboard_file(name)
+        if page is None:
+            known = ", ".join(inbox.dashboard_names())
+            raise PagerError(404, f"name: no drawn dashboard {name!r} (dashboards: {known}); "
+                             f"draw it with: aiops-lab dashboard render NAME")
+        return page
 
     @app.post("/pages/ack", summary="Acknowledge the pages of a fingerprint or alert name", dependencies=lab_caller)
     def ack(body: AckRequest) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
-import shutil
 import sys
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,6 +26,7 @@ from aiops_core.topology import (
     PROMETHEUS,
     TRAFFIC_FEED,
 )
+from labs.stack.grafana_config import find_grafana, render_grafana
 from monitoring import render
 from monitoring.binaries import MonitoringBinaryMissing
 
@@ -40,7 +40,6 @@ class ProcessSpec:
     argv: list[str] | None  # None: skipped, see skip_reason
     health_path: str
     env: dict[str, str] = field(default_factory=dict)
-    ui_path: str = ""
     skip_reason: str = ""
 
     @property
@@ -87,18 +86,18 @@ def build_plan(mode: str = "lab", state_dir: Path | None = None) -> list[Process
     specs.append(ProcessSpec(
         MODEL_SERVICE.name, ports[MODEL_SERVICE.name], [sys.executable, "-m", "model_service"],
         MODEL_SERVICE.health_path,
-        {**base_env, "AIOPS_PORT": str(ports[MODEL_SERVICE.name]), "AIOPS_ADMIN_TOKEN": token}, ui_path="/docs"))
+        {**base_env, "AIOPS_PORT": str(ports[MODEL_SERVICE.name]), "AIOPS_ADMIN_TOKEN": token}))
 
     drift_argv = _python_module("monitoring.drift")
     # The pager's and the drift monitor's write endpoints accept only the lab's own callers: the same token.
     drift_env = {**base_env, "AIOPS_DRIFT_INTERVAL_S": "30" if mode == "lab" else "300", "AIOPS_ADMIN_TOKEN": token}
     specs.append(ProcessSpec(DRIFT_MONITOR.name, ports[DRIFT_MONITOR.name], drift_argv, DRIFT_MONITOR.health_path,
-                             drift_env, ui_path="/reports",
+                             drift_env,
                              skip_reason="" if drift_argv else "drift monitor not installed in this checkout"))
 
     pager_argv = _python_module("labs.pager")
     specs.append(ProcessSpec(PAGER.name, ports[PAGER.name], pager_argv, PAGER.health_path,
-                             {**base_env, "AIOPS_ADMIN_TOKEN": token}, ui_path="/pages",
+                             {**base_env, "AIOPS_ADMIN_TOKEN": token},
                              skip_reason="" if pager_argv else "pager not installed in this checkout"))
 
     specs.extend(_monitoring_specs(mode, state_dir, ports, base_env))
@@ -124,24 +123,18 @@ def _monitoring_specs(mode: str, state_dir: Path, ports: dict[str, int], env: di
         except MonitoringBinaryMissing as exc:
             specs.append(ProcessSpec(comp.name, port, None, render.READY_PATH, skip_reason=exc.message))
             continue
-        specs.append(ProcessSpec(comp.name, port, argv, render.READY_PATH, env,
-                                 ui_path="/alerts" if comp is PROMETHEUS else "/#/alerts"))
+        specs.append(ProcessSpec(comp.name, port, argv, render.READY_PATH, env))
     return specs
 
 
 def _grafana_spec(state_dir: Path, ports: dict[str, int], env: dict[str, str]) -> ProcessSpec:
     """Grafana runs only when a grafana-server binary exists (no Debian package; see the README)."""
     port = ports[GRAFANA.name]
-    binary = shutil.which("grafana-server") or shutil.which("grafana")
-    if binary is None:
+    grafana = find_grafana()
+    if grafana is None:
         return ProcessSpec(GRAFANA.name, port, None, GRAFANA.health_path,
-                           skip_reason="grafana-server not found (optional): import grafana/dashboards/*.json into "
-                           "any Grafana, or use docker compose")
-    from labs.stack.grafana_config import render_grafana
-
+                           skip_reason="grafana-server not found (optional): install Grafana (README, 'Grafana "
+                           "natively'), import grafana/dashboards/*.json into any Grafana, or use docker compose")
     ini = render_grafana(state_dir / "run" / "grafana", port=port,
                          prometheus_url=f"http://{LOOPBACK}:{ports[PROMETHEUS.name]}")
-    argv = [binary, "server"] if binary.endswith("grafana") else [binary]
-    homepath = next((p for p in ("/usr/share/grafana", "/opt/grafana") if Path(p).is_dir()), "/usr/share/grafana")
-    return ProcessSpec(GRAFANA.name, port, [*argv, "--homepath", homepath, "--config", str(ini)],
-                       GRAFANA.health_path, env)
+    return ProcessSpec(GRAFANA.name, port, grafana.argv(ini), GRAFANA.health_path, env)

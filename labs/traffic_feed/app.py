@@ -4,6 +4,7 @@
   ``{"traffic_index": [4.37, ...]}`` (what the model service calls, once per /predict request);
 * ``GET /v1/traffic-index?distance_km=3.2&is_peak_hour=1`` -> one reading (for curl);
 * ``GET /healthz`` (liveness: the process answers), ``GET /metrics``;
+* ``GET /openapi.json``, ``/docs``, ``/redoc``: the API described (``openapi.py``), assets served offline;
 * ``GET|PUT|DELETE /v1/control/fault``: the drill engine's fault control where it cannot write the fault
   file itself (compose: the file is in the container's volume). Disabled unless a control token is set,
   which the native lab never does; see ``control.py``.
@@ -34,10 +35,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aiops_core.api_docs import docs_routes
 from aiops_core.body_limit import BodyLimitMiddleware
 from labs.traffic_feed import control
 from labs.traffic_feed.control import FaultWatcher, FeedFault
 from labs.traffic_feed.metrics import FeedMetrics
+from labs.traffic_feed.openapi import build_openapi
 from model_service import congestion
 from model_service.features import FEATURES_BY_NAME
 
@@ -151,6 +154,11 @@ def create_app(fault_file: Path, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    schema = build_openapi(RouteKey, LookupRequest, FeedFault)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(schema)
+
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -161,7 +169,9 @@ def create_app(fault_file: Path, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     app = Starlette(routes=[Route("/v1/traffic-index", lookup, methods=["GET", "POST"]),
                             Route("/v1/control/fault", fault_control, methods=["GET", "PUT", "DELETE"]),
                             Route("/healthz", healthz, methods=["GET"]),
-                            Route("/metrics", metrics_endpoint, methods=["GET"])],
+                            Route("/metrics", metrics_endpoint, methods=["GET"]),
+                            Route("/openapi.json", openapi, methods=["GET"]),
+                            *docs_routes(schema["info"]["title"])],
                     exception_handlers={HTTPException: http_error})
     return _Instrumented(BodyLimitMiddleware(app, max_body_bytes), metrics)
 

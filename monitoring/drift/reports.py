@@ -71,6 +71,15 @@ class ReportStore:
                 continue
         return out
 
+    def newest(self) -> RunSummary | None:
+        """The newest readable run's summary, reading no more files than it must (start-up calls it)."""
+        for stem in self.stems():
+            try:
+                return RunSummary.model_validate(json.loads((self.root / f"{stem}.json").read_text())["summary"])
+            except (OSError, ValueError, KeyError):
+                continue
+        return None
+
     def path(self, name: str) -> Path | None:
         """The file called ``name`` if it is a report of this store, else None (no path tricks)."""
         if not _NAME.match(name):

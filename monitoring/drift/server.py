@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from aiops_core.api_docs import serve_docs_offline
 from aiops_core.runstate import admin_token
 from monitoring.drift import index_page
 from monitoring.drift import metrics as drift_metrics
@@ -50,6 +51,7 @@ def create_app(monitor: Monitor, token: str | None = None) -> FastAPI:
     token = token or admin_token()
     app = FastAPI(title="aiops-lab drift monitor", version="1",
                   description="Evidently drift and model-quality monitoring of the prediction log.")
+    serve_docs_offline(app)  # /docs and /redoc without a CDN
     app.state.monitor = monitor
 
     @app.get("/healthz", summary="Liveness, with the last run's outcome")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -21,3 +23,17 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
             server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def directory_handler(root: Path) -> type[BaseHTTPRequestHandler]:
+    """A handler serving the files under ``root`` (a written report, opened by a browser over http, where a
+    ``file://`` URL would hide which requests the page makes)."""
+
+    class Files(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Files

@@ -2,20 +2,19 @@
 
 No Grafana server is installable here, so the check does what Grafana does before it draws a panel:
 validate the model and expand the template variables in each query (``$__rate_interval``, ``$route``,
-``${var:regex}``, ``[[var]]``) into plain PromQL that the lab's Prometheus can evaluate.
+``${var:regex}``, ``[[var]]``) into plain PromQL that the lab's Prometheus can evaluate. The expansion is
+``labs.dashboards.variables`` (shared with ``aiops-lab dashboard render``), re-exported here.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from labs.dashboards.variables import BUILTINS, expand, variable_values
+
+__all__ = ["BUILTINS", "all_panels", "expand", "problems", "variable_values"]
+
 GRID_WIDTH = 24
-# Grafana computes $__rate_interval as max($__interval + scrape interval, 4 x scrape interval); with the
-# lab's 2 s scrapes and a dashboard's default resolution, one minute is what a learner sees.
-BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "5m", "__range_s": "300",
-            "__interval_ms": "60000", "__range_ms": "300000"}
-_VAR = re.compile(r"\$\{(\w+)(?::[\w]+)?\}|\$(\w+)|\[\[(\w+)(?::[\w]+)?\]\]")
 
 
 def problems(model: Any) -> list[str]:
@@ -78,34 +77,3 @@ def _overlaps(panels: list[Any]) -> list[str]:
                     b["y"] < a["y"] + a["h"]:
                 out.append(f"panels {ta!r} and {tb!r} overlap (gridPos {a} and {b}); move one below the others")
     return out
-
-
-def variable_values(model: dict[str, Any]) -> dict[str, str]:
-    """What each dashboard variable expands to: 'All' -> its allValue (or .*), else the current value."""
-    values = dict(BUILTINS)
-    for var in (model.get("templating") or {}).get("list") or []:
-        if not isinstance(var, dict) or not var.get("name"):
-            continue
-        current = (var.get("current") or {}).get("value")
-        if isinstance(current, list):
-            current = current[0] if len(current) == 1 else "|".join(map(str, current))
-        if var.get("type") == "datasource":
-            current = "prometheus"
-        elif current in (None, "", "$__all"):
-            current = var.get("allValue") or ".*"
-        values[var["name"]] = str(current)
-    return values
-
-
-def expand(expr: str, values: dict[str, str]) -> tuple[str, list[str]]:
-    """``expr`` with variables replaced; also the names it used that the dashboard does not define."""
-    unknown: list[str] = []
-
-    def sub(match: re.Match[str]) -> str:
-        name = next(g for g in match.groups() if g)
-        if name in values:
-            return values[name]
-        unknown.append(name)
-        return match.group(0)
-
-    return _VAR.sub(sub, expr), unknown

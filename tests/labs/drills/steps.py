@@ -202,6 +202,12 @@ def report(lab: Lab, drill: Drill) -> dict[str, Any]:
     if drill.expected_alerts:
         assert "| page |" in postmortem, "the page is not on the postmortem timeline"
     assert "${" not in postmortem, "an unfilled template placeholder in the postmortem"
+    # The SLI chart: a PNG beside the draft, embedded in the HTML page (or, Prometheus gone, said in words).
+    chart = out / "sli.png"
+    assert ("](sli.png)" in postmortem and chart.read_bytes().startswith(b"\x89PNG")) or \
+        "No chart of the SLIs: Prometheus did not answer" in postmortem, "the postmortem has no SLI chart"
+    assert (out / "postmortem.html").is_file() and (out / "report.html").is_file()
+    assert "report with the SLI chart:" in " ".join(shown.stdout.split())
     return data
 
 

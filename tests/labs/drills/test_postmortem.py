@@ -17,9 +17,11 @@ import pytest
 from aiops_core.paths import REPO_ROOT
 from aiops_core.polling import wait_until
 from aiops_core.prometheus import Prometheus
-from labs.drills import catalogue, postmortem, scoring
+from labs.drills import catalogue, postmortem, scoring, sli_chart
 from labs.drills import journal as jr
 from model_service import generator
+from tests.support.browser import chromium
+from tests.support.http_server import directory_handler, serving
 from tests.support.ports import free_port
 from tests.support.processes import ServiceUnderTest
 from tests.support.prometheus import running_prometheus
@@ -150,7 +152,12 @@ def test_quality_impact_counts_what_each_version_served_and_how_wrong_it_was(
         wait_until(lambda: time.time() - injected > injected - before and _scraped(
             prom, {(preds, "v1"): 50, (preds, "v2"): 30, (labels, "v1"): 24, (labels, "v2"): 16}),
             timeout=scaled(30), interval=0.5, what="the incident's traffic scraped")
-        text = _write(_journal("bad-model-deploy", injected, time.time()), prom)
+        j = _journal("bad-model-deploy", injected, time.time())
+        j.add("injection", "model v2 deployed", at=injected)
+        j.add("learner", "model rollback to v1", at=injected + 1)
+        j.add("passed", "success checks hold: incident mitigated", at=j.passed_at)
+        text = _write(j, prom)
+        rows = {p.title: p for p in sli_chart.panels(prom, *sli_chart.chart_window(j, injected, j.passed_at), True)}
 
     header = "| model version | predictions served | ground truth received | MAE | ground truth before the fault " \
              "| MAE before the fault |"
@@ -158,3 +165,43 @@ def test_quality_impact_counts_what_each_version_served_and_how_wrong_it_was(
     assert "| v1 | 10 | 4 | 1.50 min | 20 | 1.50 min |" in text
     assert "| v2 | 30 | 16 | 4.00 min | 0 | no data |" in text
     assert "| all versions | 40 | 20 | 3.50 min | 20 | 1.50 min |" in text
+
+    # The chart of the incident: drawn from the same Prometheus, embedded in the Markdown and in the HTML page.
+    # v1 served before and during the window (v2, born in it, has a rate only after its second scrape).
+    mae = {s.label: s.points for s in rows["MAE from feedback, by model version"].series}
+    assert any(v == pytest.approx(90.0, abs=0.5) for _, v in mae["v1"]), "v1's MAE: 1.5 min, as in the table"
+    assert rows["/predict p99 latency"].series[0].points and rows["/predict 5xx ratio"].series[0].points
+    assert all(v == 0 for _, v in rows["/predict 5xx ratio"].series[0].points), "no request failed"
+    report = sli_chart.chart_window(j, injected, j.passed_at)
+    assert report[0] < injected < j.passed_at <= report[1]
+    out = postmortem.report_dir(j.run_id)
+    assert "](sli.png)" in text and (out / "sli.png").read_bytes().startswith(b"\x89PNG")
+    assert [m.kind for m in sli_chart.markers(j, [])] == ["injection", "learner", "passed"]
+    with chromium() as browser, serving(directory_handler(out)) as base:
+        page = browser.load(f"{base}/postmortem.html", wait_for="img")
+        assert page.offsite_requests() == [] and page.console_errors == []
+        [img] = page.select("img")
+        assert img.get_attribute("src").startswith("data:image/png;base64,")
+        assert int(img.get_property("naturalWidth")) > 400, "the embedded chart did not decode"
+
+
+def test_without_prometheus_the_report_says_so_instead_of_a_chart(state: Path) -> None:
+    j = _journal("service-crash", 1000.0, 1100.0)
+    text = _write(j, _dead_prometheus())
+    out = postmortem.report_dir(j.run_id)
+    assert "_No chart of the SLIs: Prometheus did not answer when this report was written" in text
+    assert not (out / "sli.png").exists() and "](sli.png)" not in text
+    html = (out / "postmortem.html").read_text()
+    assert "No chart of the SLIs" in html and "<img" not in html and "<!--" not in html
+
+
+def test_drill_report_writes_its_page_with_the_timeline_and_hides_a_secret_injection(state: Path) -> None:
+    drill = catalogue.get("service-crash")
+    j = _journal(drill.id, 1000.0, 1100.0)
+    j.hidden, j.passed_at, j.status = True, None, "running"
+    j.add("injection", "SIGKILL model-service", at=1000.0)
+    html = postmortem.write_run_report(j, drill, scoring.score(j, drill, []), [], _dead_prometheus(), hidden=True)
+    page = html.read_text()
+    assert html.name == "report.html" and (html.parent / "report.md").is_file()
+    assert "SIGKILL" not in page and drill.title not in page and "(hidden until the drill ends)" in page
+    assert "No chart of the SLIs" in page

@@ -21,6 +21,7 @@ from aiops_core.polling import wait_until
 from aiops_core.runstate import pid_alive
 from tests.labs.drills.lab import Lab
 from tests.labs.drills.pool import Job
+from tests.labs.stack.links import links_answer
 from tests.support.lab import normal
 from tests.support.speed import scaled
 
@@ -43,6 +44,7 @@ def up_status_restart_down(lab: Lab) -> None:
     status = lab.cli("status", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
     assert json.loads(status.stdout)["components"]["model-service"]["state"] == "healthy"
+    links_answer(lab)  # issue 13: every URL the README and status give answers 200 with Debian's binaries
 
     again = lab.cli("up", "-d")
     assert again.returncode == 5 and "already running" in again.stderr

@@ -91,6 +91,7 @@ def test_reports_are_served_newest_first_and_pruned(monitor_url: str) -> None:
     page = httpx.get(monitor_url + "/reports", timeout=5).text
     assert page.index(runs[2]["html_file"]) < page.index(runs[1]["html_file"])
     assert runs[0]["html_file"] not in page and "distance_km" in page
+    assert '<section class="trend"><h2>Trend over the 2 kept runs</h2>' in page and "<svg" in page
     html = httpx.get(f"{monitor_url}/reports/{runs[2]['html_file']}", timeout=10)
     assert html.status_code == 200 and "<html" in html.text[:500]
     assert httpx.get(f"{monitor_url}/reports/{runs[0]['html_file']}", timeout=5).status_code == 404
