@@ -23,20 +23,54 @@ import httpx
 
 from aiops_core.errors import Conflict, LabError, NotRunning
 from aiops_core.runstate import component_url
+from aiops_core.topology import BY_NAME
+
+NOT_IDENTIFIED = "not the expected process"  # how ``health_problem`` starts a wrong-identity answer
 
 
-def health_problem(url: str, timeout: float = 2.0) -> str | None:
-    """None when ``url`` answers 200, else a short reason ("ConnectError", "HTTP 503")."""
+def health_problem(url: str, timeout: float = 2.0, identity: str = "") -> str | None:
+    """None when ``url`` answers 200, else a short reason ("ConnectError", "HTTP 503").
+
+    With ``identity`` (``topology.Component.identity``) the 200 must also be a JSON object whose ``service``
+    is that name: any HTTP server on the port answers 200 to a health path, and the lab once reported a
+    squatter's empty 200s as a healthy model service (issue 14, item 9a).
+    """
     try:
-        code = httpx.get(url, timeout=timeout, trust_env=False).status_code
+        resp = httpx.get(url, timeout=timeout, trust_env=False)
     except httpx.HTTPError as exc:
         return type(exc).__name__
-    return None if code == 200 else f"HTTP {code}"
+    if resp.status_code != 200:
+        return f"HTTP {resp.status_code}"
+    if identity:
+        try:
+            said = resp.json().get("service")
+        except (ValueError, AttributeError):
+            said = None
+        if said != identity:
+            return f"{NOT_IDENTIFIED}: 200 without \"service\": \"{identity}\" (another program holds the port)"
+    return None
 
 
-def healthy(url: str, timeout: float = 2.0) -> bool:
-    """Does ``url`` (a full health URL) answer 200 right now?"""
-    return health_problem(url, timeout) is None
+def healthy(url: str, timeout: float = 2.0, identity: str = "") -> bool:
+    """Does ``url`` (a full health URL) answer 200 right now (as ``identity``, when given)?"""
+    return health_problem(url, timeout, identity) is None
+
+
+def component_problem(name: str, url: str, timeout: float = 2.0) -> str | None:
+    """``health_problem`` of the lab component ``name`` (a topology name) at ``url`` (its full health URL),
+    with the identity the topology gives it.
+
+    Every place that judges a lab component's health goes through here, so none can forget the identity: a
+    squatter's empty 200 on the model service's port once passed the drill check "the model service is
+    ready" because only the supervisor and ``aiops-lab status`` passed it (issue 14).
+    """
+    comp = BY_NAME.get(name)
+    return health_problem(url, timeout, comp.identity if comp is not None else "")
+
+
+def component_healthy(name: str, url: str, timeout: float = 2.0) -> bool:
+    """Does the lab component ``name`` answer 200 at ``url`` right now, as itself?"""
+    return component_problem(name, url, timeout) is None
 
 
 def error_text(resp: httpx.Response) -> str:
@@ -105,4 +139,4 @@ class ApiClient:
 
     def reachable(self) -> bool:
         """Is the process there and answering (``live_path``), ready or not?"""
-        return healthy(self.base_url + self.live_path)
+        return component_healthy(self.component, self.base_url + self.live_path)

@@ -28,6 +28,16 @@ def reports_dir() -> Path:
     return Path(raw).expanduser().resolve() if raw else state_dir() / "reports"
 
 
+def dashboards_source_dir() -> Path:
+    """The Grafana dashboards' JSON: the one definition Grafana, the renderer and the tests read."""
+    return REPO_ROOT / "grafana" / "dashboards"
+
+
+def rendered_dashboards_dir() -> Path:
+    """Where ``aiops-lab dashboard render`` writes ``<name>.html`` unless told otherwise; the pager serves it."""
+    return reports_dir() / "dashboards"
+
+
 def prediction_log_path() -> Path:
     raw = os.environ.get("AIOPS_PREDICTION_LOG")
     return Path(raw).expanduser().resolve() if raw else state_dir() / "predictions.db"

@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from aiops_core import paths
 from aiops_core.atomic import atomic_write
@@ -98,16 +99,31 @@ def set_target(value: str) -> None:
     os.environ["AIOPS_TARGET"] = value
 
 
-def component_url(name: str) -> str:
-    """Base URL of a component: ``AIOPS_<NAME>_URL``, else the running lab's record, else its port."""
+# Where ``locate`` found a URL: ``AIOPS_<NAME>_URL``; the running native lab's record; the compose lab's
+# published port (``AIOPS_TARGET=compose``); or the configured port with no lab to confirm it (a guess).
+UrlSource = Literal["env", "lab", "compose", "default"]
+
+
+def locate(name: str) -> tuple[str, UrlSource]:
+    """Base URL of a component and where it came from: ``AIOPS_<NAME>_URL``, else the running lab's record,
+    else its configured port. The source lets ``aiops-lab url`` tell a learner when the answer is only the
+    default because no lab is recorded (the URL is then a guess that may reach another program or none)."""
     env_name = f"AIOPS_{name.upper().replace('-', '_')}_URL"
     if os.environ.get(env_name):
-        return os.environ[env_name].rstrip("/")
+        return os.environ[env_name].rstrip("/"), "env"
+    port_url = f"http://{LOOPBACK}:{BY_NAME[name].port()}"
     # The compose lab is reached through its published ports; a native lab.json here is another lab.
-    state = None if target() == "compose" else RunState.load()
+    if target() == "compose":
+        return port_url, "compose"
+    state = RunState.load()
     if state is not None and state.alive() and name in state.components:
-        return state.components[name].url
-    return f"http://{LOOPBACK}:{BY_NAME[name].port()}"
+        return state.components[name].url, "lab"
+    return port_url, "default"
+
+
+def component_url(name: str) -> str:
+    """Base URL of a component: ``AIOPS_<NAME>_URL``, else the running lab's record, else its port."""
+    return locate(name)[0]
 
 
 def admin_token() -> str | None:

@@ -18,6 +18,9 @@ class Component:
     default_port: int
     description: str
     health_path: str = "/healthz"  # what "up and ready" means over HTTP (the launcher waits on it)
+    # The ``service`` field the health answer carries, when the lab wrote the component: a 200 from whatever
+    # else holds the port (a squatter during a restart, issue 14 item 9a) is then not mistaken for it.
+    identity: str = ""
 
     @property
     def port_env(self) -> str:
@@ -37,7 +40,8 @@ class Component:
         return value
 
 
-MODEL_SERVICE = Component("model-service", 8000, "FastAPI model service (/predict, /metrics, /admin)", "/readyz")
+MODEL_SERVICE = Component("model-service", 8000, "FastAPI model service (/predict, /metrics, /admin)", "/readyz",
+                          identity="aiops-model-service")
 DRIFT_MONITOR = Component("drift-monitor", 8001, "Evidently drift monitor (/metrics, /reports)")
 PAGER = Component("pager", 8002, "Lab pager: Alertmanager webhook receiver and incident timeline")
 TRAFFIC_FEED = Component("traffic-feed", 8003, "Upstream traffic feed the model service depends on")

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from model_service import gc_policy, metrics
+from aiops_core.api_docs import serve_docs_offline
+from model_service import gc_policy, loop_lag, metrics
 from model_service.access_log import AccessLog
 from model_service.errors import ApiError, from_validation
 from model_service.feature_lookup import TrafficFeedClient
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         registry=registry,
         log=PredictionLog(settings.prediction_log, settings.log_flush_ms, settings.log_queue_max_rows,
-                          settings.log_retention_days, settings.log_retention_rows),
+                          settings.log_retention_days, settings.log_retention_rows, settings.log_busy_timeout_ms),
         config=ConfigStore(settings.state_dir),
         feed=TrafficFeedClient(settings.traffic_feed_url),
     )
@@ -59,10 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.model_error = state.model_error or " ".join(str(exc).split())
             log.error("active model failed to load; serving 503 until a deploy", extra={"error": str(exc)})
         gc_policy.settle_after_startup()
+        lag_watcher = loop_lag.start()
         log.info("model service started", extra={"port": settings.port, "admin_api": bool(settings.admin_token)})
         try:
             yield
         finally:
+            await loop_lag.stop(lag_watcher)
             state.log.close()
             await state.feed.close()
             if access_writer is not None:
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Delivery-time predictions from a linear model, instrumented for the lab.",
         lifespan=lifespan,
     )
+    serve_docs_offline(app)  # /docs and /redoc without a CDN: a learner's machine may be offline
     app.state.svc = state
     app.state.batch_model = batch_model(settings.max_batch_rows)
     app.include_router(predict.router)

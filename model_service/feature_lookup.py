@@ -11,11 +11,19 @@ Why httpx's own timeouts and not a deadline that cancels the call: cancelling an
 a connection slot in httpcore's pool (encode/httpcore#1093), and a leaked pool turns a provider that has
 recovered into a service that still times out. The timeout applies to each phase (connect, send, wait for
 the answer); on the lab's network connecting and sending are immediate, so it is the wait for the answer.
+
+A timeout bounds the wait, but a hung provider still costs every such request the whole timeout, fallback
+or not. The circuit breaker (``circuit_breaker.py``, flags ``traffic_feed_breaker_*``, off by default) stops
+calling a provider after consecutive failures: the fallback then applies at once. Its half-open probe runs
+in the background on behalf of the request that triggered it, which is served the fallback without waiting:
+no user pays the timeout to find out whether the provider is back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 import time
 from typing import Literal
@@ -23,6 +31,7 @@ from typing import Literal
 import httpx
 
 from model_service import metrics
+from model_service.circuit_breaker import CircuitBreaker, State, Ticket
 from model_service.errors import ApiError
 from model_service.features import FEATURE_NAMES, FEATURES
 from model_service.runtime_config import RuntimeConfig
@@ -35,6 +44,7 @@ INDEX = FEATURE_NAMES.index(FEATURE)
 _DISTANCE, _PEAK = FEATURE_NAMES.index("distance_km"), FEATURE_NAMES.index("is_peak_hour")
 LOOKUP_PATH = "/v1/traffic-index"
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+log = logging.getLogger("aiops.service")
 
 
 class LookupFailed(Exception):
@@ -46,7 +56,8 @@ class LookupFailed(Exception):
 
 
 class TrafficFeedClient:
-    """One pooled HTTP client for the process: no connection set-up per request, and a bounded pool.
+    """One pooled HTTP client for the process: no connection set-up per request, and a bounded pool; and the
+    provider's circuit breaker, with the background probes it runs while half-open.
 
     ``trust_env=False``: an HTTP(S)_PROXY in the environment must not route lab-internal calls elsewhere.
     """
@@ -56,9 +67,36 @@ class TrafficFeedClient:
         self._client = httpx.AsyncClient(
             base_url=base_url, trust_env=False, headers={"user-agent": "aiops-model-service"},
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20))
+        self.breaker = CircuitBreaker(on_transition=_export_transition)
+        self._probes: set[asyncio.Task[None]] = set()  # strong references: the loop keeps only weak ones
 
     async def close(self) -> None:
+        for task in self._probes:
+            task.cancel()
+        await asyncio.gather(*self._probes, return_exceptions=True)
         await self._client.aclose()
+
+    def start_probe(self, ticket: Ticket, routes: list[tuple[float, int]], timeout_s: float, threshold: int) -> None:
+        """The half-open probe, in the background: its outcome closes or re-opens the breaker (unless the
+        breaker moved on meanwhile, e.g. was switched off: ``ticket`` carries the epoch it was started in)."""
+        task = asyncio.get_running_loop().create_task(self._probe(ticket, routes, timeout_s, threshold))
+        self._probes.add(task)
+        task.add_done_callback(self._probes.discard)
+
+    async def _probe(self, ticket: Ticket, routes: list[tuple[float, int]], timeout_s: float,
+                     threshold: int) -> None:
+        try:
+            await self.lookup(routes, timeout_s)
+        except LookupFailed:
+            self.breaker.failed(ticket, threshold=threshold)
+        except asyncio.CancelledError:
+            self.breaker.abandoned(ticket)
+            raise
+        except Exception:  # a bug must not leave the breaker half-open forever
+            log.exception("traffic-feed probe failed unexpectedly")
+            self.breaker.failed(ticket, threshold=threshold)
+        else:
+            self.breaker.succeeded(ticket)
 
     async def lookup(self, routes: list[tuple[float, int]], timeout_s: float) -> list[float]:
         """traffic_index for each (distance_km, is_peak_hour); raises ``LookupFailed``. Always counted."""
@@ -79,6 +117,13 @@ class TrafficFeedClient:
         finally:
             metrics.DEPENDENCY_REQUESTS.labels(DEPENDENCY, outcome).inc()
             metrics.DEPENDENCY_DURATION.labels(DEPENDENCY).observe(time.perf_counter() - started)
+
+
+def _export_transition(old: State, new: State) -> None:
+    metrics.BREAKER_STATE.labels(DEPENDENCY, old).set(0.0)
+    metrics.BREAKER_STATE.labels(DEPENDENCY, new).set(1.0)
+    metrics.BREAKER_TRANSITIONS.labels(DEPENDENCY, new).inc()
+    log.warning("circuit breaker changed state", extra={"dependency": DEPENDENCY, "from": old, "to": new})
 
 
 def _parse(resp: httpx.Response, expected: int) -> list[float]:
@@ -108,18 +153,46 @@ async def fill(feed: TrafficFeedClient, rows: list[list[float | None]], omitted:
     """Look the feature up for ``omitted`` rows in place; on failure apply the configured fallback.
 
     ``fail`` raises a 503 naming the dependency (with Retry-After: the provider may be back soon);
-    ``impute`` leaves the rows at ``None``, which the model imputes and counts as missing.
+    ``impute`` leaves the rows at ``None``, which the model imputes and counts as missing. With the circuit
+    breaker on and open, the fallback applies without calling the feed at all.
     """
     routes = [(float(rows[i][_DISTANCE]), int(rows[i][_PEAK])) for i in omitted]  # type: ignore[arg-type]
-    try:
-        values = await feed.lookup(routes, flags.traffic_feed_timeout_ms / 1000.0)
-    except LookupFailed as exc:
-        metrics.DEPENDENCY_FALLBACKS.labels(DEPENDENCY, flags.traffic_feed_fallback).inc()
-        if flags.traffic_feed_fallback == "impute":
+    timeout_s = flags.traffic_feed_timeout_ms / 1000.0
+    breaker = feed.breaker
+    cooldown_s = flags.traffic_feed_breaker_cooldown_ms / 1000.0
+    ticket: Ticket | None = None  # None: the breaker is off and hears nothing of this call
+    if not flags.traffic_feed_breaker_enabled:
+        if breaker.state != "closed":  # switched off while open: forget it, call the feed as before
+            breaker.reset()
+    else:
+        ticket = breaker.decide(cooldown_s)
+    if ticket is None or ticket.decision == "call":
+        try:
+            values = await feed.lookup(routes, timeout_s)
+        except LookupFailed as exc:
+            if ticket is not None:
+                breaker.failed(ticket, threshold=flags.traffic_feed_breaker_failures)
+            _fall_back(flags, str(exc), retry_after_s=1.0)
             return
-        message = (f"{FEATURE}: the request omitted it and its lookup failed: {exc}; send {FEATURE} "
-                   "with the request, or retry later")
-        raise ApiError(503, message, [{"field": FEATURE, "rule": "dependency_unavailable", "message": str(exc)}],
-                       headers={"Retry-After": "1"}) from None
-    for i, value in zip(omitted, values, strict=True):
-        rows[i][INDEX] = value
+        if ticket is not None:
+            breaker.succeeded(ticket)
+        for i, value in zip(omitted, values, strict=True):
+            rows[i][INDEX] = value
+        return
+    if ticket.probe:
+        feed.start_probe(ticket, routes, timeout_s, flags.traffic_feed_breaker_failures)
+    metrics.BREAKER_SHORT_CIRCUITS.labels(DEPENDENCY).inc()
+    _fall_back(flags, f"{DEPENDENCY} is not called: its circuit breaker opened after "
+               f"{flags.traffic_feed_breaker_failures} consecutive failed lookups",
+               retry_after_s=breaker.retry_in(cooldown_s))
+
+
+def _fall_back(flags: RuntimeConfig, reason: str, retry_after_s: float) -> None:
+    """Apply ``traffic_feed_fallback``: return (impute: the rows stay ``None``) or raise the 503."""
+    metrics.DEPENDENCY_FALLBACKS.labels(DEPENDENCY, flags.traffic_feed_fallback).inc()
+    if flags.traffic_feed_fallback == "impute":
+        return
+    message = (f"{FEATURE}: the request omitted it and its lookup failed: {reason}; send {FEATURE} "
+               "with the request, or retry later")
+    raise ApiError(503, message, [{"field": FEATURE, "rule": "dependency_unavailable", "message": reason}],
+                   headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))}) from None

@@ -86,11 +86,52 @@ DEPENDENCY_DURATION = Histogram(
     "aiops_dependency_request_duration_seconds", "Time spent in calls to an upstream dependency, failed "
     "ones included (a timeout shows up at the timeout).", ["dependency"], buckets=LATENCY_BUCKETS)
 DEPENDENCY_FALLBACKS = Counter(
-    "aiops_dependency_fallbacks_total", "Failed dependency calls by what the service did instead: fail "
-    "(the request got a 503) or impute (served with the feature missing).", ["dependency", "fallback"])
+    "aiops_dependency_fallbacks_total", "Failed dependency calls (and calls skipped by an open circuit breaker) "
+    "by what the service did instead: fail (the request got a 503) or impute (served with the feature "
+    "missing).", ["dependency", "fallback"])
 
-LOG_QUEUE_DEPTH = Gauge("aiops_prediction_log_queue_depth", "Rows waiting to be written to the log.")
+# The circuit breaker around a dependency (model_service/circuit_breaker.py; runtime flags
+# traffic_feed_breaker_*). State as one series per state (1 = current), so PromQL selects state="open".
+BREAKER_STATES = ("closed", "open", "half_open")
+BREAKER_STATE = Gauge(
+    "aiops_dependency_circuit_breaker_state", "Circuit breaker state per dependency: 1 on the current state "
+    "(closed: calls made; open: calls skipped, fallback at once; half_open: one probe call in flight).",
+    ["dependency", "state"])
+BREAKER_TRANSITIONS = Counter(
+    "aiops_dependency_circuit_breaker_transitions_total", "Circuit breaker state changes, by the state entered.",
+    ["dependency", "state"])
+BREAKER_SHORT_CIRCUITS = Counter(
+    "aiops_dependency_short_circuits_total", "Dependency calls not made because the circuit breaker was open "
+    "(the fallback applied at once; also counted in aiops_dependency_fallbacks_total).", ["dependency"])
+
+# Queueing before any handler runs: how late the event loop wakes a task that asked to sleep a fixed interval
+# (model_service/loop_lag.py). A CPU hog, a blocking call or a request burning CPU on the loop delays every
+# request waiting for it, and the request-duration histogram (timed from the handler's start) sees none of it.
+LOOP_LAG_INTERVAL_SECONDS = 0.1  # how often the lag is sampled
+LOOP_LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+EVENT_LOOP_LAG = Histogram(
+    "aiops_event_loop_lag_seconds", "How late the service's event loop ran a timer (sampled every "
+    f"{LOOP_LAG_INTERVAL_SECONDS * 1000:g} ms): time a ready request waits before its handler can start.",
+    buckets=LOOP_LAG_BUCKETS)
+
+LOG_QUEUE_DEPTH = Gauge("aiops_prediction_log_queue_depth", "Rows not yet written to the log: waiting, and the "
+                        "batch being committed or retried.")
 LOG_WRITE_ERRORS = Counter("aiops_prediction_log_write_errors_total", "Failed prediction-log commits.")
+# The log's database file removed or replaced under the running service (model_service/prediction_log_file.py):
+# every such event pages a ticket, and each attempt to copy the old file's rows into a new one is counted.
+LOG_FILE_REPLACED = Counter(
+    "aiops_prediction_log_file_replaced_total", "Times the log writer found its database file removed or "
+    "replaced at its path under the running service.")
+LOG_RECOVERY_OUTCOMES = ("copied", "failed")
+LOG_RECOVERIES = Counter(
+    "aiops_prediction_log_recoveries_total", "Attempts to copy the rows of a removed or replaced log file into a "
+    "new file at its path: copied (nothing lost) or failed (retried every second; new rows get 503 meanwhile).",
+    ["outcome"])
+# /readyz's checks, one series each (1 passing, 0 failing): set at every scrape from the same function as
+# /readyz, so an alert can say which check keeps the service not ready.
+READINESS_CHECKS = ("model_loaded", "prediction_log_writable")
+READINESS = Gauge("aiops_readiness", "Readiness checks of /readyz: 1 while the check passes, 0 while it fails "
+                  "(/readyz answers 503 while any is 0).", ["check"])
 LOG_ROWS_WRITTEN = Counter("aiops_prediction_log_rows_written_total", "Rows committed to the log.",
                            ["table"])
 LOG_COMMIT_SECONDS = Histogram("aiops_prediction_log_commit_duration_seconds",
@@ -184,8 +225,14 @@ def register_bulk_collectors() -> None:
             DEPENDENCY_REQUESTS.labels(dependency, outcome)
         for fallback in FALLBACK_KINDS:
             DEPENDENCY_FALLBACKS.labels(dependency, fallback)
+        for state in BREAKER_STATES:
+            BREAKER_STATE.labels(dependency, state).set(1.0 if state == "closed" else 0.0)
+            BREAKER_TRANSITIONS.labels(dependency, state)
+        BREAKER_SHORT_CIRCUITS.labels(dependency)
     LOG_ROWS_WRITTEN.labels("predictions")
     LOG_ROWS_WRITTEN.labels("feedback")
+    for outcome in LOG_RECOVERY_OUTCOMES:
+        LOG_RECOVERIES.labels(outcome)
     _registered = True
 
 
@@ -198,7 +245,9 @@ def all_metric_names() -> set[str]:
                       FEATURE_ANOMALIES, FEEDBACK, FEEDBACK_UNKNOWN, ABS_ERROR, MODEL_INFO,
                       MODEL_LOAD_SECONDS, MODEL_CREATED, MODEL_DEPLOYS, CONFIG_FLAG, CONFIG_CHANGES,
                       DEPENDENCY_REQUESTS, DEPENDENCY_DURATION, DEPENDENCY_FALLBACKS,
+                      BREAKER_STATE, BREAKER_TRANSITIONS, BREAKER_SHORT_CIRCUITS, EVENT_LOOP_LAG,
                       LOG_QUEUE_DEPTH, LOG_WRITE_ERRORS, LOG_ROWS_WRITTEN, LOG_COMMIT_SECONDS,
+                      LOG_FILE_REPLACED, LOG_RECOVERIES, READINESS,
                       PREDICTED_DELIVERY, *FEATURE_VALUES.values()):
         for family in collector.collect():
             names.update(s.name for s in family.samples)

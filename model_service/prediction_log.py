@@ -11,6 +11,14 @@ Durability guarantee (tested):
 * kill -9 in ``sync`` mode: the response is sent only after its rows are committed, so nothing
   acknowledged is lost (at the cost of latency).
 * When the buffer holds ``queue_max_rows``, new predictions are refused with 503 instead of being dropped.
+* The database file removed or replaced under the running service (``rm .lab/predictions.db*``): the writer
+  notices within one flush interval, copies every row the removed file still holds (through its open
+  connection) into a new file at the same path, and writes on there; nothing acknowledged is lost (only its
+  ``-wal``/``-shm`` removed: every row is checkpointed into the file, which is reopened). If no new file can be
+  made, new rows get 503 and the service is not ready until it can (``prediction_log_file``); sync-mode
+  requests already waiting get the 503 too. A sync answer waits until its rows are in the file at the path.
+* Failed writes are logged once per kind with SQLite's message, then counted (``prediction_log_failures``);
+  ``depth()`` counts every row not yet committed, the batch being retried included.
 
 Cost per row, on the serving core (measured for issue 18, batches of 100): the buffer is one flat list of
 column values, so a request appends its rows with one ``extend`` and the writer hands SQLite slices of it,
@@ -25,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import logging
 import sqlite3
 import threading
 import time
@@ -32,58 +41,45 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from model_service import metrics
-from model_service.features import FEATURE_NAMES
+from model_service.prediction_log_failures import FailureReport
+from model_service.prediction_log_file import LogFile
+from model_service.prediction_log_schema import COLUMNS, FB_COLUMNS, PAGE_SIZE, SCHEMA, WIDTH, connect
 
-_COLUMNS = ("id", "ts", "model_version", *FEATURE_NAMES, "prediction", "latency_ms", "request_id")
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS predictions (
-    id TEXT PRIMARY KEY, ts REAL NOT NULL, model_version TEXT NOT NULL,
-    {", ".join(f"{n} REAL" for n in FEATURE_NAMES)},
-    prediction REAL NOT NULL, latency_ms REAL, request_id TEXT);
-CREATE INDEX IF NOT EXISTS predictions_ts ON predictions(ts);
-CREATE TABLE IF NOT EXISTS feedback (
-    prediction_id TEXT PRIMARY KEY, ts REAL NOT NULL, actual REAL NOT NULL,
-    model_version TEXT NOT NULL, prediction REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS feedback_ts ON feedback(ts);
-"""
-_ROW_PARAMS = f"({', '.join('?' * len(_COLUMNS))})"
-_INSERT_PRED = f"INSERT OR IGNORE INTO predictions ({', '.join(_COLUMNS)}) VALUES {_ROW_PARAMS}"
-WIDTH = len(_COLUMNS)  # values per prediction row
+__all__ = ["PAGE_SIZE", "ROWS_PER_INSERT", "SCHEMA", "WIDTH", "LogDetached", "LogFull", "LogRefused",
+           "PredictionLog", "connect", "wait_committed"]
+
+log = logging.getLogger("aiops.service.prediction_log")
+
+_ROW_PARAMS = f"({', '.join('?' * len(COLUMNS))})"
+_INSERT_PRED = f"INSERT OR IGNORE INTO predictions ({', '.join(COLUMNS)}) VALUES {_ROW_PARAMS}"
 # 2,200 parameters per statement. Fewer statements mean fewer GIL hand-overs between the writer and the event
 # loop (SQLite runs each statement with the GIL released); a build of SQLite with a lower parameter limit
 # (999 before 3.32) gets as many rows as fit.
 ROWS_PER_INSERT = 200
-# 16 KiB pages instead of SQLite's 4 KiB: ~15 % less CPU per inserted row (three B-trees grow per row; bigger
-# pages split less often), measured on 1.2M-row logs for issue 18. Readers need no setting: it is in the file.
-PAGE_SIZE = 16384
-_INSERT_FB = ("INSERT OR REPLACE INTO feedback (prediction_id, ts, actual, model_version, prediction) "
-              "VALUES (?, ?, ?, ?, ?)")
+_INSERT_FB = f"INSERT OR REPLACE INTO feedback ({', '.join(FB_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
 
-PredictionRow = tuple  # matches _COLUMNS
+PredictionRow = tuple  # matches COLUMNS
 FeedbackRow = tuple  # (prediction_id, ts, actual, model_version, prediction)
 
 
-class LogFull(Exception):
+class LogRefused(Exception):
+    """The log cannot take the request's rows without risking them: answer 503, never lose them silently."""
+
+
+class LogFull(LogRefused):
     """The write buffer is full: refuse the request rather than lose a record."""
 
 
-def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the lab's pragmas; readers use this too (e.g. the drift monitor)."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
-        # Only takes effect on a new, empty file, and only before WAL mode: an existing log keeps its pages.
-        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
+class LogDetached(LogRefused):
+    """The database file was removed or replaced and could not be recreated: nowhere safe to write."""
 
 
 class PredictionLog:
     def __init__(self, path: Path, flush_ms: int = 50, queue_max_rows: int = 200_000,
-                 retention_days: float = 7.0, retention_rows: int = 2_000_000) -> None:
+                 retention_days: float = 7.0, retention_rows: int = 2_000_000,
+                 busy_timeout_ms: int = 5000) -> None:
+        """``busy_timeout_ms``: how long one commit waits for another process's lock before it counts as a
+        failed attempt (and is logged)."""
         self.path = Path(path)
         self.flush_s = flush_ms / 1000.0
         self.queue_max_rows = queue_max_rows
@@ -96,6 +92,7 @@ class PredictionLog:
         # Rows not yet committed are in ``_preds`` (waiting) or ``_inflight`` (being committed). ``lookup``
         # indexes them lazily: ``_index`` covers the first ``_indexed`` values of each list.
         self._inflight: list[object] = []
+        self._inflight_fbs = 0  # feedback rows being committed (for depth())
         self._index: dict[str, tuple[str, float]] = {}
         self._indexed = [0, 0]  # values of _preds, values of _inflight
         self._lock = threading.Lock()
@@ -105,48 +102,64 @@ class PredictionLog:
         self._healthy = True
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
+        self._failures = FailureReport()
+        self._file = LogFile(self.path, busy_timeout_ms, self._failures, self._swap_reader)
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        writer = connect(self.path)
-        writer.executescript(SCHEMA)
-        writer.commit()
+        writer = self._file.open()
         self._reader = connect(self.path)
         self._thread = threading.Thread(target=self._run, args=(writer,), name="prediction-log",
                                         daemon=True)
         self._thread.start()
 
     def close(self) -> None:
-        """Drain and commit everything, then stop. Called on graceful shutdown."""
+        """Drain and commit everything, then stop. Called on graceful shutdown. Every request still waiting for
+        its rows gets an answer: what could not be committed fails (503) instead of hanging."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
+        self._fail_waiters(LogRefused(f"the prediction log closed before these rows were written to {self.path}"))
         if self._reader is not None:
             self._reader.close()
 
     @property
     def healthy(self) -> bool:
-        return self._healthy and self._thread is not None and self._thread.is_alive()
+        return (self._healthy and self._file.detached is None and self._thread is not None
+                and self._thread.is_alive())
+
+    @property
+    def problem(self) -> str | None:
+        """Why the log is not writable, for /readyz: the lost file, or the write that last failed."""
+        if self._file.detached is not None:
+            return self._file.detached
+        if not self._healthy:
+            return self._failures.error("commit")
+        if self._thread is None or not self._thread.is_alive():
+            return "the prediction-log writer thread is not running"
+        return None
 
     def depth(self) -> int:
-        """Rows waiting for the writer (predictions and feedback)."""
-        return len(self._preds) // WIDTH + len(self._fbs)
+        """Rows not yet committed (predictions and feedback): waiting, and the batch being committed or retried."""
+        with self._lock:
+            return (len(self._preds) + len(self._inflight)) // WIDTH + len(self._fbs) + self._inflight_fbs
 
     # --- writing (event-loop side) -------------------------------------------------------------
     def append_predictions(self, rows: list[PredictionRow], wait: bool = False) -> Future[None] | None:
-        """Queue rows (each with every column of ``_COLUMNS``, in order); with ``wait`` returns a future that
+        """Queue rows (each with every column of ``COLUMNS``, in order); with ``wait`` returns a future that
         completes once they are committed. A malformed row is refused here, not by the writer thread."""
         for r in rows:
             if len(r) != WIDTH:
-                raise ValueError(f"a prediction-log row has {len(r)} values, expected {WIDTH}: {_COLUMNS}")
+                raise ValueError(f"a prediction-log row has {len(r)} values, expected {WIDTH}: {COLUMNS}")
         return self.append_values(list(itertools.chain.from_iterable(rows)), wait)
 
     def append_values(self, values: list[object], wait: bool = False) -> Future[None] | None:
         """``append_predictions`` for rows already laid end to end (WIDTH values each): the request path."""
         if len(values) % WIDTH:
-            raise ValueError(f"{len(values)} values are not whole prediction-log rows of {WIDTH}: {_COLUMNS}")
+            raise ValueError(f"{len(values)} values are not whole prediction-log rows of {WIDTH}: {COLUMNS}")
+        if self._file.detached is not None:
+            raise LogDetached(self._file.detached)
         with self._lock:
             if (len(self._preds) + len(values)) // WIDTH > self.queue_max_rows:
                 raise LogFull(f"prediction log backlog is full ({self.queue_max_rows} rows)")
@@ -158,6 +171,8 @@ class PredictionLog:
         return fut
 
     def append_feedback(self, row: FeedbackRow, wait: bool = False) -> Future[None] | None:
+        if self._file.detached is not None:
+            raise LogDetached(self._file.detached)
         with self._lock:
             self._fbs.append(row)
             fut = self._waiter() if wait else None
@@ -182,42 +197,87 @@ class PredictionLog:
             hit = self._index.get(prediction_id)
         if hit is not None:
             return hit
-        assert self._reader is not None
         with self._reader_lock:
+            if self._reader is None:  # the writer is reopening the file (its sidecars were removed)
+                raise LogDetached(self._file.detached or f"the prediction log is reopening {self.path}")
             row = self._reader.execute("SELECT model_version, prediction FROM predictions WHERE id = ?",
                                        (prediction_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
     # --- writer thread -------------------------------------------------------------------------
-    def _run(self, conn: sqlite3.Connection) -> None:
+    def _run(self, conn: sqlite3.Connection | None) -> None:
         last_retention = 0.0
         while True:
             stopping = self._stop.is_set()
             if not stopping:  # when closing, drain at once instead of sleeping one more flush interval
                 self._wake.wait(self.flush_s)
             self._wake.clear()
+            conn = self._file.follow(conn, self.depth, now=stopping)
+            if conn is None or self._file.detached is not None:
+                # Nowhere safe to write: keep the rows until the file is back, but answer the requests waiting
+                # for theirs now (503 naming the cause) instead of leaving them hanging until then.
+                self._fail_waiters(LogDetached(self._file.detached or "no database file"))
+                if stopping:
+                    log.error(f"prediction log: {self._file.detached}; exiting without saving {self.depth()} "
+                              "buffered rows and the rows of the removed file")
+                    break
+                continue
             with self._lock:
                 preds, self._preds = self._preds, []
                 fbs, self._fbs = self._fbs, []
                 waiters, self._waiters = self._waiters, []
                 self._inflight = preds
+                self._inflight_fbs = len(fbs)
                 self._indexed = [0, self._indexed[0]]
-            if preds or fbs:
-                self._commit(conn, preds, fbs, waiters)
-            else:
-                for w in waiters:
-                    w.set_result(None)
+            if (preds or fbs) and not self._commit(conn, preds, fbs, waiters):
+                waiters = []  # given back with their rows, for the next cycle
+            if waiters:
+                # In sync mode an answer promises the rows survive kill -9: if the file was removed while they
+                # were committed, they are only in the unlinked file until copied to the path. Copy first.
+                conn = self._file.follow(conn, self.depth, now=True)
+                self._resolve(waiters, self._file.detached)
+                if conn is None:
+                    continue
             now = time.time()
             if now - last_retention > 60:
                 last_retention = now
                 self._apply_retention(conn, now)
             if stopping and not (self._preds or self._fbs):
                 break
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._fail_waiters(LogDetached(self._file.detached or "the prediction log stopped"))
+        if conn is None:
+            return
+        if self._file.detached is None:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
 
+    def _fail_waiters(self, exc: LogRefused) -> None:
+        """Fail every request still waiting for its rows (they stay buffered and are written once possible)."""
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        self._resolve(waiters, str(exc), type(exc))
+
+    @staticmethod
+    def _resolve(waiters: list[Future[None]], problem: str | None,
+                 error: type[LogRefused] = LogDetached) -> None:
+        for w in waiters:
+            if w.done():
+                continue
+            if problem is None:
+                w.set_result(None)
+            else:
+                w.set_exception(error(problem))
+
+    def _swap_reader(self, reader: sqlite3.Connection | None) -> None:
+        """Lookups read the new file from now on (the file was recreated or reopened by the writer)."""
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader = reader
+
     def _commit(self, conn: sqlite3.Connection, preds: list[object], fbs: list[FeedbackRow],
-                waiters: list[Future[None]]) -> None:
+                waiters: list[Future[None]]) -> bool:
+        """Whether the rows were committed; if not, they and their ``waiters`` are back in the buffer."""
         started = time.perf_counter()
         for attempt in range(1, 6):
             try:
@@ -225,10 +285,11 @@ class PredictionLog:
                     _insert_predictions(conn, preds)
                     conn.executemany(_INSERT_FB, fbs)
                 break
-            except sqlite3.Error:
+            except sqlite3.Error as exc:
                 # Locked or I/O trouble: keep the rows and retry; they are never dropped silently.
                 metrics.LOG_WRITE_ERRORS.inc()
                 self._healthy = False
+                self._failures.failed("commit", exc, self.depth())
                 time.sleep(min(0.1 * attempt, 0.5))
         else:
             with self._lock:  # give the rows back; the next cycle retries them first
@@ -236,19 +297,20 @@ class PredictionLog:
                 self._fbs[:0] = fbs
                 self._waiters[:0] = waiters
                 self._forget_inflight()
-            return
+            return False
         self._healthy = True
+        self._failures.succeeded("commit")
         metrics.LOG_COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.LOG_ROWS_WRITTEN.labels("predictions").inc(len(preds) // WIDTH)
         metrics.LOG_ROWS_WRITTEN.labels("feedback").inc(len(fbs))
         with self._lock:
             self._forget_inflight()
-        for w in waiters:
-            w.set_result(None)
+        return True
 
     def _forget_inflight(self) -> None:
         """The in-flight rows are committed (or back in ``_preds``): drop them and re-index lazily."""
         self._inflight = []
+        self._inflight_fbs = 0
         self._index.clear()
         self._indexed = [0, 0]
 
@@ -260,8 +322,11 @@ class PredictionLog:
                 conn.execute("DELETE FROM feedback WHERE ts < ?", (cutoff,))
                 conn.execute("DELETE FROM predictions WHERE rowid <= (SELECT MAX(rowid) FROM predictions) - ?",
                              (self.retention_rows,))
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
             metrics.LOG_WRITE_ERRORS.inc()
+            self._failures.failed("retention", exc, self.depth())
+            return
+        self._failures.succeeded("retention")
 
 
 @functools.cache

@@ -44,6 +44,15 @@ class RuntimeConfig(BaseModel):
         "fail", description="When a traffic-feed lookup fails or times out. fail: /predict answers 503 "
         "naming the dependency; impute: serve the rows with traffic_index missing (imputed, counted as "
         "missing) -- degraded ETAs instead of none.")
+    traffic_feed_breaker_enabled: bool = Field(
+        False, description="Circuit breaker around traffic-feed lookups: after traffic_feed_breaker_failures "
+        "consecutive timeouts or errors, stop calling the feed and apply traffic_feed_fallback at once (no "
+        "wait); after traffic_feed_breaker_cooldown_ms one background probe lookup decides whether to resume.")
+    traffic_feed_breaker_failures: int = Field(
+        5, ge=1, le=1000, description="Consecutive failed traffic-feed lookups that open the circuit breaker.")
+    traffic_feed_breaker_cooldown_ms: int = Field(
+        5000, ge=100, le=600_000, description="How long an open circuit breaker skips the traffic feed before "
+        "it probes it again (one lookup; success closes the breaker, failure keeps it open).")
     memory_leak_kb_per_request: int = Field(
         0, ge=0, le=1024, description="Response cache that never evicts: KiB retained per /predict.")
     cpu_burn_ms: int = Field(0, ge=0, le=5000, description="Busy CPU work added to every /predict.")

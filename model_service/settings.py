@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_queue_max_rows: int = Field(default=200_000, ge=1000)
     log_retention_days: float = Field(default=7.0, gt=0)
     log_retention_rows: int = Field(default=2_000_000, ge=1000)
+    # How long one commit waits for another process's lock on the log (a backup, an open sqlite3 shell) before
+    # it counts as a failed attempt, is logged and retried.
+    log_busy_timeout_ms: int = Field(default=5000, ge=10, le=60_000)
 
     # Where rows that omit traffic_index are looked up (AIOPS_TRAFFIC_FEED_URL; by default the topology's
     # port, which AIOPS_TRAFFIC_FEED_PORT moves). Timeout and fallback are runtime flags, not settings.

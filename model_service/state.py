@@ -77,5 +77,9 @@ class ServiceState:
         return model
 
     def publish_flags(self) -> None:
+        """Export the flags after a change; a circuit breaker just switched off is closed at once, so its
+        gauge does not read "open" until the next lookup."""
         for name, value in self.config.current.numeric().items():
             metrics.CONFIG_FLAG.labels(name).set(value)
+        if not self.config.current.traffic_feed_breaker_enabled:
+            self.feed.breaker.reset()

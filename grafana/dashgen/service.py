@@ -109,6 +109,24 @@ def build() -> dict[str, Any]:
              targets((f"sum(rate({q.DURATION}_sum{{job=\"model-service\"}}[{RATE}]))", "busy (request-s/s)"),
                      (f"rate(process_cpu_seconds_total{{job=\"model-service\"}}[{RATE}])", "cpu cores")),
              thresholds(("green", None), ("red", 0.9)), threshold_lines=True), 12, 8)
+    lag = "aiops_event_loop_lag_seconds"
+    g.add(ts("Event-loop lag (queueing before handlers)", "How late the service's event loop runs a timer "
+             "(sampled every 100 ms): the time a ready request waits before its handler starts, which the "
+             "latency histogram above cannot see. A CPU hog on the machine, a blocking call or CPU burnt on the "
+             "loop shows here, not as handler latency; client-side latency is then higher than the SLI says.",
+             "s", targets((f"histogram_quantile(0.99, sum by (le) (rate({lag}_bucket{{job=\"model-service\"}}"
+                           f"[{RATE}])))", "p99 lag"),
+                          (f"sum(rate({lag}_sum{{job=\"model-service\"}}[{RATE}])) / "
+                           f"sum(rate({lag}_count{{job=\"model-service\"}}[{RATE}]))", "mean lag")),
+             thresholds(("green", None), ("orange", 0.05), ("red", float(q.LATENCY_LE))), threshold_lines=True),
+          12, 8)
+    g.add(ts("Dependency circuit breaker", "Breakers that are not closed (1 while open or half-open; flags "
+             "traffic_feed_breaker_*) and the calls they skipped per second: while open, requests that need the "
+             "dependency get the traffic_feed_fallback at once instead of waiting for traffic_feed_timeout_ms.",
+             "short", targets((f"sum by (dependency, state) ({dep}_circuit_breaker_state{{state!=\"closed\"}})",
+                               "{{dependency}} {{state}}"),
+                              (f"sum by (dependency) (rate({dep}_short_circuits_total[{RATE}]))",
+                               "{{dependency}} calls skipped/s"))), 12, 8)
 
     variables = [datasource_variable(),
                  query_variable("route", "Route", REQ, "route", "Route templates to show (SLO panels always use "

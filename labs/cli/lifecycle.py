@@ -22,23 +22,28 @@ from rich.table import Table
 from aiops_core import paths
 from aiops_core.alertmanager import Alertmanager, matcher_text, matches
 from aiops_core.errors import ExitStatus, LabError
-from aiops_core.http import health_problem
+from aiops_core.http import NOT_IDENTIFIED, component_problem
+from aiops_core.port_owner import port_owner
 from aiops_core.runstate import ComponentRecord, RunState, pid_alive, run_dir
 from labs.cli.output import ago, alert_cell, alert_column, clock, console, info, ok
+from labs.stack import labview, web_ui
 from monitoring.render import MODES
 
 _DONE_STATES = {"healthy", "skipped", "failed", "exited", "unhealthy", "stopped"}
 _STYLE = {"healthy": "green", "skipped": "yellow", "starting": "cyan"}
 
 
-def _state_table(state: RunState, elapsed: float | None = None) -> Table:
+def _state_table(state: RunState, elapsed: float | None = None, open_: dict[str, str] | None = None) -> Table:
+    """``open_``: component -> the page (or command) to open, probed by ``web_ui``; else the base URL."""
     title = f"aiops-lab ({state.mode} mode)" + (f" -- {elapsed:.0f}s" if elapsed is not None else "")
     t = Table(title=title, title_justify="left", header_style="bold")
-    for col in ("component", "state", "url", "detail"):
-        t.add_column(col)
+    for col in ("component", "state", "open" if open_ else "url", "detail"):
+        t.add_column(col, overflow="fold" if col in ("open", "url") else "ellipsis")  # a URL is never cut short
     for rec in state.components.values():
         style = _STYLE.get(rec.state, "red")
-        t.add_row(rec.name, f"[{style}]{rec.state}[/{style}]", rec.url if rec.state != "skipped" else "", rec.detail)
+        where = (open_ or {}).get(rec.name, rec.url)
+        t.add_row(rec.name, f"[{style}]{rec.state}[/{style}]", escape(where) if rec.state != "skipped" else "",
+                  rec.detail)
     return t
 
 
@@ -112,12 +117,11 @@ def up(mode: str, detach: bool, timeout: int) -> None:
 
 
 def _print_urls(state: RunState) -> None:
-    from labs.stack.plan import build_plan
-
-    ui = {s.name: s.ui_path for s in build_plan(state.mode)}
-    for rec in state.components.values():
-        if rec.state == "healthy":
-            info(f"  {rec.name:<14} {rec.url}{ui.get(rec.name, '')}")
+    """What to open, probed against the binaries running (Debian's Prometheus has only the classic UI, its
+    Alertmanager none: ``labs.stack.web_ui``)."""
+    healthy = {name: rec for name, rec in state.components.items() if rec.state == "healthy"}
+    for link in web_ui.links(healthy):
+        info(f"  {link.component:<14} {escape(link.text()):<60} {link.what}")
     info("next: aiops-lab status | aiops-lab load run --duration 1m | aiops-lab drill list")
 
 
@@ -301,15 +305,21 @@ def _alerts_table(alerts: list[dict[str, Any]], muted: dict[str, list[str]] | No
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
     """Health of every component (checked now), whether a page would reach you, and the firing alerts."""
-    state = RunState.load()
+    state = labview.load()  # the compose stack too (--target compose): its published ports, no lab record
     if state is None or not state.alive():
-        raise LabError("the lab is not running; start it with: aiops-lab up", ExitStatus.NOT_RUNNING)
+        raise LabError(labview.not_running_hint(), ExitStatus.NOT_RUNNING)
     for rec in state.components.values():
         if rec.state in ("skipped", "failed"):
             continue
-        problem = health_problem(rec.health_url)
+        problem = component_problem(rec.name, rec.health_url)
         if problem is None:
             rec.state = "healthy"
+        elif problem.startswith(NOT_IDENTIFIED):  # a 200 from another program on the port (issue 14, 9a)
+            owner = port_owner(rec.port)
+            rec.state = "impostor"
+            rec.detail = (f"port {rec.port} is answered by {owner or 'another program'}, not by the {rec.name}; "
+                          f"stop it{f' (kill {owner.pid})' if owner else ''}, then: aiops-lab service restart "
+                          f"{rec.name}")
         elif problem.startswith("HTTP"):
             rec.state = "unhealthy"
         else:
@@ -325,8 +335,10 @@ def status(as_json: bool) -> None:
     alerts = [a for a in alerts if a not in watchdog]
     verdict, findings = alert_pipeline(state.components, bool(watchdog), _pager_heartbeat(state.components))
     silences, muted = _silences(state.components, watchdog + alerts)
+    links = web_ui.links({n: r for n, r in state.components.items() if r.state == "healthy"})
     if as_json:
         click.echo(json.dumps({"mode": state.mode, "components": {n: r.__dict__ for n, r in state.components.items()},
+                               "links": web_ui.as_json(links),
                                "alert_pipeline": {"state": verdict, "findings": findings},
                                "firing_alerts": watchdog + alerts,
                                "silences": [{"id": x["id"], "matchers": x["matchers"], "createdBy": x.get("createdBy"),
@@ -334,7 +346,7 @@ def status(as_json: bool) -> None:
                                              "muting": sorted(n for n, ids in muted.items() if x["id"] in ids)}
                                             for x in silences]}, indent=2))
     else:
-        console.print(_state_table(state))
+        console.print(_state_table(state, open_=web_ui.primary(state.components, links)))
         _print_pipeline(verdict, findings)
         if alerts:
             _alerts_table(alerts, muted)

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from aiops_core.errors import ExitStatus, LabError
-from aiops_core.http import health_problem
+from aiops_core.http import component_problem
 from aiops_core.topology import LOCUST
 from labs.cli.choices import LazyChoice, scenario_names
 from labs.cli.output import console, err_console, info, ok, table
@@ -37,7 +37,7 @@ def _target(host: str | None) -> str:
     if not loopback:
         err_console.print(f"[yellow]warning:[/yellow] {url} is not a loopback address. Only send load to "
                           "machines you own and operate.", highlight=False)
-    problem = health_problem(url + "/healthz", timeout=3.0)
+    problem = component_problem("model-service", url + "/healthz", timeout=3.0)
     if problem is not None and not problem.startswith("HTTP"):
         raise LabError(f"no service answers at {url} ({problem}); start the lab with: aiops-lab up "
                        "(or point --host at a running model service)", ExitStatus.NOT_RUNNING)

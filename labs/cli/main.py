@@ -32,6 +32,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lab": ("labs.cli.curriculum", "cli", "Guided exercises: list, check, reset."),
     "pager": ("labs.cli.pager", "cli", "The lab pager: pages received from Alertmanager."),
     "monitoring": ("labs.cli.monitoring", "cli", "Prometheus/Alertmanager config: re-render and reload."),
+    "dashboard": ("labs.cli.dashboard", "cli", "Grafana dashboards drawn to HTML from Prometheus, no Grafana."),
+    "url": ("labs.cli.url", "url", "Print where a component of the running lab listens (for curl)."),
+    "token": ("labs.cli.url", "token", "Print the running lab's token (for curl lines that need it)."),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiops_core import paths
 from aiops_core.errors import NotRunning
-from aiops_core.http import health_problem
+from aiops_core.http import component_problem
 from aiops_core.prometheus import Labels, Prometheus, QueryError
 from aiops_core.runstate import component_url
 from aiops_core.topology import BY_NAME
@@ -33,7 +33,7 @@ def require(*components: str) -> None:
     """Every named component answers its health endpoint, else ``NotRunning`` naming ``aiops-lab up``."""
     for name in components:
         base = url(name)
-        problem = health_problem(base + BY_NAME[name].health_path, timeout=3.0)
+        problem = component_problem(name, base + BY_NAME[name].health_path, timeout=3.0)
         if problem is not None:
             raise NotRunning(f"the lab is not running: {name} at {base} does not answer ({problem}); {START_HINT}")
 

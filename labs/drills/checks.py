@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from aiops_core.http import health_problem
+from aiops_core.http import component_problem
 from aiops_core.prometheus import PromError, Prometheus
 from aiops_core.runstate import component_url
 from labs.drills.schema import Check, GoldenCheck, PromCheck, ServiceCheck
@@ -109,7 +109,7 @@ def service(check: ServiceCheck) -> CheckResult:
     state = labview.load()
     rec = state.components.get(check.component) if state is not None else None
     url = rec.health_url if rec is not None else component_url(check.component) + "/-/ready"
-    problem = health_problem(url, timeout=3.0)
+    problem = component_problem(check.component, url, timeout=3.0)
     return CheckResult(check.name, problem is None, f"{url}: {problem or 'HTTP 200'}")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from aiops_core.errors import LabError
-from aiops_core.http import healthy
+from aiops_core.http import component_healthy
 from aiops_core.prometheus import Prometheus
 from labs.drills import candidates, monitoring_levers, upstream
 from labs.drills import journal as jr
@@ -202,7 +202,7 @@ def _dependency(j: Journal, f: DependencyFault) -> str:
     if rec is None:
         raise FaultError(f"{f.dependency} is not part of the running lab (started before it existed?); "
                          "restart the lab: aiops-lab down && aiops-lab up -d")
-    if not healthy(rec.health_url, timeout=3.0):
+    if not component_healthy(f.dependency, rec.health_url, timeout=3.0):
         raise FaultError(f"{f.dependency} does not answer at {rec.health_url}; see aiops-lab status")
     what = (f"every lookup takes {f.delay_ms} ms" if f.mode == "slow" else "lookups answer HTTP 503")
     if labview.is_compose():

@@ -16,7 +16,7 @@ from aiops_core import paths
 from aiops_core.alertmanager import Alertmanager, matcher_text
 from aiops_core.durations import parse_seconds
 from aiops_core.errors import ExitStatus, LabError
-from aiops_core.http import healthy
+from aiops_core.http import component_healthy
 from aiops_core.prometheus import PromError, Prometheus
 from aiops_core.runstate import RunState, component_url
 from labs.drills import journal as jr
@@ -125,7 +125,7 @@ def require_lab() -> RunState:
     if state is None or not state.alive():
         raise LabError(labview.not_running_hint(), ExitStatus.NOT_RUNNING)
     svc = state.components.get("model-service")
-    if svc is None or not healthy(svc.health_url, timeout=3.0):
+    if svc is None or not component_healthy("model-service", svc.health_url, timeout=3.0):
         raise LabError("the model service is not healthy; fix that first (aiops-lab status, "
                        "aiops-lab service restart)", ExitStatus.NOT_RUNNING)
     return state

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aiops_core import paths
-from aiops_core.http import healthy
+from aiops_core.http import component_healthy
 from aiops_core.prometheus import Prometheus
 from aiops_core.runstate import RunState, pid_alive
 from labs.drills import journal as jr
@@ -34,7 +34,7 @@ def _health(component: str) -> bool:
     rec = state.components.get(component) if state is not None else None
     if rec is None or not rec.health_url:
         return False
-    return healthy(rec.health_url)
+    return component_healthy(component, rec.health_url)
 
 
 def _lab_alive() -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from aiops_core.http import health_problem
+from aiops_core.http import component_problem
 
 # The alerts about the alert path itself (monitoring/prometheus/rules/meta-alerts.yml).
 PATH_ALERTS = ("PagerDown", "AlertmanagerNotificationsFailing")
@@ -57,7 +57,7 @@ class PathWatch:
         return httpx.get(url, timeout=self.timeout_s, trust_env=False)
 
     def _pager(self) -> list[Finding]:
-        problem = health_problem(self.pager_url + "/healthz", self.timeout_s)
+        problem = component_problem("pager", self.pager_url + "/healthz", self.timeout_s)
         if problem is not None:
             return [Finding("pager-down", f"the pager at {self.pager_url} does not answer ({problem}): no page "
                             "can be delivered; restart it: aiops-lab service restart pager")]
@@ -71,7 +71,7 @@ class PathWatch:
         return []
 
     def _alertmanager(self) -> list[Finding]:
-        problem = health_problem(self.alertmanager_url + "/-/ready", self.timeout_s)
+        problem = component_problem("alertmanager", self.alertmanager_url + "/-/ready", self.timeout_s)
         if problem is not None:
             return [Finding("alertmanager-down", f"Alertmanager at {self.alertmanager_url} does not answer "
                             f"({problem}): alerts firing in Prometheus reach no one")]
@@ -116,7 +116,7 @@ class PathWatch:
         return total - history[0][1]
 
     def _prometheus(self) -> list[Finding]:
-        problem = health_problem(self.prometheus_url + "/-/ready", self.timeout_s)
+        problem = component_problem("prometheus", self.prometheus_url + "/-/ready", self.timeout_s)
         if problem is None:
             return []
         return [Finding("prometheus-down", f"Prometheus at {self.prometheus_url} does not answer ({problem}): no "

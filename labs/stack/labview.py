@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from aiops_core.http import health_problem
+from aiops_core.http import component_problem
 from aiops_core.runstate import ComponentRecord, RunState, component_url, target
 from aiops_core.topology import COMPONENTS, LOCUST, MODEL_SERVICE, PROMETHEUS
 
@@ -28,7 +28,7 @@ class ComposeLab(RunState):
     def alive(self) -> bool:
         for name in (MODEL_SERVICE.name, PROMETHEUS.name):
             rec = self.components[name]
-            problem = health_problem(rec.health_url)
+            problem = component_problem(name, rec.health_url)
             if problem is None or problem.startswith("HTTP"):
                 return True  # answering at all: a 503 from a starting service is still a running lab
         return False

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiops_core.atomic import atomic_write
-from aiops_core.http import healthy
+from aiops_core.http import NOT_IDENTIFIED, component_problem
+from aiops_core.port_owner import is_ours, port_owner
 from aiops_core.runstate import ComponentRecord, RunState, run_dir
 from labs.stack.plan import ProcessSpec
 
@@ -52,6 +53,12 @@ def stop_process(proc: subprocess.Popen, grace: float = STOP_GRACE_S) -> int | N
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         return proc.wait(5)
+
+
+def _by(port: int) -> str:
+    """`` by pid N (command)`` when the OS says who listens on ``port``, else nothing."""
+    owner = port_owner(port)
+    return f" by {owner}" if owner is not None else ""
 
 
 class Supervisor:
@@ -88,7 +95,8 @@ class Supervisor:
             return
         if port_in_use(spec.port):
             env_name = f"AIOPS_{name.upper().replace('-', '_')}_PORT"
-            self._set(name, "failed", f"port {spec.port} is already in use; stop what uses it or set {env_name}")
+            self._set(name, "failed", f"port {spec.port} is already in use{_by(spec.port)}; stop what uses it "
+                      f"or set {env_name}")
             return
         self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / f"{name}.log").open("ab")
@@ -111,15 +119,34 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.stopping.is_set():
             if proc.poll() is not None:
+                held = f"; port {spec.port} is held by another process{_by(spec.port)}" \
+                    if port_in_use(spec.port) else ""
                 self._set(name, "exited",
-                          f"exited with code {proc.returncode} during start-up; see {self.logs / name}.log")
+                          f"exited with code {proc.returncode} during start-up{held}; see {self.logs / name}.log")
                 return False
-            if healthy(spec.url + spec.health_path, timeout=1.0):
+            problem = component_problem(name, spec.url + spec.health_path, timeout=1.0)
+            if problem is None:
                 self._set(name, "healthy")
                 return True
+            if problem.startswith(NOT_IDENTIFIED) and self._squatted(name, proc):
+                return False
             time.sleep(0.2)
         self._set(name, "unhealthy", f"no healthy answer from {spec.health_path} within {timeout:.0f}s")
         return False
+
+    def _squatted(self, name: str, proc: subprocess.Popen) -> bool:
+        """Another process answers on the component's port (it bound it between our port check and our
+        child's start): stop our child, which cannot bind, and name the squatter. False while the owner
+        cannot be told (the OS hides it): the child's exit names the port then."""
+        spec = self.specs[name]
+        owner = port_owner(spec.port)
+        if owner is None or is_ours(owner, proc.pid):
+            return False
+        self.procs.pop(name, None)
+        stop_process(proc)
+        self._set(name, "failed", f"port {spec.port} is answered by {owner}, not by the {name} this lab started; "
+                  f"stop it (kill {owner.pid}), then: aiops-lab service restart {name}")
+        return True
 
     def start_all(self) -> None:
         for name in self.specs:

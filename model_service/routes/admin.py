@@ -23,6 +23,7 @@ from model_service.errors import ApiError, from_validation
 from model_service.model_upload import UploadError, register_upload
 from model_service.registry import RegistryError
 from model_service.registry_files import CARD
+from model_service.routes import asgi
 from model_service.runtime_config import FLAG_NAMES, ConfigError, RuntimeConfig
 from model_service.schemas import ConfigChange, DeployRequest, ErrorResponse, ModelUpload
 from model_service.state import ServiceState
@@ -64,6 +65,7 @@ def _svc(request: Request) -> ServiceState:
 
 
 async def _body(request: Request, model: type) -> Any:
+    asgi.require_json(request.scope)
     try:
         return model.model_validate_json(await request.body())
     except ValidationError as exc:

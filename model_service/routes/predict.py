@@ -30,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 from model_service import feature_lookup, metrics
 from model_service.errors import ApiError, from_validation
 from model_service.features import FEATURE_NAMES, FEATURES
-from model_service.prediction_log import LogFull, wait_committed
+from model_service.prediction_log import LogRefused, wait_committed
 from model_service.routes import asgi
 from model_service.schemas import (
     BatchPredictionResponse,
@@ -44,7 +44,7 @@ from model_service.state import ServiceState
 
 router = APIRouter(tags=["predictions"])
 _TRAFFIC = feature_lookup.INDEX
-_ERRORS = {code: {"model": ErrorResponse} for code in (413, 422, 503)}
+_ERRORS = {code: {"model": ErrorResponse} for code in (413, 415, 422, 503)}
 _BOOL = TypeAdapter(bool)
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once; json.dumps(separators=...) builds one per call
 NUMPY_MIN_ROWS = 16
@@ -126,6 +126,7 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
     app = scope["app"]
     svc: ServiceState = app.state.svc
     explain = _explain_param(scope)
+    asgi.require_json(scope)
     body = await asgi.read_body(receive)
     is_batch = _is_batch(body)
     try:
@@ -180,10 +181,10 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
         extend((pred, latency_ms, request_id))
     try:
         fut = svc.log.append_values(log_values, wait=svc.settings.log_mode == "sync")
-    except LogFull as exc:
+        if fut is not None:  # sync mode: the file can be lost while the rows wait (LogDetached)
+            await wait_committed(fut)
+    except LogRefused as exc:  # full, or its file lost: refuse rather than acknowledge rows that may be lost
         raise ApiError(503, f"prediction log: {exc}; retry shortly", headers={"Retry-After": "1"}) from None
-    if fut is not None:
-        await wait_committed(fut)
     _observe(version, rows, preds, matrix, predicted)
 
     if explanations is None:
@@ -219,20 +220,27 @@ def _observe(version: str, rows: list[list[Any]], preds: list[float], matrix: np
 
 async def serve_feedback(scope: Scope, receive: Receive, send: Send) -> None:
     svc: ServiceState = scope["app"].state.svc
+    asgi.require_json(scope)
     try:
         fb = FeedbackRequest.model_validate_json(await asgi.read_body(receive))
     except ValidationError as exc:
         raise from_validation(exc) from None
-    hit = svc.log.lookup(fb.prediction_id)
+    try:
+        hit = svc.log.lookup(fb.prediction_id)
+    except LogRefused as exc:  # the file being reopened: nothing to read from for a moment
+        raise ApiError(503, f"prediction log: {exc}; retry shortly", headers={"Retry-After": "1"}) from None
     if hit is None:
         metrics.FEEDBACK_UNKNOWN.inc()
         raise ApiError(404, f"prediction_id: no prediction with id {fb.prediction_id!r} is in the log "
                        "(expired by retention, or never made)")
     version, predicted = hit
     error = abs(predicted - fb.actual)
-    fut = svc.log.append_feedback((fb.prediction_id, time.time(), fb.actual, version, predicted),
-                                  wait=svc.settings.log_mode == "sync")
-    await wait_committed(fut)
+    try:
+        fut = svc.log.append_feedback((fb.prediction_id, time.time(), fb.actual, version, predicted),
+                                      wait=svc.settings.log_mode == "sync")
+        await wait_committed(fut)
+    except LogRefused as exc:
+        raise ApiError(503, f"prediction log: {exc}; retry shortly", headers={"Retry-After": "1"}) from None
     metrics.FEEDBACK.labels(version).inc()
     metrics.ABS_ERROR.labels(version).observe(error * 60.0)
     await asgi.send_json(send, _ENCODER.encode({"prediction_id": fb.prediction_id, "model_version": version,
@@ -259,7 +267,8 @@ async def predict(request: Request) -> Response:
 @router.post("/feedback", summary="Report the observed delivery time for a prediction",
              response_model=FeedbackResponse,
              responses={404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
-                        422: {"model": ErrorResponse}},
+                        415: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+                        503: {"model": ErrorResponse}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}})
 async def feedback(request: Request) -> Response:

@@ -22,6 +22,7 @@ def serve(settings: DriftSettings, config: DriftConfig | None = None, first_run_
     configure("info")
     monitor = Monitor(settings, config)
     exporter.publish_no_verdict()
+    exporter.restore_last_success(monitor.reports.newest())
     monitor.start(first_run_delay_s=first_run_delay_s)
     try:
         run_app(create_app(monitor), host=settings.host, port=settings.port, log_level="info", grace_s=5)

@@ -68,6 +68,19 @@ def publish(summary: RunSummary) -> None:
     m.QUALITY_MEAN_ERROR.set(_value(quality.mean_error_seconds if quality else None))
 
 
+def restore_last_success(newest: RunSummary | None) -> None:
+    """Start a new process from the newest kept report's end time instead of 0 (issue 14, item 9d).
+
+    Without it, a restarted monitor exported 0 ("never succeeded", decades ago) until its first run, so
+    ``time() - aiops_drift_last_success_timestamp_seconds`` jumped to ~56 years on every restart and the
+    stale ticket's description lied. The verdict gauges stay NaN (``publish_no_verdict``): an old verdict is
+    not re-asserted, only when the last success was. A run that completed without a verdict writes no
+    report, so the restored time can be older than the true last success, never newer.
+    """
+    if newest is not None and newest.outcome != "failure":
+        m.LAST_SUCCESS.set(newest.started_at + newest.duration_seconds)
+
+
 def publish_no_verdict() -> None:
     """Before the first run every verdict is unknown (NaN), not "no drift" (0)."""
     m.preinitialise()

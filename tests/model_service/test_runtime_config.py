@@ -17,7 +17,9 @@ def test_defaults_are_harmless(tmp_path: Path) -> None:
     assert store.current.numeric() == {"extra_latency_ms": 0.0, "error_ratio": 0.0, "explanations_enabled": 0.0,
                                        "traffic_feed": 0.0, "traffic_feed_timeout_ms": 2000.0,
                                        "traffic_feed_fallback": 0.0, "memory_leak_kb_per_request": 0.0,
-                                       "cpu_burn_ms": 0.0}
+                                       "cpu_burn_ms": 0.0, "traffic_feed_breaker_enabled": 0.0,
+                                       "traffic_feed_breaker_failures": 5.0,
+                                       "traffic_feed_breaker_cooldown_ms": 5000.0}
     assert set(store.current.numeric()) == set(FLAG_NAMES)
     assert store.history() == []
 
@@ -80,4 +82,7 @@ def test_every_flag_says_in_words_what_it_accepts() -> None:
         "traffic_feed_fallback": "one of: fail, impute",
         "memory_leak_kb_per_request": "an integer from 0 to 1024",
         "cpu_burn_ms": "an integer from 0 to 5000",
+        "traffic_feed_breaker_enabled": "true or false",
+        "traffic_feed_breaker_failures": "an integer from 1 to 1000",
+        "traffic_feed_breaker_cooldown_ms": "an integer from 100 to 600000",
     }

@@ -100,6 +100,14 @@ def runbook_shell_lines() -> list[tuple[str, str]]:
     return out
 
 
+def guide_shell_lines() -> list[tuple[str, str]]:
+    """(file name, command) for every command of the drill guides (``runbooks/drills/*.md``) and the runbook
+    README: not alert runbooks, but followed as literally."""
+    paths = [RUNBOOKS_DIR / "README.md", *sorted((RUNBOOKS_DIR / "drills").glob("*.md"))]
+    return [(f"{p.parent.name}/{p.name}", line) for p in paths for block in code_blocks(p.read_text(), "bash")
+            for line in _join_continuations(block) if line and not line.startswith("#")]
+
+
 def _join_continuations(block: str) -> list[str]:
     lines, current = [], ""
     for raw in block.splitlines():

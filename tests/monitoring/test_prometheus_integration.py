@@ -6,7 +6,9 @@ command works, and a killed service pages within seconds (lab-mode time compress
 from __future__ import annotations
 
 import math
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import httpx
 import pytest
 
 from aiops_core.polling import wait_until
+from aiops_core.runstate import ComponentRecord, RunState
+from aiops_core.topology import MODEL_SERVICE, PROMETHEUS
 from tests.monitoring import catalog
 from tests.monitoring.traffic import Burst
 from tests.support.processes import ServiceUnderTest
@@ -40,13 +44,29 @@ def _recording_has_data(prom: TestPrometheus, selector: str) -> bool:
     return _has_value(prom.vector(selector))
 
 
-def _run_runbook_curl(line: str, service: ServiceUnderTest, prom: TestPrometheus, cwd: Path) -> str | None:
-    """Run a runbook curl line against the test's ports; None when it targets a component not running here."""
-    if "127.0.0.1:8000" not in line and "127.0.0.1:9090" not in line:
+def _recorded_lab(service: ServiceUnderTest, prom: TestPrometheus, state: Path) -> dict[str, str]:
+    """The environment of a learner's shell on a running lab whose service and Prometheus got ports other
+    than the defaults: the lab's record (``<state>/run/lab.json``, this process standing in for its
+    supervisor) holds them, and the ``aiops-lab url`` the runbooks call must find them there."""
+    lab = RunState(os.getpid(), "lab", "2026-01-01T00:00:00+00:00")
+    for name, url in ((MODEL_SERVICE.name, service.url), (PROMETHEUS.name, prom.url)):
+        port = int(url.rsplit(":", 1)[1])
+        lab.components[name] = ComponentRecord(name, port, url, url + "/", state="healthy")
+    run = state / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    lab.save(run / "lab.json")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the venv's aiops-lab
+    return {**os.environ, "AIOPS_STATE_DIR": str(state), "PATH": path}
+
+
+def _run_runbook_curl(line: str, env: dict[str, str], cwd: Path) -> str | None:
+    """Run a runbook curl line as written on the recorded lab; None when it targets a component not running
+    here. The suite points every ``AIOPS_<NAME>_PORT`` at a refusing port and the tripwire listens on the
+    defaults, so a line that does not ask the lab where its components are fails."""
+    if "aiops-lab url model-service)" not in line and "aiops-lab url prometheus)" not in line:
         return None
-    line = line.replace("127.0.0.1:8000", f"127.0.0.1:{service.port}").replace("127.0.0.1:9090",
-                                                                              f"127.0.0.1:{prom.port}")
-    result = subprocess.run(["bash", "-c", line], cwd=cwd, capture_output=True, text=True, timeout=20, check=False)
+    result = subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=20,
+                            check=False)
     return "" if result.returncode == 0 else f"{line}\n  exit {result.returncode}: {result.stderr[-300:]}"
 
 
@@ -90,9 +110,10 @@ def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prom
         if resp.status_code != 200 or resp.json().get("status") != "success":
             errors.append(f"{runbook}: {query!r}: {resp.text[:300]}")
     ran = 0
+    env = _recorded_lab(service, prometheus, tmp_path / "lab-state")
     for runbook, line in catalog.runbook_shell_lines():
         if line.startswith("curl "):
-            outcome = _run_runbook_curl(line, service, prometheus, tmp_path)
+            outcome = _run_runbook_curl(line, env, tmp_path)
             ran += outcome is not None
             if outcome:
                 errors.append(f"{runbook}: {outcome}")

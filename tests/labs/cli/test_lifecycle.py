@@ -8,10 +8,15 @@ Prometheus -> Alertmanager -> pager, and the Watchdog heartbeat that made the wh
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aiops_core.errors import ExitStatus
 from aiops_core.runstate import ComponentRecord
 from labs.cli.lifecycle import alert_pipeline
 
@@ -69,3 +74,17 @@ def test_ok_only_when_the_watchdog_reached_the_pager_in_time() -> None:
     verdict, findings = alert_pipeline(lab(), watchdog_firing=True, heartbeat=HEARD_5S_AGO)
     assert (verdict, findings) == ("ok", ["Watchdog fires in Prometheus and reached the pager through "
                                           "Alertmanager 5s ago"])
+
+
+def test_token_prints_the_labs_token_from_its_state_dir_and_names_the_fix_without_one(tmp_path: Path) -> None:
+    """Runbooks write ``$(aiops-lab token)``: it must read the state dir the lab really uses."""
+    env = {**os.environ, "AIOPS_STATE_DIR": str(tmp_path)}
+    env.pop("AIOPS_ADMIN_TOKEN", None)
+    missing = subprocess.run([sys.executable, "-m", "labs.cli", "token"], env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == ExitStatus.NOT_RUNNING and "aiops-lab up" in missing.stderr, missing.stderr
+    assert "Traceback" not in missing.stderr
+    (tmp_path / "admin-token").write_text("s3cret-token\n")
+    found = subprocess.run([sys.executable, "-m", "labs.cli", "token"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert found.returncode == 0 and found.stdout == "s3cret-token\n", found.stderr

@@ -33,7 +33,8 @@ def test_the_dependency_drills_are_resilience_drills_that_exercise_the_lookup(dr
     assert drill.resilience, "the check must run while the provider is still degraded"
     assert [f.type for f in drill.faults] == ["dependency"]
     assert drill.traffic is not None and drill.traffic.checkout.mobile_share > 0, "no request would need a lookup"
-    assert {a.split(":")[1] for a in drill.accepted_actions} <= {"traffic_feed_timeout_ms", "traffic_feed_fallback"}
+    assert {a.split(":")[1] for a in drill.accepted_actions} <= {"traffic_feed_timeout_ms", "traffic_feed_fallback",
+                                                                 "traffic_feed_breaker_*"}
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), [

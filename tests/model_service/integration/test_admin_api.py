@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core.polling import wait_until
 from tests.model_service.integration.launcher import fresh_state, launch, stop_cleanly
 from tests.model_service.integration.scrape import scrape, series, value
 from tests.support.lab import Lab, lab_environment
 from tests.support.processes import ADMIN_TOKEN, ServiceUnderTest
+from tests.support.speed import scaled
 
 pytestmark = pytest.mark.integration
 
@@ -154,6 +156,26 @@ def test_error_ratio_one_turns_predict_into_counted_500s(admin: httpx.Client, cl
         value(before, "aiops_http_requests_total", route="/predict", method="POST", status="500") + 5
     assert value(after, "aiops_predictions_total", model_version="v1") == \
         value(before, "aiops_predictions_total", model_version="v1") + 1  # failed requests predicted nothing
+
+
+def test_a_request_burning_cpu_on_the_event_loop_shows_as_loop_lag(admin: httpx.Client, client: httpx.Client) -> None:
+    """Requests that wait for a busy loop wait before their handler starts, where the latency histogram cannot
+    see them; the loop-lag histogram does (model_service/loop_lag.py)."""
+
+    def lagged() -> float:  # samples later than 250 ms
+        s = scrape(client)
+        return (value(s, "aiops_event_loop_lag_seconds_bucket", le="+Inf")
+                - value(s, "aiops_event_loop_lag_seconds_bucket", le="0.25"))
+
+    wait_until(lambda: value(scrape(client), "aiops_event_loop_lag_seconds_count") > 0, timeout=scaled(5),
+               what="the first loop-lag sample (taken while idle too)")
+    before = lagged()
+    _set_flag(admin, "cpu_burn_ms", 500)  # blocks the loop for 0.5 s: the watcher wakes >= 0.4 s late
+    try:
+        assert client.post("/predict", json=RECORD).status_code == 200
+    finally:
+        _set_flag(admin, "cpu_burn_ms", 0)
+    wait_until(lambda: lagged() > before, timeout=scaled(10), what="a loop-lag sample above 250 ms")
 
 
 def test_admin_is_disabled_without_a_token(trained_registry: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from model_service.features import FEATURES
 from tests.model_service.integration.scrape import scrape, value
-from tests.support.processes import ServiceUnderTest
+from tests.support.processes import ADMIN_TOKEN, ServiceUnderTest
 
 pytestmark = pytest.mark.integration
 
@@ -108,10 +108,21 @@ CASES: list[Case] = [
     Case("batch-with-extra-key", 422, "model", "model", body={"instances": [RECORD], "model": "v2"}),
     Case("oversized-content-length", 413, "body", "body", content=b'{"instances": [' + b" " * (LIMIT + 10)),
     Case("oversized-chunked", 413, "body", "body", content=chunked(LIMIT + 200_000)),
-    Case("form-encoded", 422, "body", "body", content=b"distance_km=3.5&items_count=2",
+    # A body labelled as anything but JSON is refused before it is parsed (issue 14, item 9b): 415 naming
+    # the expected type, even when the bytes happen to be valid JSON.
+    Case("form-encoded", 415, "application/json", "content-type", content=b"distance_km=3.5&items_count=2",
          headers={"Content-Type": "application/x-www-form-urlencoded"}),
-    Case("xml", 422, "body", "body", content=b"<record><distance_km>3</distance_km></record>",
+    Case("xml", 415, "application/json", "content-type", content=b"<record><distance_km>3</distance_km></record>",
          headers={"Content-Type": "application/xml"}),
+    Case("json-labelled-text-plain", 415, "application/json", "content-type", content=json.dumps(RECORD).encode(),
+         headers={"Content-Type": "text/plain"}),
+    Case("batch-labelled-text-plain", 415, "text/plain", "content-type",
+         content=json.dumps({"instances": [RECORD]}).encode(), headers={"Content-Type": "text/plain; charset=utf-8"}),
+    Case("feedback-labelled-text-plain", 415, "application/json", "content-type", path="/feedback",
+         content=b'{"prediction_id": "p1", "actual": 30}', headers={"Content-Type": "text/plain"}),
+    Case("admin-config-labelled-text-plain", 415, "application/json", "content-type", method="PUT",
+         path="/admin/config/extra_latency_ms", content=b'{"value": 0, "reason": "content-type test"}',
+         headers={"Content-Type": "text/plain", "Authorization": f"Bearer {ADMIN_TOKEN}"}),
     Case("explain-maybe", 422, "explain", "query.explain", body=RECORD, params={"explain": "maybe"}),
     Case("feedback-missing-actual", 422, "actual", "actual", path="/feedback", body={"prediction_id": "p1"}),
     Case("feedback-zero-actual", 422, "actual", "actual", path="/feedback", body={"prediction_id": "p1", "actual": 0}),
@@ -164,6 +175,19 @@ def test_bad_input_is_a_4xx_naming_the_field(client: httpx.Client, case: Case) -
     if case.detail is not None:
         assert body["details"][0]["field"] == case.detail, body
         assert body["details"][0]["rule"] and body["details"][0]["message"]
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json", "application/json; charset=utf-8",
+                                          "Application/JSON", "application/vnd.delivery+json"])
+def test_json_bodies_are_accepted_with_any_json_content_type_or_none(client: httpx.Client,
+                                                                     content_type: str | None) -> None:
+    """The 415 refuses mislabelled bodies only: every JSON media type passes, and so does no label at all
+    (FastAPI reads an unlabelled body as JSON, and lab clients posting raw bytes send none)."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    request = client.build_request("POST", "/predict", content=json.dumps(RECORD).encode(), headers=headers)
+    assert ("content-type" in request.headers) == (content_type is not None)  # httpx adds none for bytes
+    resp = client.send(request)
+    assert resp.status_code == 200, resp.text
 
 
 def test_validation_errors_are_counted_by_field(client: httpx.Client) -> None:

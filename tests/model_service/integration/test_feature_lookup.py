@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from aiops_core.polling import wait_until
 from labs.traffic_feed.control import FeedFault
 from model_service import congestion
 from model_service.features import FEATURE_NAMES
+from model_service.metrics import LATENCY_SLO_SECONDS
 from model_service.registry import Registry
 from model_service.runtime_config import RuntimeConfig
 from tests.labs.traffic_feed.feed import FeedUnderTest, start_feed
@@ -30,6 +33,8 @@ FULL = {"distance_km": 3.2, "items_count": 2, "is_peak_hour": 1, "traffic_index"
         "courier_experience_months": 12.0}
 MOBILE = {k: v for k, v in FULL.items() if k != "traffic_index"}  # the app cannot see traffic
 DEP = "traffic-feed"
+LOOKUP_FLAGS = ("traffic_feed_timeout_ms", "traffic_feed_fallback", "traffic_feed", "traffic_feed_breaker_enabled",
+                "traffic_feed_breaker_failures", "traffic_feed_breaker_cooldown_ms")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +64,7 @@ def client(svc: ServiceUnderTest, feed: FeedUnderTest) -> Iterator[httpx.Client]
         yield c
         feed.heal()
         defaults = RuntimeConfig()
-        for flag in ("traffic_feed_timeout_ms", "traffic_feed_fallback", "traffic_feed"):
+        for flag in LOOKUP_FLAGS:
             _set(c, svc, flag, getattr(defaults, flag))
 
 
@@ -197,6 +202,10 @@ def test_the_broken_feed_flag_overrides_lookups(svc: ServiceUnderTest, client: h
     ("traffic_feed_timeout_ms", 5, "greater than or equal to 10"),
     ("traffic_feed_timeout_ms", "soon", "valid integer"),
     ("traffic_feed_fallback", "retry", "'fail' or 'impute'"),
+    ("traffic_feed_breaker_enabled", "maybe", "valid boolean"),
+    ("traffic_feed_breaker_failures", 0, "greater than or equal to 1"),
+    ("traffic_feed_breaker_cooldown_ms", 50, "greater than or equal to 100"),
+    ("traffic_feed_breaker_cooldown_ms", 10**9, "less than or equal to 600000"),
 ])
 def test_bad_flag_values_are_422s_naming_the_flag(svc: ServiceUnderTest, client: httpx.Client, flag: str,
                                                    bad: object, message: str) -> None:
@@ -225,3 +234,108 @@ def test_an_unreachable_feed_is_an_error_outcome_not_a_500(tmp_path: Path, train
             assert value(scrape(c), "aiops_dependency_requests_total", dependency=DEP, outcome="error") == 1
     finally:
         lonely.process.stop()
+
+
+# --- the circuit breaker (flags traffic_feed_breaker_*) ----------------------------------------------------------
+
+
+def _breaker(c: httpx.Client) -> dict[str, float]:
+    s = scrape(c)
+    out = {state: value(s, "aiops_dependency_circuit_breaker_state", dependency=DEP, state=state)
+           for state in ("closed", "open", "half_open")}
+    out["short_circuits"] = value(s, "aiops_dependency_short_circuits_total", dependency=DEP)
+    out["opened"] = value(s, "aiops_dependency_circuit_breaker_transitions_total", dependency=DEP, state="open")
+    out["closed_again"] = value(s, "aiops_dependency_circuit_breaker_transitions_total", dependency=DEP,
+                                state="closed")
+    return out
+
+
+def _p99_of_a_burst(c: httpx.Client, n: int = 200) -> tuple[float, list[int]]:
+    """Client-side p99 latency of ``n`` sequential mobile requests, and their status codes."""
+    took, codes = [], []
+    for _ in range(n):
+        started = time.perf_counter()
+        resp = c.post("/predict", json=MOBILE)
+        took.append(time.perf_counter() - started)
+        codes.append(resp.status_code)
+    return sorted(took)[int(0.99 * n) - 1], codes
+
+
+def test_a_hung_feed_opens_the_breaker_and_latency_is_back_under_the_slo(
+        feed: FeedUnderTest, svc: ServiceUnderTest, client: httpx.Client) -> None:
+    """The SRE's finding: impute alone still costs every mobile request the 2 s timeout. With the breaker the
+    service stops calling the hung provider after a few timeouts, and a probe closes it once it is back."""
+    feed.degrade(FeedFault(mode="slow", delay_ms=4000))  # hung: far beyond the 2000 ms default timeout
+    _set(client, svc, "traffic_feed_fallback", "impute")
+    _set(client, svc, "traffic_feed_breaker_cooldown_ms", 1000)
+    _set(client, svc, "traffic_feed_breaker_enabled", True)
+    started = time.monotonic()
+    threshold = RuntimeConfig().traffic_feed_breaker_failures
+
+    def one_round() -> bool:  # concurrent mobile requests: each times out after 2 s until the breaker opens
+        with ThreadPoolExecutor(threshold) as pool:
+            codes = list(pool.map(lambda _: httpx.post(svc.url + "/predict", json=MOBILE, timeout=10).status_code,
+                                  range(threshold)))
+        assert codes == [200] * threshold, codes  # impute: degraded, never failed
+        return _breaker(client)["open"] == 1.0
+
+    wait_until(one_round, timeout=30, interval=0, what="the breaker to open")
+    before = _breaker(client)
+    p99, codes = _p99_of_a_burst(client)
+    assert time.monotonic() - started < 30
+    assert codes == [200] * 200
+    assert p99 < LATENCY_SLO_SECONDS, f"client p99 {p99 * 1000:.0f} ms with the breaker open"
+    after = _breaker(client)
+    assert after["short_circuits"] - before["short_circuits"] == 200  # the probes ran in the background
+    assert after["opened"] >= 1 and after["closed"] == 0.0 and after["open"] + after["half_open"] == 1.0
+
+    feed.heal()
+
+    def closed() -> bool:
+        client.post("/predict", json=MOBILE)  # after the cool-down a request launches the probe
+        return _breaker(client)["closed"] == 1.0
+
+    wait_until(closed, timeout=30, what="a half-open probe to close the breaker")
+    assert _breaker(client)["closed_again"] > before["closed_again"]
+    resp = client.post("/predict", json=MOBILE)
+    assert _traffic_logged(svc, resp.json()["prediction_id"]) == pytest.approx(
+        congestion.reading(FULL["distance_km"], FULL["is_peak_hour"]))  # looked up again
+
+
+def test_an_open_breaker_with_fallback_fail_answers_503_at_once(
+        feed: FeedUnderTest, svc: ServiceUnderTest, client: httpx.Client) -> None:
+    feed.degrade(FeedFault(mode="down"))
+    _set(client, svc, "traffic_feed_breaker_failures", 2)
+    _set(client, svc, "traffic_feed_breaker_cooldown_ms", 60_000)
+    _set(client, svc, "traffic_feed_breaker_enabled", True)
+    before = _deps(client)
+    for _ in range(2):
+        assert f"{DEP} answered HTTP 503" in client.post("/predict", json=MOBILE).json()["error"]
+    resp = client.post("/predict", json=MOBILE)
+    assert resp.status_code == 503
+    assert resp.json()["details"] == [{"field": "traffic_index", "rule": "dependency_unavailable", "message":
+                                       f"{DEP} is not called: its circuit breaker opened after 2 consecutive "
+                                       "failed lookups"}]
+    assert 55 <= int(resp.headers["retry-after"]) <= 60  # the rest of the cool-down
+    after = _deps(client)
+    assert (after["error"] - before["error"], after["fail"] - before["fail"]) == (2, 3)  # no third call
+    # Switched off, the breaker is forgotten at once (drill stop does this too) and the feed is called again.
+    _set(client, svc, "traffic_feed_breaker_enabled", False)
+    assert _breaker(client)["closed"] == 1.0
+    assert f"{DEP} answered HTTP 503" in client.post("/predict", json=MOBILE).json()["error"]
+
+
+def test_with_the_breaker_off_every_request_still_waits_for_the_timeout(
+        feed: FeedUnderTest, svc: ServiceUnderTest, client: httpx.Client) -> None:
+    """Off (the default) nothing changes: a hung provider costs each request the whole timeout."""
+    feed.degrade(FeedFault(mode="slow", delay_ms=1500))
+    _set(client, svc, "traffic_feed_timeout_ms", 300)
+    _set(client, svc, "traffic_feed_fallback", "impute")
+    before, deps_before = _breaker(client), _deps(client)
+    for _ in range(8):  # more consecutive failures than the default threshold
+        started = time.perf_counter()
+        assert client.post("/predict", json=MOBILE).status_code == 200
+        assert time.perf_counter() - started >= 0.3
+    after = _breaker(client)
+    assert (after["closed"], after["short_circuits"]) == (1.0, before["short_circuits"])
+    assert _deps(client)["timeout"] - deps_before["timeout"] == 8

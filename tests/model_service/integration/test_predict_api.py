@@ -200,9 +200,10 @@ def test_a_large_batch_moves_metrics_exactly_and_logs_every_row(api: ServiceUnde
 
 
 def test_health_and_model_card(client: httpx.Client) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "service": "aiops-model-service"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["model_version"] == "v1"
+    assert ready["service"] == "aiops-model-service"  # what health checks tell it from a squatter by
     card = client.get("/model").json()
     assert card["version"] == "v1" and set(card["coefficients"]) == set(FEATURE_NAMES)
 
