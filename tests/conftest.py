@@ -19,6 +19,7 @@ pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_por
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402
 from tests.support import cpu_hogs, filler  # noqa: E402
+from tests.support.browser import Browser, chromium  # noqa: E402
 from tests.support.isolation import Tripwire, closed_ports  # noqa: E402
 from tests.support.processes import ServiceUnderTest, start_service  # noqa: E402
 
@@ -135,7 +136,8 @@ def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _container_stack_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
+def _container_stack_in_background(request: pytest.FixtureRequest, _isolated_from_other_labs: None,
+                                   _drill_pool_in_background: None) -> Iterator[None]:
     """Building the images and ``docker compose up --wait`` take minutes, mostly downloads and unpacking: the
     ``containers`` tests' stack starts with the session and comes up while the rest runs; it is taken down
     (``docker compose down -v``) at the end whatever happened."""
@@ -144,7 +146,8 @@ def _container_stack_in_background(request: pytest.FixtureRequest) -> Iterator[N
         return
     from tests.compose import container_stack
 
-    container_stack.start()
+    pool = _background_pool()  # started just before (a parameter above): the build shares the pool's CPU gate
+    container_stack.start(pool.pool.gate.shared if pool is not None else None)  # type: ignore[attr-defined]
     try:
         yield
     finally:
@@ -212,11 +215,21 @@ def service(lab_state: Path) -> Iterator[ServiceUnderTest]:
         svc.process.stop()
 
 
-REQUIRED_IN_CI = ("prometheus", "promtool", "prometheus-alertmanager", "amtool")
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless system Chromium (tests/support/browser.py), one per module; skips when it is not installed."""
+    with chromium() as chrome:
+        yield chrome
+
+
+# Binaries CI installs (.ci/run): without them the alerting and browser tests would skip, not fail.
+REQUIRED_IN_CI = {"prometheus": "prometheus", "promtool": "prometheus", "prometheus-alertmanager":
+                  "prometheus-alertmanager", "amtool": "prometheus-alertmanager", "chromium": "chromium",
+                  "chromedriver": "chromium-driver"}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """In CI, a missing monitoring binary must fail the run, not turn the alerting tests into skips. Then the
+    """In CI, a missing monitoring or browser binary must fail the run, not turn its tests into skips. Then the
     tripwire goes up on the default ports (``tests/support/isolation.py``)."""
     global _tripwire
     if not session.config.getoption("--no-tripwire") and not hasattr(session.config, "workerinput"):
@@ -224,8 +237,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if os.environ.get("CI"):
         missing = [b for b in REQUIRED_IN_CI if shutil.which(b) is None]
         if missing:
-            pytest.exit(f"CI needs {', '.join(missing)}: apt-get install -y prometheus prometheus-alertmanager",
-                        returncode=4)
+            packages = " ".join(sorted({REQUIRED_IN_CI[b] for b in missing}))
+            pytest.exit(f"CI needs {', '.join(missing)}: apt-get install -y {packages}", returncode=4)
 
 
 @pytest.fixture(autouse=True, scope="session")

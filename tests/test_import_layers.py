@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("model_service",),
     ("monitoring",),
     ("grafana",),
-    ("labs.pager", "labs.traffic_feed"),
+    ("labs.pager", "labs.traffic_feed", "labs.dashboards"),
     ("labs.stack",),
     ("labs.runtime",),
     ("labs.load",),
