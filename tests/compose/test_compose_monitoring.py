@@ -76,3 +76,19 @@ def test_targets_are_compose_services_on_their_container_ports(mode: str) -> Non
     am = yaml.safe_load((COMPOSE_DIR / mode / "alertmanager.yml").read_text())
     hooks = [h["url"] for r in am["receivers"] for h in r.get("webhook_configs", [])]
     assert hooks and all(h.startswith(generate.pager_url() + "/") for h in hooks), hooks
+
+
+def test_the_compose_lab_resends_alerts_as_often_as_the_native_lab() -> None:
+    """A hung Prometheus must page as fast in the compose lab as natively (issue 14, item 3): the resend delay
+    is a flag, not config, so docker-compose.yml must pass the renderer's lab value by default and in
+    .env.example, and production mode's documented value is Prometheus's default."""
+    from monitoring.render import LAB_RESEND_DELAY
+
+    flag = "--rules.alert.resend-delay="
+    for env in (dict(compose_file.EXAMPLE_SECRETS), None):  # nothing set, and a learner's .env from the example
+        command = compose_file.load(env)["services"]["prometheus"]["command"]
+        assert [a for a in command if a.startswith(flag)] == [flag + LAB_RESEND_DELAY], (env, command)
+    production = compose_file.load({**compose_file.EXAMPLE_SECRETS, "AIOPS_PROMETHEUS_RESEND_DELAY": "1m"})
+    production = production["services"]["prometheus"]["command"]
+    assert flag + "1m" in production
+    assert "1m for production" in compose_file.ENV_EXAMPLE.read_text()
