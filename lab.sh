@@ -20,6 +20,10 @@ install_system_packages() {
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
   command -v wrk >/dev/null || missing+=(wrk)  # the load generator of benchmarks/ (and their smoke tests)
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+  if [ "${1:-}" = test ]; then  # the browser tests drive Debian's Chromium (tests/support/browser.py)
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null; then
       say "installing system packages: ${missing[*]}"
@@ -46,7 +50,7 @@ install_python_env() {
   fi
 }
 
-install_system_packages
+install_system_packages "${1:-up}"
 install_python_env
 case "${1:-up}" in
   test) shift; exec "$VENV/bin/python" -m pytest "$@" ;;

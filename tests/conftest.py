@@ -18,7 +18,7 @@ pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_por
 
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402
-from tests.support import cpu_hogs, filler  # noqa: E402
+from tests.support import cpu_hogs  # noqa: E402
 from tests.support.browser import Browser, chromium  # noqa: E402
 from tests.support.isolation import Tripwire, closed_ports  # noqa: E402
 from tests.support.processes import ServiceUnderTest, start_service  # noqa: E402
@@ -90,27 +90,12 @@ def _starts_processes(item: pytest.Item) -> bool:
             or not PROCESS_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
 
 
-def _heavy_job_active() -> bool:
-    pool = _background_pool()
-    return pool is not None and pool.pool.gate.heavy_active  # type: ignore[attr-defined]
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> bool | None:
-    """While the pool runs in the background, unit-test modules fill its heavy jobs' pauses
-    (``tests/support/filler.py``); otherwise pytest's own loop runs."""
-    if hasattr(session.config, "workerinput") or not _pool_jobs(session.items):
-        return None
-    return filler.run_loop(session, needs_gate=lambda i: _starts_processes(i) and not _reports_a_pool_job(i),
-                           may_fill=lambda i: not _starts_processes(i) and not _reports_a_pool_job(i),
-                           heavy_active=_heavy_job_active)
-
-
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """The pool's tests go last: the pool starts with the session and plays while the rest runs.
 
-    (Measured: moving every unit test to the front, to fill the heavy job's pause, made the run slower --
-    13.3 min against 11 -- because the process tests then all met the pool at its busiest.)"""
+    (Measured twice: moving unit tests to the front, to fill the heavy job's pause, made the run slower --
+    13.3 min against 11 -- because the process tests then all met the pool at its busiest; so did running unit
+    modules whenever a heavy job held the CPU gate, session 5.)"""
     pooled = [i for i in items if _reports_a_pool_job(i)]
     # The containers tests wait for the compose stack the session started in the background
     # (tests/compose/container_stack.py): they go after everything else but before the pool's, in file order.

@@ -63,12 +63,6 @@ class CpuGate:
         with self._cond:
             return self._writers_waiting > 0
 
-    @property
-    def heavy_active(self) -> bool:
-        """A heavy job holds the gate or waits for it: a test needing the gate would wait too."""
-        with self._cond:
-            return self._exclusive or self._writers_waiting > 0
-
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         with self._cond:

@@ -80,34 +80,3 @@ def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() ->
         t.join(10)
     assert order == ["running normal", "heavy", "later normal"]
 
-
-class _Item:
-    """Enough of a pytest item for the filler's order: a node id and whether it starts processes."""
-
-    def __init__(self, nodeid: str, processes: bool) -> None:
-        self.nodeid, self.processes = nodeid, processes
-
-
-def test_unit_modules_fill_a_heavy_jobs_pause_whole_and_the_order_is_kept_otherwise() -> None:
-    from tests.support.filler import ordered
-
-    items = [_Item("a.py::p1", True), _Item("a.py::u1", False), _Item("b.py::p1", True),
-             _Item("c.py::u1", False), _Item("c.py::u2", False), _Item("d.py::u1", False)]
-    names = lambda got: [f"{i.nodeid}" for i in got]  # noqa: E731
-    heavy = {"on": False}
-
-    def run(switch_at: str | None) -> list[str]:
-        seen: list[str] = []
-        for item in ordered(items, lambda i: i.processes, lambda i: not i.processes,  # type: ignore[arg-type]
-                            lambda: heavy["on"]):
-            seen.append(item.nodeid)
-            if item.nodeid == switch_at:
-                heavy["on"] = True
-        heavy["on"] = False
-        return seen
-
-    assert run(None) == names(items)
-    # a.py mixes processes and units: it is never a filler; when b.py would meet the heavy job, the first
-    # module without processes (c.py, whole) runs first, then d.py, and b.py once nothing else may fill
-    assert run("a.py::p1") == ["a.py::p1", "a.py::u1", "c.py::u1", "c.py::u2", "d.py::u1", "b.py::p1"]
-    assert len(run("a.py::p1")) == len(items)
