@@ -46,3 +46,35 @@ def test_a_busy_port_is_left_alone_not_stolen() -> None:
         wire = Tripwire(ports={"pager": port}).start()
         wire.stop()
     assert wire.busy == [port] and wire.watched == []
+
+
+def test_the_tripwire_blames_only_the_sessions_own_processes() -> None:
+    """A connection from a process outside the session (another terminal's ``aiops-lab status``) is recorded
+    as ignored; one from a process the session started (a child, or a daemon carrying the marker) is a hit."""
+    import subprocess
+    import sys
+
+    from aiops_core.polling import wait_until
+    from tests.support.isolation import SESSION_MARKER, mark_session
+
+    mark_session()
+    port = free_port()
+    wire = Tripwire(ports={"model-service": port}).start()
+    connect = ("import os,socket,sys,time\n"
+               "if sys.argv[2] == 'orphan':\n"
+               "    parent = os.getpid()\n"
+               "    if os.fork(): os._exit(0)\n"  # the parent exits: the child is re-parented, no longer ours
+               "    while os.getppid() == parent: time.sleep(0.01)\n"
+               "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)\n"
+               "s.sendall(b'GET /readyz HTTP/1.1\\r\\n\\r\\n'); s.recv(1)\n")
+    try:
+        foreign = {k: v for k, v in os.environ.items() if k != SESSION_MARKER}
+        subprocess.run([sys.executable, "-c", connect, str(port), "orphan"], env=foreign, timeout=30, check=True)
+        wait_until(lambda: wire.ignored or wire.hits, timeout=30, what="the orphan's connection")
+        ours = subprocess.run([sys.executable, "-c", connect, str(port), "child"], timeout=30)
+        assert ours.returncode == 0
+        wait_until(lambda: len(wire.ignored) + len(wire.hits) == 2, timeout=30, what="the child's connection")
+    finally:
+        wire.stop()
+    assert len(wire.ignored) == 1 and "GET /readyz" in wire.ignored[0], (wire.ignored, wire.hits)
+    assert len(wire.hits) == 1 and "GET /readyz" in wire.hits[0], wire.hits

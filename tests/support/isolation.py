@@ -12,6 +12,12 @@ other labs may share the machine. Two mechanisms:
   every connection (who, and the first line it sent); any connection fails the session, naming it. Where
   the port is taken (a developer's lab), the lab itself is what must stay untouched, and the closed ports
   above already keep the suite away from it.
+
+  The tripwire asks the kernel which process connected (``/proc/net/tcp`` -> socket inode -> ``/proc/PID/fd``)
+  and fails the session only for the suite's own processes: descendants of the test process, or any process
+  carrying the session's marker (``SESSION_MARKER`` in its environment, inherited by every lab the suite
+  starts, even a daemonised one). A developer typing ``aiops-lab status`` in another terminal while the suite
+  runs reaches the tripwire too; that is recorded as ignored, not blamed on the test that happened to run.
 """
 
 from __future__ import annotations
@@ -21,9 +27,83 @@ import selectors
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiops_core.topology import COMPONENTS, LOOPBACK
+
+SESSION_MARKER = "AIOPSLAB_TEST_SESSION"  # not AIOPS_*: the session fixture clears those
+
+
+def mark_session() -> str:
+    """Give this process (and so every process it starts) the session's marker; returns it."""
+    return os.environ.setdefault(SESSION_MARKER, uuid.uuid4().hex)
+
+
+def _socket_inode(local_port: int, remote_port: int) -> str | None:
+    """The inode of the loopback socket ``127.0.0.1:local_port -> 127.0.0.1:remote_port`` (the client's end)."""
+    want = f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}"
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        cols = line.split()
+        if (cols[1], cols[2]) == want:
+            return cols[9]
+    return None
+
+
+def _owner(inode: str) -> int | None:
+    target = f"socket:[{inode}]"
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return int(pid)
+            except OSError:
+                continue
+    return None
+
+
+def _ours(pid: int) -> bool:
+    """``pid`` is this process, a descendant of it, or carries this session's marker in its environment."""
+    marker = os.environ.get(SESSION_MARKER)
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes()
+        if marker and f"{SESSION_MARKER}={marker}".encode() in env.split(b"\0"):
+            return True
+    except OSError:
+        pass
+    seen = 0
+    while pid > 1 and seen < 64:
+        if pid == os.getpid():
+            return True
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+        pid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        seen += 1
+    return False
+
+
+def connecting_process(peer_port: int, port: int) -> tuple[int | None, str]:
+    """Which process holds the client end of a connection to ``port`` from ``peer_port``: (pid, command)."""
+    inode = _socket_inode(peer_port, port)
+    pid = _owner(inode) if inode else None
+    if pid is None:
+        return None, "?"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        cmd = "?"
+    return pid, cmd[:120]
 
 
 def closed_ports() -> tuple[dict[str, str], list[socket.socket]]:
@@ -43,6 +123,7 @@ class Tripwire:
 
     ports: dict[str, int] = field(default_factory=lambda: {c.name: c.default_port for c in COMPONENTS})
     hits: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # connections from processes outside this session
     watched: list[int] = field(default_factory=list)
     busy: list[int] = field(default_factory=list)
     _selector: selectors.DefaultSelector = field(default_factory=selectors.DefaultSelector)
@@ -74,15 +155,20 @@ class Tripwire:
                 except OSError:
                     continue
                 conn.settimeout(0.5)
+                port = key.fileobj.getsockname()[1]  # type: ignore[union-attr]
+                pid, cmd = connecting_process(peer[1], port)  # while the client still holds its end
                 try:
                     first = conn.recv(200).split(b"\r\n", 1)[0].decode(errors="replace")
                 except OSError:
                     first = ""
                 finally:
                     conn.close()
-                self.hits.append(f"{time.strftime('%H:%M:%S')} {key.data} default port "
-                                 f"{key.fileobj.getsockname()[1]} from {peer[0]}:{peer[1]}: {first!r} "  # type: ignore[union-attr]
-                                 f"(test: {os.environ.get('PYTEST_CURRENT_TEST', '?')})")
+                line = (f"{time.strftime('%H:%M:%S')} {key.data} default port {port} from {peer[0]}:{peer[1]} "
+                        f"(pid {pid}: {cmd}): {first!r}")
+                if pid is not None and not _ours(pid):
+                    self.ignored.append(line)
+                else:  # ours, or gone before it could be named: blame the test, to be safe
+                    self.hits.append(f"{line} (test: {os.environ.get('PYTEST_CURRENT_TEST', '?')})")
 
     def stop(self) -> None:
         self._stop.set()
