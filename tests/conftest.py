@@ -18,9 +18,10 @@ pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_por
 
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402
+from tests.labs.drills import priority  # noqa: E402
 from tests.support import cpu_hogs  # noqa: E402
 from tests.support.browser import Browser, chromium  # noqa: E402
-from tests.support.isolation import Tripwire, closed_ports  # noqa: E402
+from tests.support.isolation import Tripwire, closed_ports, mark_session  # noqa: E402
 from tests.support.processes import ServiceUnderTest, start_service  # noqa: E402
 
 _tripwire: Tripwire | None = None
@@ -176,10 +177,13 @@ def drill_pool(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """While the pool plays, every test that starts processes shares the machine's CPU with it through the
-    pool's gate: a heavy drill (a traffic surge that must saturate a core) runs with those tests paused."""
+    pool's gate: a heavy drill (a traffic surge that must saturate a core) runs with those tests paused, unless
+    its lab can be given a higher priority."""
     pool = _background_pool()
-    if pool is None or _reports_a_pool_job(item) or not _starts_processes(item):
-        yield  # a unit test uses one core at most and starts nothing: it may run beside a heavy job
+    if pool is None or _reports_a_pool_job(item) or not _starts_processes(item) or priority.can_boost():
+        # A unit test uses one core at most and starts nothing: it may run beside a heavy job. As root, the
+        # heavy job's lab runs at a higher priority instead (tests/labs/drills/priority.py): nothing pauses.
+        yield
         return
     with pool.pool.gate.shared():  # type: ignore[attr-defined]
         yield
@@ -239,6 +243,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """In CI, a missing monitoring or browser binary must fail the run, not turn its tests into skips. Then the
     tripwire goes up on the default ports (``tests/support/isolation.py``)."""
     global _tripwire
+    mark_session()
     if not session.config.getoption("--no-tripwire") and not hasattr(session.config, "workerinput"):
         _tripwire = Tripwire().start()
     if os.environ.get("CI"):
@@ -266,9 +271,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _tripwire is None:
         return
     _tripwire.stop()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if _tripwire.ignored and reporter is not None:
+        reporter.section("isolation: connections from outside this session (ignored)")
+        for line in _tripwire.ignored:
+            reporter.write_line(line)
     if _tripwire.hits:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = ["a test reached a default lab port it did not choose:", *_tripwire.hits]
         if reporter is not None:
             reporter.section("isolation", red=True)

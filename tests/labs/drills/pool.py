@@ -5,10 +5,12 @@ window -- so the whole catalogue on one lab takes longer than the CI budget, whi
 fit on two cores. The scheduling rules exist because labs on one machine are not independent:
 
 * **longest first**: the queue is sorted by estimated duration, so the long drills do not end up last;
-* a **heavy** job (a surge saturating a core) runs alone, while the other labs are up but idle
-  (``CpuGate``): the surge would fail their latency checks, and even their background traffic starves the
-  surged service below the saturation alert's CPU threshold (measured: the page never came within 200 s
-  while six other labs only waited for their pages). It goes first, once every lab is up;
+* a **heavy** job (a surge saturating a core) runs alone among the pool's labs, while the others are up but
+  idle (``CpuGate``): the surge would fail their latency checks, and even their background traffic starves
+  the surged service below the saturation alert's CPU threshold (measured: the page never came within 200 s
+  while six other labs only waited for their pages). It goes first, once every lab is up. Where it can
+  (root), its lab runs at a higher priority and the rest of the suite goes on beside it (``priority.py``);
+  elsewhere the suite's other process-starting tests pause too;
 * **quiet labs**: a job whose fix retrains on "the last N minutes" of traffic runs on a lab that had no
   other drill's traffic in that window (a fresh lab if one is left) -- otherwise it would train on the
   previous drill's world;
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.labs.drills import priority
 from tests.labs.drills.lab import Lab, start_lab
 
 
@@ -231,9 +234,10 @@ class Pool:
         job.lab = lab.name
         lab.history.clear()
         gate = self.gate.exclusive() if job.heavy else self.gate.shared()
+        boost = priority.boosted(lab.state) if job.heavy and priority.can_boost() else contextlib.nullcontext()
         job.started = time.monotonic()
         try:
-            with gate:
+            with gate, boost:
                 job.started = time.monotonic()  # the job's own time, not the wait for a heavy job
                 value = job.run(lab)
         except Skipped as exc:
