@@ -43,6 +43,15 @@ def prediction_log_path() -> Path:
     return Path(raw).expanduser().resolve() if raw else state_dir() / "predictions.db"
 
 
+def user_drill_dirs() -> list[Path]:
+    """``AIOPS_DRILLS_PATH``: directories (``os.pathsep``-separated, like ``PATH``) holding the user's own
+    drill files, listed beside the shipped catalogue. Empty entries are skipped; order is kept (it says which
+    file is reported first when two directories hold the same drill id)."""
+    raw = os.environ.get("AIOPS_DRILLS_PATH", "")
+    dirs = [Path(part).expanduser().resolve() for part in raw.split(os.pathsep) if part.strip()]
+    return list(dict.fromkeys(dirs))  # a directory named twice holds its drills once
+
+
 def cache_dir() -> Path:
     """``AIOPS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aiops-lab`` (``~/.cache/aiops-lab``): things that are
     expensive to build and the same for every lab on the machine (the drills' candidate models)."""

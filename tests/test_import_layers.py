@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("labs.runtime",),
     ("labs.load",),
     ("labs.drills",),
-    ("labs.curriculum",),
+    ("labs.curriculum", "labs.gameday"),
     ("labs.cli",),
 )
 ROOTS = ("aiops_core", "model_service", "monitoring", "grafana", "labs")

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aiops_core.errors import ExitStatus, LabError
+from labs.cli import drill_authoring
 from labs.cli.output import console, info, ok, table
 from labs.drills import catalogue, engine, upstream
 from labs.drills import journal as jr
@@ -48,7 +49,7 @@ def _briefing(j: jr.Journal, drill) -> None:  # type: ignore[no-untyped-def]
     info(f"\nThe clock runs since {time.strftime('%H:%M:%S', time.localtime(j.injected_at or j.started_at))}. "
          "Next: aiops-lab status | aiops-lab drill ack | aiops-lab drill hint | aiops-lab drill check")
     if not j.hidden:
-        info(f"Drill guide: {drill.runbooks[0]}")
+        info(f"Drill guide: {catalogue.guide_path(drill, j.drill_file)}")
 
 
 @click.group()
@@ -61,6 +62,7 @@ def cli() -> None:
       aiops-lab drill start latency-regression
       aiops-lab drill check
       aiops-lab drill stop
+      aiops-lab drill new my-drill --dir ~/drills   (then: validate, rehearse)
     """
 
 
@@ -74,7 +76,13 @@ def drill_list() -> None:
         t.add_column(col)
     for d in _catalogue().values():
         t.add_row(d.id, d.title, d.difficulty, str(d.estimated_minutes), str(best.get(d.id, "-")))
+    users = catalogue.user_drills()
+    for d, path in users.drills.values():  # AIOPS_DRILLS_PATH: the user's own drills, after the catalogue
+        t.add_row(d.id, Text(f"{d.title}\n(user drill: {path})"), d.difficulty, str(d.estimated_minutes),
+                  str(best.get(d.id, "-")))
     console.print(t)
+    for problem in users.problems:
+        info(f"user drill refused: {problem}")
     info("start one: aiops-lab drill start ID   (or a surprise: aiops-lab drill random)")
 
 
@@ -127,7 +135,7 @@ def drill_random(force: bool, no_wait: bool) -> None:
 def drill_status() -> None:
     """The running drill: elapsed time, hints, pages received, last check."""
     j = engine.current()
-    drill = engine.drill_for(j.drill_id)
+    drill = engine.drill_for(j.drill_id, file=j.drill_file)
     engine.record_actions(j)
     jr.save(j)
     since = time.time() - (j.injected_at or j.started_at)
@@ -222,7 +230,7 @@ def drill_report(run_id: str | None) -> None:
     secret = j.hidden and j.status == "running"
     table(f"{j.run_id} -- {name} -- {j.status}", ["+time", "event", "detail"],
           [[("-" if at < origin else "+") + fmt_seconds(abs(at - origin)), kind,
-            "(hidden until the drill ends)" if secret and kind == "injection" else detail]
+            "(hidden until the drill ends)" if secret and kind in ("injection", "schedule") else detail]
            for at, kind, detail in rep.timeline])
     table(None, ["time to detect", "detected by", "time to mitigate", "hints", "wrong actions", "score"],
           [[fmt_seconds(s.ttd_s), s.detected_by or "-", fmt_seconds(s.ttm_s), s.hints, len(s.wrong_actions),
@@ -286,3 +294,9 @@ def _upstream_state() -> upstream.UpstreamState:
         raise LabError("no drill traffic is running, so there are no upstream clients; start a drill: "
                        "aiops-lab drill start ID", ExitStatus.CONFLICT)
     return state
+
+
+# Authoring: new, validate, rehearse (labs/cli/drill_authoring.py).
+cli.add_command(drill_authoring.drill_new)
+cli.add_command(drill_authoring.drill_validate)
+cli.add_command(drill_authoring.drill_rehearse)

@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dashboard": ("labs.cli.dashboard", "cli", "Grafana dashboards drawn to HTML from Prometheus, no Grafana."),
     "url": ("labs.cli.url", "url", "Print where a component of the running lab listens (for curl)."),
     "token": ("labs.cli.url", "token", "Print the running lab's token (for curl lines that need it)."),
+    "gameday": ("labs.cli.gameday", "cli", "Game day (GM): run an incident for a team with roles and a debrief."),
+    "incident": ("labs.cli.incident", "cli", "Game day (responders): join, note, status, handoff, timeline."),
 }
 
 

@@ -30,6 +30,7 @@ from labs.drills import (
     postmortem,
     preflight,
     rollback,
+    schedule,
     scoring,
     upstream,
 )
@@ -45,11 +46,14 @@ HIDDEN_LABEL = "wheel-of-misfortune"  # what the pager is told during `drill ran
 TRAFFIC_START_TIMEOUT_S = 30.0
 
 
-def drill_for(drill_id: str, deep: bool = False) -> Drill:
+def drill_for(drill_id: str, deep: bool = False, file: str | Path | None = None) -> Drill:
+    """A drill by id, or from ``file`` (a user drill whose file a running drill's journal recorded)."""
     try:
-        return catalogue.get(drill_id, deep=deep)
+        return catalogue.get(drill_id, deep=deep, file=file)
     except KeyError as exc:
         raise LabError(str(exc.args[0]) + "; see: aiops-lab drill list") from None
+    except catalogue.UserDrillError:
+        raise  # the user's own file: a usage error naming it, not a broken lab
     except catalogue.CatalogueError as exc:
         raise LabError(f"the drill catalogue is invalid:\n{exc}", ExitStatus.INTERNAL) from None
 
@@ -81,6 +85,7 @@ def start(drill_id: str, hidden: bool = False, force: bool = False,
     ``settle(seconds)`` is called when the alert windows still hold the previous drill's traffic (see
     ``preflight.settle_seconds``) and must wait that long; without it the drill starts at once, noted."""
     drill = drill_for(drill_id, deep=True)
+    source = catalogue.source(drill_id)
     running = jr.load_current()
     if running is not None:
         name = "a hidden drill" if running.hidden else f"drill {running.drill_id}"
@@ -99,7 +104,8 @@ def start(drill_id: str, hidden: bool = False, force: bool = False,
     now = time.time()
     stamp = datetime.fromtimestamp(now, UTC).strftime('%Y%m%d-%H%M%S')
     run_id = f"{HIDDEN_LABEL if hidden else drill.id}-{stamp}"
-    j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now)
+    j = Journal(run_id=run_id, drill_id=drill.id, hidden=hidden, started_at=now,
+                drill_file=None if source is None else str(source))
     j.add("start", "drill started" if hidden else f"drill {drill.id} started")
     for warning in warnings:
         j.add("note", warning)
@@ -135,8 +141,9 @@ def start(drill_id: str, hidden: bool = False, force: bool = False,
             candidates.prepare([spec for fault in drill.faults for spec in faults.candidate_specs(fault)])
             _warm_up(j, drill.traffic.warmup)
         j.injected_at = time.time()
-        for fault in drill.faults:
+        for fault in schedule.plan(j, drill):  # the ones due at once; later ones go to the scheduler process
             faults.inject(j, fault)
+        schedule.spawn_if_needed(j)
     except Exception as exc:  # whatever failed, undo what was already injected before reporting it
         j.add("stop", f"start failed: {exc}")
         _finish(j, outcome="failed")
@@ -200,9 +207,10 @@ def pages_for(j: Journal) -> list[dict[str, Any]]:
 
 def hint() -> tuple[int, int, str]:
     j = current()
-    drill = drill_for(j.drill_id)
+    drill = drill_for(j.drill_id, file=j.drill_file)
     if j.hints_used >= len(drill.hints):
-        return j.hints_used, len(drill.hints), f"no more hints; follow the drill guide: {drill.runbooks[0]}"
+        guide = catalogue.guide_path(drill, j.drill_file)
+        return j.hints_used, len(drill.hints), f"no more hints; follow the drill guide: {guide}"
     text = drill.hints[j.hints_used]
     j.hints_used += 1
     j.add("hint", f"hint {j.hints_used} used")
@@ -235,7 +243,7 @@ class CheckOutcome:
 
 def check() -> CheckOutcome:
     j = current()
-    drill = drill_for(j.drill_id)
+    drill = drill_for(j.drill_id, file=j.drill_file)
     record_actions(j)
     prom = Prometheus()
     results = evaluate(list(drill.checks), prom)
@@ -264,6 +272,7 @@ def _finish(j: Journal, outcome: str) -> list[tuple[RollbackAction, str]]:
     If a rollback fails, the journal stays current (status stopped: the traffic exits) so that the next
     ``drill stop`` retries exactly the rollbacks that are still pending.
     """
+    schedule.cancel(j)  # no delayed fault may land after (or during) the rollback
     record_actions(j)
     j.result.setdefault("pages", pages_for(j))
     j.stopped_at = j.stopped_at or time.time()
@@ -302,7 +311,7 @@ def report(run_id: str | None = None) -> Report:
     if j is None:
         raise LabError("no drill run found; start one: aiops-lab drill start ID" if run_id is None
                        else f"no drill run {run_id!r} under {jr.runs_dir()}", ExitStatus.CONFLICT)
-    drill = drill_for(j.drill_id)
+    drill = drill_for(j.drill_id, file=j.drill_file)
     if j.status == "running" or (j.status == "passed" and j.stopped_at is None):
         record_actions(j)
         jr.save(j)

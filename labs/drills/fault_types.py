@@ -10,14 +10,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from labs.drills.schema_base import Actor, CheckoutRelease, Scenario, Strict, deep
+from labs.drills.schema_base import Actor, CheckoutRelease, Duration, Scenario, Strict, deep
 from labs.traffic_feed.control import check_delay_fits_mode
 from model_service.runtime_config import FLAG_NAMES, RuntimeConfig
+
+MAX_DELAY_S = 3600.0  # a fault that starts later than an hour into a drill is a different drill
+
+
+class Timed(Strict):
+    """When a fault starts, relative to the drill's injection moment (after the traffic warm-up).
+
+    ``after`` delays it; ``window`` makes the moment random within ``[after, after + window]`` -- seeded, and
+    recorded in the journal, so the report says when each fault really started. Both 0: at once.
+    """
+
+    after: Duration = Field(0.0, ge=0, le=MAX_DELAY_S, description="Start this long after the injection.")
+    window: Duration = Field(0.0, ge=0, le=MAX_DELAY_S, description="Start at a random moment within it.")
+
 
 # --- faults -----------------------------------------------------------------------------------------------
 
 
-class ConfigFlagFault(Strict):
+class ConfigFlagFault(Timed):
     """A runtime flag changed through the admin API by a believable actor (deploy bot, flags UI)."""
 
     type: Literal["config_flag"]
@@ -37,7 +51,7 @@ class ConfigFlagFault(Strict):
         return self
 
 
-class BadModelFault(Strict):
+class BadModelFault(Timed):
     """A candidate trained on broken data, registered and deployed as a routine release."""
 
     type: Literal["bad_model"]
@@ -57,7 +71,7 @@ class BadModelFault(Strict):
         return value
 
 
-class StaleModelFault(Strict):
+class StaleModelFault(Timed):
     """Old model versions (trained ``age_days`` ago) restored and deployed, oldest first."""
 
     type: Literal["stale_model"]
@@ -66,7 +80,7 @@ class StaleModelFault(Strict):
     actor: Actor = "dr-restore"
 
 
-class ProcessFault(Strict):
+class ProcessFault(Timed):
     """A lab process crashed (SIGKILL) or hung (SIGSTOP), through the process runtime."""
 
     type: Literal["process"]
@@ -74,7 +88,7 @@ class ProcessFault(Strict):
     action: Literal["kill", "pause"]
 
 
-class DependencyFault(Strict):
+class DependencyFault(Timed):
     """The service's upstream dependency degrades on the provider's side: slow answers or errors.
 
     The provider's process stays up and its health check stays green, so no restart in the lab helps: the
@@ -93,7 +107,7 @@ class DependencyFault(Strict):
         return self
 
 
-class UpstreamReleaseFault(Strict):
+class UpstreamReleaseFault(Timed):
     """The checkout client ships a release that changes what it sends (renamed field, unit bug)."""
 
     type: Literal["upstream_release"]
@@ -110,7 +124,7 @@ class UpstreamReleaseFault(Strict):
         return value
 
 
-class UpstreamStallFault(Strict):
+class UpstreamStallFault(Timed):
     """The label pipeline (the job that posts ground truth to /feedback) stalls."""
 
     type: Literal["upstream_stall"]
@@ -118,7 +132,7 @@ class UpstreamStallFault(Strict):
     note: str = Field(min_length=1, max_length=300)
 
 
-class TrafficSurgeFault(Strict):
+class TrafficSurgeFault(Timed):
     """More checkout traffic than usual (a promotion): not a release, nothing to roll back."""
 
     type: Literal["traffic_surge"]
@@ -126,7 +140,7 @@ class TrafficSurgeFault(Strict):
     note: str = Field(min_length=1, max_length=300)
 
 
-class DataShiftFault(Strict):
+class DataShiftFault(Timed):
     """The world the traffic comes from changes (covariate or concept drift): nothing to roll back."""
 
     type: Literal["data_shift"]
@@ -134,7 +148,7 @@ class DataShiftFault(Strict):
     note: str = Field(min_length=1, max_length=300)
 
 
-class ScrapeTargetFault(Strict):
+class ScrapeTargetFault(Timed):
     """Prometheus' scrape target for a job points at the wrong port (a bad config push), then reloads."""
 
     type: Literal["scrape_target"]

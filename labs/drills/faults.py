@@ -227,10 +227,11 @@ _HANDLERS = {
 }
 
 
-def inject(j: Journal, fault: Fault) -> str:
-    """Inject one fault (rollback planned and saved first); returns the timeline detail."""
+def inject(j: Journal, fault: Fault, label: str = "", **data: Any) -> str:
+    """Inject one fault (rollback planned and saved first); returns the timeline detail. ``label`` prefixes it
+    (a delayed fault says when it really started: ``labs.drills.schedule``)."""
     detail = _HANDLERS[fault.type](j, fault)  # type: ignore[operator]
-    j.add("injection", detail, fault=fault.type)
+    j.add("injection", f"{label}: {detail}" if label else detail, fault=fault.type, **data)
     jr.save(j)
     return detail
 

@@ -8,9 +8,12 @@ and a timeline of everything that happened.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
@@ -60,6 +63,7 @@ class RollbackAction(BaseModel):
 class Journal(BaseModel):
     run_id: str
     drill_id: str
+    drill_file: str | None = None  # a user drill's file (AIOPS_DRILLS_PATH); None for the catalogue's
     hidden: bool = False  # started by `drill random`: the id stays secret until the end
     started_at: float
     injected_at: float | None = None
@@ -71,6 +75,10 @@ class Journal(BaseModel):
     passed_at: float | None = None
     stopped_at: float | None = None
     traffic_pid: int | None = None
+    scheduler_pid: int | None = None  # the process that injects the delayed faults (labs.drills.schedule)
+    # When each fault is due (seconds after the injection), how it was drawn, and the seed: see schedule.py.
+    schedule: list[dict[str, Any]] = Field(default_factory=list)
+    schedule_seed: int | None = None
     # What the lab looked like before the drill: where each history started, which pids ran, which model
     # was active. Learner actions are what changed after this (see labs.drills.actions).
     baseline: dict[str, Any] = Field(default_factory=dict)
@@ -101,9 +109,62 @@ def results_path() -> Path:
     return drills_dir() / "results.jsonl"
 
 
+_held = 0  # nesting depth of ``locked()`` in this process (flock is per open file: not re-entrant by itself)
+
+
+@contextlib.contextmanager
+def locked() -> Iterator[None]:
+    """One writer of ``current.json`` at a time, across processes (the CLI and the fault scheduler).
+
+    Re-entrant within a process: the scheduler holds it from reading the journal to saving its injection
+    (``labs.drills.schedule``), and the saves inside the injection take it again."""
+    global _held
+    if _held:
+        _held += 1
+        try:
+            yield
+        finally:
+            _held -= 1
+        return
+    drills_dir().mkdir(parents=True, exist_ok=True)
+    with (drills_dir() / "journal.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        _held = 1
+        try:
+            yield
+        finally:
+            _held = 0
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _merge_appends(mine: Journal, disk: Journal) -> None:
+    """Take into ``mine`` what another process appended to the same run since ``mine`` was read.
+
+    The journal's lists only ever grow (events, rollbacks, engine changes), and two processes write it: a
+    CLI command and the scheduler injecting a delayed fault. Without this, the command's save would drop the
+    scheduler's rollback and ``drill stop`` could not undo that fault."""
+    seen_events = {(e.at, e.kind, e.detail) for e in mine.events}
+    mine.events += [e for e in disk.events if (e.at, e.kind, e.detail) not in seen_events]
+    mine.events.sort(key=lambda e: e.at)
+    seen_actions = {(a.kind, a.description) for a in mine.rollbacks}
+    mine.rollbacks += [a for a in disk.rollbacks if (a.kind, a.description) not in seen_actions]
+    mine.engine_changes += [c for c in disk.engine_changes if c not in mine.engine_changes]
+    mine.injected_versions += [v for v in disk.injected_versions if v not in mine.injected_versions]
+
+
 def save(journal: Journal) -> None:
-    """Persist the running drill (atomic: a crash leaves the previous complete version)."""
-    atomic_write(current_path(), journal.model_dump_json(indent=2), fsync=True)
+    """Persist the running drill (atomic: a crash leaves the previous complete version), keeping what another
+    process appended to it meanwhile (see ``_merge_appends``)."""
+    with locked():
+        path = current_path()
+        if path.is_file():
+            try:
+                disk = Journal.model_validate_json(path.read_text())
+            except ValueError:
+                disk = None
+            if disk is not None and disk.run_id == journal.run_id:
+                _merge_appends(journal, disk)
+        atomic_write(path, journal.model_dump_json(indent=2), fsync=True)
 
 
 def load_current() -> Journal | None:

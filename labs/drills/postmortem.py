@@ -26,8 +26,8 @@ from typing import Any
 
 from aiops_core import paths
 from aiops_core.prometheus import PromError, Prometheus
+from labs.drills import catalogue, report_html, sli_chart
 from labs.drills import journal as jr
-from labs.drills import report_html, sli_chart
 from labs.drills.journal import Journal
 from labs.drills.quality_impact import QualityImpact, is_quality_incident, quality_impact, quality_markdown
 from labs.drills.schema import Drill
@@ -198,7 +198,8 @@ def link(repo_path: str, from_dir: Path) -> str:
 def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], server: dict[str, Any],
            client: dict[str, int] | None, quality: QualityImpact | None = None,
            chart: sli_chart.SliChart | None = None) -> str:
-    guide = drill.runbooks[0]
+    # A user drill's guide may sit beside its file (AIOPS_DRILLS_PATH): link it where it is.
+    guide = drill.runbooks[0] if j.drill_file is None else str(catalogue.guide_path(drill, j.drill_file))
     detection = (f"Detected after {fmt_seconds(score.ttd_s)} by {score.detected_by}." if score.ttd_s is not None
                  else "Nothing detected it: no page reached the pager and nobody acknowledged.")
     expected = ", ".join(f"`{a}`" for a in drill.expected_alerts)
@@ -215,7 +216,7 @@ def render(j: Journal, drill: Drill, score: Score, pages: list[dict[str, Any]], 
         "root_cause": drill.debrief.root_cause.strip(),
         "resolution": drill.debrief.good_response.strip() + "\n\n```bash\n" + "\n".join(drill.debrief.mitigation)
                       + "\n```",
-        "material": "\n".join(f"- [{p}]({link(p, report_dir(j.run_id))})" for p in drill.runbooks)
+        "material": "\n".join(f"- [{p}]({link(p, report_dir(j.run_id))})" for p in [guide, *drill.runbooks[1:]])
                     + f"\n- drill guide: `{guide}`; journal: `{jr.runs_dir() / (j.run_id + '.json')}`",
     }
     return string.Template(TEMPLATE.read_text()).safe_substitute(values)

@@ -33,12 +33,14 @@ from model_service.runtime_config import RuntimeConfig
 from tests.compose.published_ports import JOBS as COMPOSE_JOBS
 from tests.labs.curriculum.capacity_job import JOBS as CAPACITY_JOBS
 from tests.labs.drills import scenario, steps, ttd
+from tests.labs.drills.authoring_jobs import JOBS as AUTHORING_JOBS
 from tests.labs.drills.lab import Lab, for_this_lab
 from tests.labs.drills.plan import Plan
 from tests.labs.drills.plans import PLANS
 from tests.labs.drills.pool import Job, JobFailed, LabSpec, Pool, Skipped
 from tests.labs.drills.steps import running, start
 from tests.labs.drills.timing import AlertTiming, alert_timings, estimated_seconds, quiet_window_s
+from tests.labs.gameday.team_job import JOBS as GAMEDAY_JOBS
 from tests.labs.pager.outages import JOBS as OUTAGE_JOBS
 from tests.labs.stack.alert_path import JOBS as ALERT_PATH_JOBS
 from tests.labs.stack.round_trip import JOBS as ROUND_TRIP_JOBS
@@ -178,7 +180,8 @@ def all_jobs() -> list[Job]:
              Job("killed_mid_start_then_best_scores", killed_mid_start_then_best_scores, cost_s=30, follows=SCORED),
              Job("stop_after_down", stop_after_down, cost_s=20, last=True)]
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
-    return jobs + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS + OUTAGE_JOBS
+    return (jobs + AUTHORING_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS + OUTAGE_JOBS
+            + GAMEDAY_JOBS)
 
 
 class DrillPool:

@@ -9,93 +9,48 @@ Two numbers per alert, taken from its fastest rule (the smallest ``for:``):
 
 From them and the drill: the deadlines of the page and of the check, how long a lab must have been quiet
 before a drill whose fix retrains on recent traffic, and the estimate the pool sorts by (longest first).
+The timings and the deadlines themselves are product code (``labs.drills.alert_rules``): ``aiops-lab drill
+rehearse`` waits by the same numbers; the tests add slack that stretches with the machine's load.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from aiops_core import durations
-from labs.drills.schema import Drill, PromCheck
-from monitoring.render import LAB_SPEEDUP, RULES_SOURCE
+from labs.drills.alert_rules import (
+    CHECK_BASE_S,
+    PAGE_SLACK_S,
+    AlertTiming,
+    alert_timings,
+    check_deadline,
+    lab_rules_dir,
+    max_hold,
+    page_deadline,
+)
+from labs.drills.schema import Drill
 from tests.labs.drills.lab import Lab
 from tests.labs.drills.plan import Plan
 from tests.support.speed import scaled
 
-# How long after an alert's lab-mode ``for:`` a page may take: rule windows filling with the fault's data
-# (rate windows are 1/12 of production, at least four 2 s scrapes), Alertmanager's group_wait, the drift
-# monitor's 30 s cycle, and a busy 2-core machine.
-PAGE_SLACK_S = 150.0
-PAGE_DEFAULT_S = 240.0  # an alert that is not a Prometheus rule (the pager's own heartbeat page: 120 s)
-# A check must hold for ``hold`` seconds after the fix takes effect; the fix itself (a restart, a retrain,
-# the drift monitor's next cycle) and the check's 15 s rate windows need the rest.
-CHECK_BASE_S = 120.0
-
-_RANGE = re.compile(rf"\[({durations.PROM_DURATION})(?::[^\]]*)?\]")
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-
-
-@dataclass(frozen=True)
-class AlertTiming:
-    for_s: float
-    lookback_s: float
-
-
-def _load(rules_dir: Path) -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
-    alerts: dict[str, list[dict]] = {}
-    records: dict[str, list[str]] = {}
-    for path in sorted(Path(rules_dir).glob("*.yml")):
-        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
-            for rule in group.get("rules", []):
-                if "alert" in rule:
-                    alerts.setdefault(rule["alert"], []).append(rule)
-                elif "record" in rule:
-                    records.setdefault(rule["record"], []).append(str(rule["expr"]))
-    return alerts, records
-
-
-def _lookback_ms(expr: str, records: dict[str, list[str]], seen: frozenset[str] = frozenset()) -> int:
-    ranges = [durations.parse_ms(m.group(1)) for m in _RANGE.finditer(expr)]
-    for name in set(_NAME.findall(expr)) & (set(records) - seen):
-        ranges += [_lookback_ms(e, records, seen | {name}) for e in records[name]]
-    return max(ranges, default=0)
-
-
-def alert_timings(rules_dir: Path = RULES_SOURCE, speedup: int = LAB_SPEEDUP) -> dict[str, AlertTiming]:
-    """alertname -> timing of its fastest rule; ``speedup`` 12 for the source rules, 1 for rendered ones."""
-    alerts, records = _load(rules_dir)
-    out = {}
-    for name, rules in alerts.items():
-        fastest = min(rules, key=lambda r: durations.parse_ms(str(r.get("for", "0s"))))
-        for_ms = durations.parse_ms(str(fastest.get("for", "0s")))
-        out[name] = AlertTiming(for_ms / 1000 / speedup, _lookback_ms(str(fastest["expr"]), records) / 1000 / speedup)
-    return out
+__all__ = ["AlertTiming", "alert_timings", "check_timeout", "estimated_seconds", "max_hold", "page_timeout",
+           "quiet_window_s", "retrain_window_s"]
 
 
 # --- a drill's deadlines and estimate ----------------------------------------------------------------------
 
 
 def page_timeout(lab: Lab, drill: Drill) -> float:
-    """The slowest a page may be: the alert's ``for:`` plus its lookback (an earlier drill's traffic on this lab
-    ages out of the window), plus slack, for the fastest of the drill's expected alerts."""
-    known = alert_timings(lab.state / "run" / "config" / "rules", speedup=1)  # what this lab loaded
-    bounds = [known[a].for_s + known[a].lookback_s for a in drill.expected_alerts if a in known]
-    # The rules' clocks are wall time; only the slack (scrapes, evaluation, CLI start-up) stretches with load.
-    return min(bounds) + scaled(PAGE_SLACK_S) if bounds else scaled(PAGE_DEFAULT_S)
+    """``labs.drills.alert_rules.page_deadline`` on the rules this lab loaded. The rules' clocks are wall
+    time; only the slack (scrapes, evaluation, CLI start-up) stretches with load."""
+    known = alert_timings(lab_rules_dir(lab.state), speedup=1)
+    return page_deadline(drill, known, slack_s=scaled(PAGE_SLACK_S))
 
 
 def check_timeout(drill: Drill, plan: Plan) -> float:
     if plan.check_timeout_s is not None:
         return plan.check_timeout_s
-    return scaled(CHECK_BASE_S) + 2 * max_hold(drill)
-
-
-def max_hold(drill: Drill) -> float:
-    return max((c.hold for c in drill.checks if isinstance(c, PromCheck)), default=0.0)
+    return check_deadline(drill, base_s=scaled(CHECK_BASE_S))
 
 
 _SINCE = re.compile(r"--since\s+(\S+)")
