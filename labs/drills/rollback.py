@@ -8,14 +8,13 @@ run again after a crash and finishes the job.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import time
 from pathlib import Path
 from typing import Any
 
 from aiops_core import paths
 from aiops_core.http import component_healthy
+from aiops_core.process_group import stop_group
 from aiops_core.prometheus import Prometheus
 from aiops_core.runstate import RunState, pid_alive
 from labs.drills import journal as jr
@@ -166,19 +165,8 @@ def is_traffic_process(pid: int) -> bool:
 
 def stop_traffic(pid: int | None, timeout: float = 10.0) -> str:
     """Stop the drill's traffic process (checked by its command line: a reused pid is left alone)."""
-    if not pid or not pid_alive(pid) or not is_traffic_process(pid):
-        return "traffic already stopped"
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and is_traffic_process(pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.1)
-    if pid_alive(pid) and is_traffic_process(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    return "traffic stopped"
+    stopped = stop_group(pid, is_traffic_process, timeout)
+    return "traffic stopped" if stopped else "traffic already stopped"
 
 
 def _traffic(params: dict[str, Any]) -> str:

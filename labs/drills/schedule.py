@@ -13,17 +13,15 @@ see ``labs.drills.faults``), and the journal's merge-on-save keeps it whatever t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiops_core.runstate import pid_alive
+from aiops_core.process_group import stop_group
 from labs.drills import faults
 from labs.drills import journal as jr
 from labs.drills.fault_types import Fault
@@ -94,18 +92,7 @@ def is_scheduler(pid: int) -> bool:
 def cancel(j: Journal) -> None:
     """Stop the scheduler (checked by command line: a reused pid is left alone), take in what it wrote,
     and note every fault that will now never start."""
-    pid = j.scheduler_pid
-    if pid and pid_alive(pid) and is_scheduler(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while pid_alive(pid) and is_scheduler(pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.05)
-        if pid_alive(pid) and is_scheduler(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+    stop_group(j.scheduler_pid, is_scheduler, STOP_TIMEOUT_S, poll=0.05)
     jr.save(j)  # merges the injections the scheduler recorded before it stopped
     for entry in pending(j):
         j.add("schedule_cancelled", f"fault {entry['index'] + 1} ({entry['type']}) cancelled: the drill stopped "

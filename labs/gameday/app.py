@@ -23,9 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiops_core.body_limit import BodyLimitMiddleware
 from aiops_core.errors import LabError
+from aiops_core.refused import Refused, auth_headers
 from labs.drills import engine
 from labs.gameday import cadence, debrief
-from labs.gameday.auth import Refused, caller, require_role, require_scope
+from labs.gameday.auth import caller, require_role, require_scope
 from labs.gameday.conductor import Conductor
 from labs.gameday.model import (
     ROLE_TITLES,
@@ -235,8 +236,7 @@ def create_app(store: GameStore, on_end: Callable[[], None] | None = None,
 
     @app.exception_handler(Refused)
     async def _refused(_: Request, exc: Refused) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=auth_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

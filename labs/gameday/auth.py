@@ -13,19 +13,11 @@ from typing import Annotated
 
 from fastapi import Header, Request
 
+from aiops_core.refused import Refused
 from labs.gameday.model import Participant
 from labs.gameday.store import GameStore
 
 INVITE_HINT = "ask the game master for an invite (aiops-lab gameday invite --role ROLE --name NAME)"
-
-
-class Refused(Exception):
-    """401 (who are you?) or 403 (you may not); the message names the missing scope or role."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def caller(store: GameStore) -> Callable[..., Participant]:

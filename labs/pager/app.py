@@ -29,8 +29,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiops_core.api_docs import serve_docs_offline
 from aiops_core.body_limit import BodyLimitMiddleware
+from aiops_core.refused import Refused, auth_headers
 from labs.pager import inbox, runbooks
-from labs.pager.auth import Refused, require_token
+from labs.pager.auth import require_token
 from labs.pager.heartbeat import HeartbeatMonitor
 from labs.pager.metrics import build_registry
 from labs.pager.schemas import AckRequest, DrillRequest, WebhookPayload
@@ -232,8 +233,7 @@ def create_app(db_path: Path, heartbeat_timeout_s: float = 120, max_body_bytes: 
 
     @app.exception_handler(Refused)
     async def _refused(_: Request, exc: Refused) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"error": exc.message, "details": []}, status_code=exc.status, headers=headers)
+        return JSONResponse({"error": exc.message, "details": []}, status_code=exc.status, headers=auth_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,17 +17,10 @@ from typing import Annotated
 
 from fastapi import Header, Request
 
+from aiops_core.refused import Refused
+
 log = logging.getLogger("aiops.pager")
 TOKEN_HINT = "the token is in the lab's state dir, file admin-token (aiops-lab up writes it)"
-
-
-class Refused(Exception):
-    """A write without the lab's token: 401 (no credentials) or 403 (wrong or disabled)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def require_token(token: str | None) -> Callable[..., None]:
