@@ -14,7 +14,9 @@ import pytest
 # The pool's jobs assert in worker threads; rewritten, their asserts say what differed. Registered here, before
 # any test module imports them (tests/compose imports the pool before tests/labs/drills is collected).
 pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_ports", "tests.labs.stack.alert_path",
-                              "tests.labs.stack.round_trip", "tests.labs.curriculum.capacity_job")
+                              "tests.labs.stack.round_trip", "tests.labs.curriculum.capacity_job",
+                              "tests.labs.cli.monitoring_render_job", "tests.labs.gameday.team_job",
+                              "tests.labs.pager.outages")
 
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402

@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -162,14 +163,21 @@ def _serve_with_feedback(svc: ServiceUnderTest, rows: int, wrong_labels: bool) -
     if wrong_labels:
         labels = np.random.default_rng(1).permutation(labels)
     records = generator.records(frame)
-    with svc.client() as client:
+
+    def feedback(client: httpx.Client, prediction_id: str, actual: float) -> None:
+        sent = client.post("/feedback", json={"prediction_id": prediction_id, "actual": round(actual, 3)})
+        assert sent.status_code == 200, sent.text
+
+    # The feedback goes out 16 at a time, as a label pipeline would send it: in sync log mode each answer
+    # waits for its commit, so one at a time would spend ~20 s on the writer's 50 ms flush cycle.
+    with svc.client() as client, ThreadPoolExecutor(16) as pool:
         for start in range(0, rows, 100):
             resp = client.post("/predict", json={"instances": records[start:start + 100]})
             assert resp.status_code == 200, resp.text
-            for i, prediction in enumerate(resp.json()["predictions"], start=start):
-                sent = client.post("/feedback", json={"prediction_id": prediction["prediction_id"],
-                                                      "actual": round(float(labels[i]), 3)})
-                assert sent.status_code == 200, sent.text
+            sent = [pool.submit(feedback, client, p["prediction_id"], float(labels[i]))
+                    for i, p in enumerate(resp.json()["predictions"], start=start)]
+            for future in sent:
+                future.result()
     wait_until(lambda: len(training.labelled_log_frame(svc.state_dir / "predictions.db")) >= rows,
                timeout=scaled(20), what=f"{rows} labelled rows in the prediction log")
 

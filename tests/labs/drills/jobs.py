@@ -31,6 +31,7 @@ from labs.drills.fault_types import ConfigFlagFault, TrafficSurgeFault
 from labs.drills.schema import Drill, PromCheck
 from model_service.runtime_config import RuntimeConfig
 from tests.compose.published_ports import JOBS as COMPOSE_JOBS
+from tests.labs.cli.monitoring_render_job import JOBS as RENDER_JOBS
 from tests.labs.curriculum.capacity_job import JOBS as CAPACITY_JOBS
 from tests.labs.drills import scenario, steps, ttd
 from tests.labs.drills.authoring_jobs import JOBS as AUTHORING_JOBS
@@ -180,8 +181,8 @@ def all_jobs() -> list[Job]:
              Job("killed_mid_start_then_best_scores", killed_mid_start_then_best_scores, cost_s=30, follows=SCORED),
              Job("stop_after_down", stop_after_down, cost_s=20, last=True)]
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
-    return (jobs + AUTHORING_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS + OUTAGE_JOBS
-            + GAMEDAY_JOBS)
+    return (jobs + AUTHORING_JOBS + RENDER_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS
+            + OUTAGE_JOBS + GAMEDAY_JOBS)
 
 
 class DrillPool:
