@@ -132,7 +132,7 @@ def timeline(text: str) -> tuple[list[Row], list[Finding]]:
     if not rows and not found:
         found.append(Finding("timeline", "the timeline has no rows", "keep the draft's timeline table"))
     for a, b in itertools.pairwise(rows):
-        if b.clock < a.clock and a.clock - b.clock < DAY / 2:  # allow one wrap past midnight
+        if _signed(b.clock - a.clock) < 0:  # on the clock circle, so a timeline may run past midnight
             found.append(Finding("timeline", f"the timeline is out of order: {_fmt(b.clock)} comes after "
                                  f"{_fmt(a.clock)}", "sort the rows by time"))
     return rows, found
@@ -140,6 +140,11 @@ def timeline(text: str) -> tuple[list[Row], list[Finding]]:
 
 def _fmt(clock: float) -> str:
     return f"{int(clock // 3600):02d}:{int(clock % 3600 // 60):02d}:{int(clock % 60):02d}"
+
+
+def _signed(delta: float) -> float:
+    """A clock difference folded into (-12 h, +12 h]: 00:01 is 2 min after 23:59, 23:52 is 30 min before 00:22."""
+    return DAY / 2 - (DAY / 2 - delta) % DAY
 
 
 def _tod(ts: float) -> float:

@@ -137,3 +137,16 @@ def test_linter_rules_on_text() -> None:
     assert ("section", "section") in rules
     rows, found = pl.timeline(text)
     assert not rows and "does not start with a time" in found[0].message
+
+
+@pytest.mark.parametrize(("clocks", "out_of_order"), [
+    (["23:58:00", "23:59:30", "00:01:00", "00:02:00"], False),  # a timeline that runs past midnight
+    (["00:22:00", "23:52:00", "00:24:00"], True),  # a row moved 30 min earlier, across midnight (CI saw this)
+    (["10:00:00", "09:30:00", "10:05:00"], True),
+    (["23:50:00", "00:10:00", "23:55:00"], True),  # back across midnight
+])
+def test_timeline_order_is_judged_on_the_clock_circle(clocks: list[str], out_of_order: bool) -> None:
+    rows = "".join(f"| {c} | event {i} |\n" for i, c in enumerate(clocks))
+    text = f"# Postmortem: x\n\n## Timeline\n\n| time | event |\n| --- | --- |\n{rows}"
+    _, found = pl.timeline(text)
+    assert any("out of order" in f.message for f in found) is out_of_order, found

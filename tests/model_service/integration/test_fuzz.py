@@ -52,7 +52,10 @@ def api(module_state: Path) -> Iterator[ServiceUnderTest]:
 def test_schemathesis_finds_no_server_errors(api: ServiceUnderTest, tmp_path: Path) -> None:
     cmd = [
         str(Path(sys.executable).parent / "schemathesis"), "run", f"{api.url}/openapi.json",
-        "--checks", CHECKS, "--max-examples", "40", "--seed", "20261125", "--workers", "2",
+        # One worker: CPython 3.11 before 3.11.8 loses track of the AST constructor's recursion depth
+        # (cpython gh-106905), and Hypothesis describing lambdas in two threads at once raised "AST
+        # constructor recursion depth mismatch" inside schemathesis in CI (3.11.7).
+        "--checks", CHECKS, "--max-examples", "40", "--seed", "20261125", "--workers", "1",
         "--request-timeout", "10", "--no-color",
         "-H", f"Authorization: {api.admin_headers['Authorization']}",
         # Runtime flags are faults by design (error_ratio=1 *is* a 500); they have their own tests.
