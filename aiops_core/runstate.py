@@ -55,18 +55,18 @@ class RunState:
         return pid_alive(self.supervisor_pid)
 
 
-def run_dir() -> Path:
-    return paths.state_dir() / "run"
+def run_dir(state: Path | None = None) -> Path:
+    return (state or paths.state_dir()) / "run"
 
 
 def config_dir(state: Path | None = None) -> Path:
     """Where ``aiops-lab up`` renders the monitoring config the running Prometheus and Alertmanager read
     (``prometheus.yml``, ``rules/*.yml``, ``alertmanager.yml``)."""
-    return (run_dir() if state is None else state / "run") / "config"
+    return run_dir(state) / "config"
 
 
-def run_file() -> Path:
-    return run_dir() / "lab.json"
+def run_file(state: Path | None = None) -> Path:
+    return run_dir(state) / "lab.json"
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -126,10 +126,11 @@ def component_url(name: str) -> str:
     return locate(name)[0]
 
 
-def admin_token() -> str | None:
-    """``AIOPS_ADMIN_TOKEN``, else the token ``aiops-lab up`` wrote into the state dir, else None."""
+def admin_token(state: Path | None = None) -> str | None:
+    """``AIOPS_ADMIN_TOKEN``, else the token ``aiops-lab up`` wrote into the state dir (``state``: another lab's
+    than this process's), else None."""
     token = os.environ.get("AIOPS_ADMIN_TOKEN")
     if token:
         return token
-    path = paths.admin_token_path()
+    path = paths.admin_token_path(state)
     return path.read_text().strip() if path.is_file() else None

@@ -93,12 +93,13 @@ class Journal(BaseModel):
         return event
 
 
-def drills_dir() -> Path:
-    return paths.state_dir() / "drills"
+def drills_dir(state: Path | None = None) -> Path:
+    """``state``: another lab's state dir than this process's (a test pool plays several labs at once)."""
+    return (state or paths.state_dir()) / "drills"
 
 
-def current_path() -> Path:
-    return drills_dir() / "current.json"
+def current_path(state: Path | None = None) -> Path:
+    return drills_dir(state) / "current.json"
 
 
 def runs_dir() -> Path:
@@ -167,8 +168,8 @@ def save(journal: Journal) -> None:
         atomic_write(path, journal.model_dump_json(indent=2), fsync=True)
 
 
-def load_current() -> Journal | None:
-    path = current_path()
+def load_current(state: Path | None = None) -> Journal | None:
+    path = current_path(state)
     if not path.is_file():
         return None
     return Journal.model_validate_json(path.read_text())

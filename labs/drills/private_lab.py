@@ -16,10 +16,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiops_core import paths
 from aiops_core.errors import ExitStatus, LabError
+from aiops_core.runstate import component_url
 from aiops_core.topology import COMPONENTS, LOOPBACK
 
 CLI = [sys.executable, "-m", "labs.cli"]
@@ -52,6 +54,24 @@ def environment(state: Path, ports: dict[str, str]) -> dict[str, str]:
 def run_cli(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
+
+
+@dataclass
+class EnvLab:
+    """The lab this process's environment points at (``labs.drills.lab_state.DrillLab``), with ``env`` for
+    the CLI commands it runs (``drill rehearse`` adds the drill's directory to ``AIOPS_DRILLS_PATH``)."""
+
+    env: dict[str, str]
+
+    @property
+    def state(self) -> Path:
+        return paths.state_dir()
+
+    def url(self, component: str) -> str:
+        return component_url(component)
+
+    def cli(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        return run_cli(self.env, *args, timeout=timeout)
 
 
 @contextlib.contextmanager

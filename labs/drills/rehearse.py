@@ -1,13 +1,17 @@
 """``aiops-lab drill rehearse FILE``: prove a drill works before anyone plays it.
 
 The drill is played on a lab the way a learner would, through the real CLI: validate -> ``drill start`` ->
-every expected alert reaches the pager (within the deadline its rules' ``for:`` and windows allow,
-``labs.drills.alert_rules``) -> ``drill check`` fails (the fault really breaks what the checks measure) ->
+an expected alert reaches the pager (within the deadline the fastest one's rule, ``for:`` and windows,
+allows: ``labs.drills.alert_rules``) -> ``drill check`` fails (the fault really breaks what the checks measure) ->
 the debrief's mitigation, run as written -> ``drill check`` passes -> ``drill stop`` -> nothing is left behind
 (``labs.drills.lab_state``). Each stage is timed; the first that fails ends the rehearsal with its reason.
 
 The caller points the process's environment at the lab (a private one: ``labs.drills.private_lab``); the
 CLI steps run as subprocesses in that environment, the drill's directory put first on ``AIOPS_DRILLS_PATH``.
+
+The stages are functions of a ``DrillLab`` (``labs.drills.lab_state``): the end-to-end tests play every
+catalogue drill with them on the labs of their pool, adding only what a test verifies beyond a rehearsal
+(the guides' commands, wrong moves, the report and its score).
 """
 
 from __future__ import annotations
@@ -15,24 +19,221 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from aiops_core.errors import ExitStatus, LabError
 from aiops_core.prometheus import Prometheus
+from aiops_core.topology import COMPONENTS, PROMETHEUS
 from labs.drills import alert_rules, checks, lab_state
 from labs.drills import journal as jr
-from labs.drills.private_lab import run_cli
+from labs.drills.lab_state import Baseline, DrillLab
+from labs.drills.private_lab import EnvLab
 from labs.drills.references import SHELL_TOOLS
 from labs.drills.schema import Drill, PromCheck
 from labs.drills.validate import is_catalogue_file, validate
-from labs.pager.client import PagerClient
 
-POLL_S = 2.0
+POLL_S = 1.0  # a pager or PromQL query per second; the CLI's own check only once the PromQL checks hold
 PROGRESS_EVERY_S = 15.0
 DIAGNOSIS = {"status"}  # `aiops-lab status` exits 1 while something is down: that is what it is for
+SHELL_TIMEOUT_S = 90.0
+Progress = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """No progress lines (the tests' pool: its failure messages carry the lab's last CLI outputs)."""
+
+
+class StageFailed(Exception):
+    """A stage of the drill did not do what the drill promises; the message is the reason."""
+
+
+def poll(what: str, deadline_s: float, probe: Callable[[], bool], progress: Progress = quiet) -> bool:
+    """``probe`` every ``POLL_S`` until it holds or ``deadline_s`` passes. A component that does not answer
+    for a moment (a restart the mitigation made) is "not yet", not a failure."""
+    began = time.monotonic()
+    end, said = began + deadline_s, began
+    while True:
+        try:
+            if probe():
+                return True
+        except (LabError, httpx.HTTPError, OSError):
+            pass
+        now = time.monotonic()
+        if now >= end:
+            return False
+        if now - said >= PROGRESS_EVERY_S:
+            said = now
+            progress(f"...  waiting for {what}: {end - now:.0f} s left of {deadline_s:.0f} s")
+        time.sleep(POLL_S)
+
+
+def _tail(done: subprocess.CompletedProcess[str], chars: int = 800) -> str:
+    return (done.stdout + done.stderr)[-chars:]
+
+
+# --- the stages, on any lab -------------------------------------------------------------------------------
+
+
+def start(lab: DrillLab, drill_id: str, wait: bool = False) -> tuple[jr.Journal, str]:
+    """``drill start`` (``--no-wait`` unless ``wait``): the running drill's journal and what start printed."""
+    done = lab.cli("drill", "start", drill_id, *(() if wait else ("--no-wait",)))
+    if done.returncode != 0:
+        raise StageFailed(f"drill start failed (exit {done.returncode}):\n{_tail(done, 1500)}")
+    j = jr.load_current(lab.state)
+    if j is None or j.injected_at is None or j.drill_id != drill_id:
+        raise StageFailed(f"drill start returned but drill {drill_id} is not running")
+    return j, done.stdout
+
+
+def acknowledge(lab: DrillLab) -> None:
+    """``drill ack``: how a drill that no rule covers is detected."""
+    done = lab.cli("drill", "ack")
+    if done.returncode != 0 or "acknowledged" not in done.stdout:
+        raise StageFailed(f"drill ack failed (exit {done.returncode}):\n{_tail(done)}")
+
+
+def wait_for_pages(lab: DrillLab, drill: Drill, injected_at: float, deadline_s: float,
+                   progress: Progress = quiet) -> dict[str, float]:
+    """Wait for the first of the drill's expected alerts to reach the pager (the deadline is the fastest
+    one's, ``alert_rules.page_deadline``; the learner is told by the first page, as the score's TTD says).
+    Returns expected alert -> seconds from the injection to its page, in paging order: the first, and any
+    other that paged by then."""
+    expected = set(drill.expected_alerts)
+    client = lab_state.pager(lab)
+    paged: dict[str, float] = {}
+
+    def arrived() -> bool:
+        for p in client.pages_since(injected_at) or []:
+            if p["alertname"] in expected and p["alertname"] not in paged:
+                paged[p["alertname"]] = round(p["paged_at"] - injected_at, 1)
+                progress(f"...  {p['alertname']} paged after {paged[p['alertname']]:.0f} s")
+        return bool(paged)
+
+    if not poll("the expected pages", deadline_s, arrived, progress):
+        raise StageFailed(f"{', '.join(sorted(expected))} never reached the pager within {deadline_s:.0f} s "
+                          "(the alert never fired: does the fault move what its rule measures?)")
+    return paged
+
+
+def assert_check_fails(lab: DrillLab) -> str:
+    """``drill check`` fails while the fault is in (the checks see it); returns what it printed."""
+    done = lab.cli("drill", "check")
+    if done.returncode == 0:
+        raise StageFailed("drill check passed before any mitigation: the checks do not see the fault")
+    if done.returncode != int(ExitStatus.CHECK_FAILED) or "FAIL" not in done.stdout:
+        raise StageFailed(f"drill check failed to run (exit {done.returncode}): {_tail(done)}")
+    return done.stdout
+
+
+def on_this_lab(lab: DrillLab, line: str) -> str:
+    """A guide's or debrief's shell line for ``lab``: the docs use the default ports and ``.lab/``; a private
+    lab listens on ports of its own and keeps its state elsewhere."""
+    for comp in COMPONENTS:
+        port = lab.env.get(comp.port_env)
+        if not port or port == str(comp.default_port):
+            continue
+        for end in ("/", "'", '"', " "):
+            line = line.replace(f"127.0.0.1:{comp.default_port}{end}", f"127.0.0.1:{port}{end}")
+        if line.endswith(f"127.0.0.1:{comp.default_port}"):
+            line = line[: -len(str(comp.default_port))] + port
+    return line.replace(".lab/", f"{lab.state}/")
+
+
+def run_shell(lab: DrillLab, line: str) -> subprocess.CompletedProcess[str]:
+    """A shell line as written, on ``lab``: ``python`` and ``aiops-lab`` are this interpreter's (first on
+    PATH), and ``.lab/`` is the lab's state dir."""
+    env = dict(lab.env)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return subprocess.run(["bash", "-c", on_this_lab(lab, line)], env=env, cwd=lab.state.parent,
+                          capture_output=True, text=True, timeout=SHELL_TIMEOUT_S, stdin=subprocess.DEVNULL,
+                          check=False)
+
+
+def mitigation_lines(drill: Drill) -> list[tuple[str, str]]:
+    """The debrief's mitigation as (kind, text): cli | shell | manual (an instruction, not a command)."""
+    out = []
+    for line in drill.debrief.mitigation:
+        text = line.strip()
+        if text.startswith("aiops-lab "):
+            out.append(("cli", text))
+        elif text.split(" ", 1)[0] in SHELL_TOOLS:
+            out.append(("shell", text))
+        else:
+            out.append(("manual", text))
+    return out
+
+
+def mitigate(lab: DrillLab, drill: Drill, progress: Progress = quiet,
+             manual: Callable[[], None] | None = None) -> None:
+    """Run the debrief's mitigation as written: CLI lines as ``aiops-lab`` commands, shell lines through
+    bash. An instruction is done by ``manual`` (once, for all of them: a test knows how to edit a file),
+    and without one the drill cannot be rehearsed."""
+    manual_done = False
+    for i, (kind, text) in enumerate(mitigation_lines(drill), 1):
+        if kind == "manual":
+            if manual is None:
+                raise StageFailed(f"mitigation step {i} is an instruction, not a command: {text!r}")
+            if not manual_done:
+                manual()
+                manual_done = True
+            continue
+        if kind == "cli":
+            args = shlex.split(text)[1:]
+            done = lab.cli(*args)
+            allowed: tuple[int, ...] = (0, 1) if args and args[0] in DIAGNOSIS else (0,)
+        else:
+            done = run_shell(lab, text)
+            allowed = (0,)
+        if done.returncode not in allowed or "Traceback" in done.stderr:
+            raise StageFailed(f"mitigation step {i} `{text}` exited {done.returncode}:\n{_tail(done)}")
+        progress(f"...  ran: {text}")
+
+
+def wait_recovered(lab: DrillLab, drill: Drill, deadline_s: float, progress: Progress = quiet) -> str:
+    """Poll until ``drill check`` passes; returns what the passing check printed. The PromQL checks are
+    first evaluated here, against the lab's Prometheus: while one of them fails the CLI's verdict could
+    only be "FAIL", and a CLI run costs a second of CPU (seven labs polling side by side cannot afford it)."""
+    prom = Prometheus(lab.url(PROMETHEUS.name))
+    prom_checks = [c for c in drill.checks if isinstance(c, PromCheck)]
+    last = [""]
+
+    def passes() -> bool:
+        pending = [r for r in (checks.promql(c, prom) for c in prom_checks) if not r.passed]
+        if pending:
+            last[0] = "(drill check not run: the PromQL checks do not hold yet) " + "; ".join(
+                f"{r.name}: {r.detail}" for r in pending)
+            return False
+        done = lab.cli("drill", "check")
+        last[0] = done.stdout + done.stderr
+        if done.returncode not in (0, int(ExitStatus.CHECK_FAILED)):
+            raise StageFailed(f"drill check failed to run (exit {done.returncode}): {_tail(done)}")
+        return done.returncode == 0
+
+    if not poll("drill check to pass", deadline_s, passes, progress):
+        raise StageFailed(f"the mitigation did not restore the service: drill check still fails after "
+                          f"{deadline_s:.0f} s; last: {last[0][-800:]}")
+    return last[0]
+
+
+def stop_clean(lab: DrillLab, before: Baseline) -> None:
+    """``drill stop``, then nothing of the drill is left (``lab_state.leftovers``), each leftover named."""
+    j = jr.load_current(lab.state)
+    traffic, scheduler = (j.traffic_pid, j.scheduler_pid) if j is not None else (None, None)
+    done = lab.cli("drill", "stop")
+    if done.returncode != 0:
+        raise StageFailed(f"drill stop failed (exit {done.returncode}):\n{_tail(done)}")
+    left = lab_state.leftovers(lab, before, traffic, scheduler)
+    if left:
+        raise StageFailed("drill stop left state behind: " + "; ".join(left))
+
+
+# --- the rehearsal ----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -56,46 +257,23 @@ class Verdict:
         return self.failed is None
 
 
-class StageFailed(Exception):
-    pass
-
-
 class Rehearsal:
-    def __init__(self, file: Path, progress: Callable[[str], None], page_slack_s: float) -> None:
+    def __init__(self, file: Path, progress: Progress, page_slack_s: float) -> None:
         self.file, self.progress, self.page_slack_s = Path(file), progress, page_slack_s
-        self.env = dict(os.environ)
+        env = dict(os.environ)
         if not is_catalogue_file(self.file):
             here = str(self.file.resolve().parent)
-            self.env["AIOPS_DRILLS_PATH"] = os.pathsep.join(p for p in (here, self.env.get("AIOPS_DRILLS_PATH"))
-                                                            if p)
-        self.drill: Drill | None = None
+            env["AIOPS_DRILLS_PATH"] = os.pathsep.join(p for p in (here, env.get("AIOPS_DRILLS_PATH")) if p)
+        self.lab = EnvLab(env)
         self.verdict = Verdict(self.file.stem)
         self.injected_at = 0.0
         self._mark = time.monotonic()
-
-    # --- helpers ------------------------------------------------------------------------------------------
 
     def _done(self, name: str, detail: str) -> None:
         now = time.monotonic()
         self.verdict.stages.append(Stage(name, round(now - self._mark, 1), detail))
         self._mark = now
         self.progress(f"ok   {name}: {detail}")
-
-    def _cli(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        return run_cli(self.env, *args, timeout=timeout)
-
-    def _wait(self, what: str, deadline_s: float, probe: Callable[[], bool]) -> bool:
-        end, said = time.monotonic() + deadline_s, time.monotonic()
-        while time.monotonic() < end:
-            if probe():
-                return True
-            if time.monotonic() - said >= PROGRESS_EVERY_S:
-                said = time.monotonic()
-                self.progress(f"...  waiting for {what}: {end - said:.0f} s left of {deadline_s:.0f} s")
-            time.sleep(POLL_S)
-        return probe()
-
-    # --- the stages ---------------------------------------------------------------------------------------
 
     def check_file(self) -> Drill:
         result = validate(self.file)
@@ -105,101 +283,31 @@ class Rehearsal:
         self._done("validate", f"{self.file} is valid ({len(result.warnings)} warning(s))")
         return result.drill
 
-    def start(self, drill: Drill) -> lab_state.Baseline:
-        before = lab_state.baseline()
-        done = self._cli("drill", "start", drill.id, "--no-wait")
-        if done.returncode != 0:
-            raise StageFailed(f"drill start failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-1500:]}")
-        j = jr.load_current()
-        if j is None or j.injected_at is None:
-            raise StageFailed("drill start returned but no drill is running")
-        self.injected_at = j.injected_at
+    def start(self, drill: Drill) -> Baseline:
+        before = lab_state.baseline(self.lab)
+        j, _ = start(self.lab, drill.id)
+        self.injected_at = j.injected_at or 0.0
         self._done("start", f"{len(drill.faults)} fault(s); run {j.run_id}")
         return before
 
     def page(self, drill: Drill) -> None:
         if not drill.expected_alerts:
-            self._cli("drill", "ack")
+            acknowledge(self.lab)
             self._done("page", "no expected alert: acknowledged by hand")
             return
-        deadline = alert_rules.page_deadline(drill, alert_rules.loaded_timings(), self.page_slack_s)
-        missing = set(drill.expected_alerts)
-        self.progress(f"...  waiting up to {deadline:.0f} s for {', '.join(sorted(missing))} to reach the pager")
-
-        def arrived() -> bool:
-            for p in PagerClient().pages_since(self.injected_at) or []:
-                if p["alertname"] in missing:
-                    self.verdict.ttd_s[p["alertname"]] = round(p["paged_at"] - self.injected_at, 1)
-                    missing.discard(p["alertname"])
-                    self.progress(f"...  {p['alertname']} paged after {self.verdict.ttd_s[p['alertname']]:.0f} s")
-            return not missing
-
-        if not self._wait("the expected pages", deadline, arrived):
-            raise StageFailed(f"{', '.join(sorted(missing))} never reached the pager within {deadline:.0f} s "
-                              "(the alert never fired: does the fault move what its rule measures?)")
+        deadline = alert_rules.page_deadline(drill, alert_rules.loaded_timings(self.lab.state), self.page_slack_s)
+        self.progress(f"...  waiting up to {deadline:.0f} s for {', '.join(sorted(drill.expected_alerts))} "
+                      "to reach the pager")
+        self.verdict.ttd_s = wait_for_pages(self.lab, drill, self.injected_at, deadline, self.progress)
         self._done("page", ", ".join(f"{a} after {s:.0f} s" for a, s in self.verdict.ttd_s.items()))
 
-    def check_fails(self) -> None:
-        done = self._cli("drill", "check")
-        if done.returncode == 0:
-            raise StageFailed("drill check passed before any mitigation: the checks do not see the fault")
-        if done.returncode != int(ExitStatus.CHECK_FAILED):
-            raise StageFailed(f"drill check failed to run (exit {done.returncode}): {done.stderr[-800:]}")
-        self._done("check fails", "drill check fails while the fault is in")
-
-    def mitigate(self, drill: Drill) -> None:
-        for i, line in enumerate(drill.debrief.mitigation, 1):
-            text = line.strip()
-            if text.startswith("aiops-lab "):
-                args = shlex.split(text)[1:]
-                done = self._cli(*args)
-                allowed = (0, 1) if args and args[0] in DIAGNOSIS else (0,)
-            elif text.split(" ", 1)[0] in SHELL_TOOLS:
-                done = subprocess.run(["bash", "-c", text], env=self.env, capture_output=True, text=True,
-                                      timeout=90, stdin=subprocess.DEVNULL, check=False)
-                allowed = (0,)
-            else:
-                raise StageFailed(f"mitigation step {i} is an instruction, not a command: {text!r}")
-            if done.returncode not in allowed:
-                raise StageFailed(f"mitigation step {i} `{text}` exited {done.returncode}:\n"
-                                  f"{(done.stdout + done.stderr)[-800:]}")
-            self.progress(f"...  ran: {text}")
-        self._done("mitigate", f"{len(drill.debrief.mitigation)} step(s) ran")
-
     def recover(self, drill: Drill) -> None:
-        deadline = alert_rules.check_deadline(drill)
-        prom = Prometheus()
-        prom_checks = [c for c in drill.checks if isinstance(c, PromCheck)]
-        last = [""]
-
-        def passes() -> bool:
-            pending = [r for r in (checks.promql(c, prom) for c in prom_checks) if not r.passed]
-            if pending:  # the CLI could only say FAIL: do not pay its start-up every 2 s
-                last[0] = "; ".join(f"{r.name}: {r.detail}" for r in pending)
-                return False
-            done = self._cli("drill", "check")
-            last[0] = done.stdout[-800:]
-            return done.returncode == 0
-
-        if not self._wait("drill check to pass", deadline, passes):
-            raise StageFailed(f"the mitigation did not restore the service: drill check still fails after "
-                              f"{deadline:.0f} s; last: {last[0]}")
-        j = jr.load_current()
+        wait_recovered(self.lab, drill, alert_rules.check_deadline(drill), self.progress)
+        j = jr.load_current(self.lab.state)
         if j is not None and j.passed_at is not None:
             self.verdict.ttm_s = round(j.passed_at - self.injected_at, 1)
         self._done("recover", "drill check passes" + (f" {self.verdict.ttm_s:.0f} s after the injection"
                                                        if self.verdict.ttm_s is not None else ""))
-
-    def stop(self, before: lab_state.Baseline) -> None:
-        j = jr.load_current()
-        traffic, scheduler = (j.traffic_pid, j.scheduler_pid) if j is not None else (None, None)
-        done = self._cli("drill", "stop")
-        if done.returncode != 0:
-            raise StageFailed(f"drill stop failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-800:]}")
-        left = lab_state.leftovers(before, traffic, scheduler)
-        if left:
-            raise StageFailed("drill stop left state behind: " + "; ".join(left))
-        self._done("clean stop", "flags, model, processes and faults as before the drill")
 
     def run(self) -> Verdict:
         stage, drill, before = "validate", None, None
@@ -210,27 +318,30 @@ class Rehearsal:
             stage = "page"
             self.page(drill)
             stage = "check fails"
-            self.check_fails()
+            assert_check_fails(self.lab)
+            self._done("check fails", "drill check fails while the fault is in")
             stage = "mitigate"
-            self.mitigate(drill)
+            mitigate(self.lab, drill, self.progress)
+            self._done("mitigate", f"{len(drill.debrief.mitigation)} step(s) ran")
             stage = "recover"
             self.recover(drill)
             stage = "clean stop"
-            self.stop(before)
+            stop_clean(self.lab, before)
+            self._done("clean stop", "flags, model, scrape config, processes and faults as before the drill")
         except (StageFailed, LabError, subprocess.TimeoutExpired) as exc:
             self.verdict.failed = stage
             self.verdict.reason = exc.message if isinstance(exc, LabError) else str(exc)
             if before is not None and stage != "clean stop":
-                self._cli("drill", "stop")  # never leave the failed drill running on the lab
+                self.lab.cli("drill", "stop")  # never leave the failed drill running on the lab
         except KeyboardInterrupt:
             if before is not None:
                 self.progress("interrupted: stopping the drill")
-                self._cli("drill", "stop")
+                self.lab.cli("drill", "stop")
             raise
         return self.verdict
 
 
-def rehearse(file: Path, progress: Callable[[str], None] = print,
+def rehearse(file: Path, progress: Progress = print,
              page_slack_s: float = alert_rules.REHEARSE_PAGE_SLACK_S) -> Verdict:
     """Play ``file`` on the lab the environment points at; the verdict says which stage failed and why."""
     return Rehearsal(file, progress, page_slack_s).run()

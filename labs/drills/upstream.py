@@ -47,12 +47,12 @@ class UpstreamError(Conflict, ValueError):
     """An upstream action is not possible; the message says what to do instead."""
 
 
-def state_path() -> Path:
-    return drills_dir() / "upstream.json"
+def state_path(state: Path | None = None) -> Path:
+    return drills_dir(state) / "upstream.json"
 
 
-def load() -> UpstreamState | None:
-    path = state_path()
+def load(state: Path | None = None) -> UpstreamState | None:
+    path = state_path(state)
     if not path.is_file():
         return None
     try:

@@ -11,9 +11,10 @@ engine drives both targets.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from aiops_core.http import component_problem
-from aiops_core.runstate import ComponentRecord, RunState, component_url, target
+from aiops_core.runstate import ComponentRecord, RunState, component_url, run_file, target
 from aiops_core.topology import COMPONENTS, LOCUST, MODEL_SERVICE, PROMETHEUS
 
 
@@ -46,9 +47,10 @@ def compose_lab() -> ComposeLab:
                       components=comps)
 
 
-def load() -> RunState | None:
-    """The lab record for the current target (``None``: no native lab was ever started here)."""
-    return compose_lab() if is_compose() else RunState.load()
+def load(state: Path | None = None) -> RunState | None:
+    """The lab record for the current target (``None``: no native lab was ever started here); ``state``:
+    the native lab of another state dir than this process's."""
+    return compose_lab() if is_compose() else RunState.load(run_file(state))
 
 
 def not_running_hint() -> str:

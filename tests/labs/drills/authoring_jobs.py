@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from aiops_core.polling import wait_until
-from labs.drills import scaffold
+from labs.drills import lab_state, scaffold
 from labs.drills.alert_rules import REHEARSE_PAGE_SLACK_S, check_deadline
-from labs.drills.catalogue import load_file
+from labs.drills.catalogue import CATALOGUE_DIR, load_file
 from model_service.runtime_config import RuntimeConfig
 from tests.labs.drills import steps
 from tests.labs.drills.lab import Lab
@@ -117,6 +116,43 @@ def rehearse_rejects_a_mitigation_that_does_not_restore(lab: Lab) -> str:
     return f"rejected after {took:.0f} s"
 
 
+_PAUSE_DRIFT_MONITOR = ("    - 'kill -STOP -- \"-$(python -c ''import json;print(json.load(open(\".lab/run/lab.json\"))"
+                        "[\"components\"][\"drift-monitor\"][\"pid\"])'')\"'\n")
+
+
+def _leaves_a_pause(directory: Path) -> Path:
+    """service-crash, as fast as a drill gets (no traffic to warm up, no alert to wait for, its one readiness
+    check passes as soon as the restart is done), whose debrief also pauses the drift monitor."""
+    text = (CATALOGUE_DIR / "service-crash.yml").read_text().replace("id: service-crash", "id: leaves-a-pause")
+    text = re.sub(r"traffic:\n(?:  .*\n)+", "traffic: null\n", text)
+    text = text.replace("expected_alerts: [ModelServiceDown]", "expected_alerts: []")
+    text = re.sub(r"checks:\n(?:  .*\n)+?(  - type: service\n)", r"checks:\n\1", text)
+    restart = "    - aiops-lab service restart model-service\n"
+    assert restart in text and "type: promql" not in text, text
+    path = directory / "leaves-a-pause.yml"
+    path.write_text(text.replace(restart, restart + _PAUSE_DRIFT_MONITOR))
+    return path
+
+
+def rehearse_rejects_a_stop_that_leaves_state_behind(lab: Lab) -> str:
+    """A debrief whose last step pauses the drift monitor (a process the drill never touched, so ``drill stop``
+    has nothing to restore): every stage passes up to the stop, which is rejected naming the paused monitor."""
+    pid = json.loads((lab.state / "run" / "lab.json").read_text())["components"]["drift-monitor"]["pid"]
+    with user_drills(lab) as directory:
+        path = _leaves_a_pause(directory)
+        try:
+            rc, out = rehearse(lab, path)
+        finally:
+            os.killpg(pid, signal.SIGCONT)
+    assert rc == 1, out
+    assert "failed at stage 'clean stop'" in out, out
+    assert "drill stop left state behind: drift-monitor is not healthy" in out, out
+    assert "ok recover: drill check passes" in out, out  # the mitigation itself worked
+    wait_until(lambda: not lab.unhealthy(), timeout=scaled(30), what="the drift monitor to answer again")
+    steps.assert_clean(lab)
+    return out[out.index("drill stop left state behind"):][:160]
+
+
 DELAY_S = 8.0
 
 
@@ -174,16 +210,8 @@ def delayed_fault_starts_later_and_stop_cancels_it(lab: Lab) -> str:
     return f"delayed fault seen {seen_at - injected_at:.1f} s after the injection"
 
 
-_LEFTOVERS = ("import json, sys\nfrom labs.drills import lab_state\n"
-              "before = lab_state.Baseline(flags=json.loads(sys.argv[1]), active_model='v1')\n"
-              "print('\\n'.join(lab_state.leftovers(before, None, None)))")
-
-
 def _leftovers(lab: Lab) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", _LEFTOVERS, json.dumps(DEFAULTS)], env=lab.env, text=True,
-                          capture_output=True, timeout=scaled(60), check=False)
-    assert done.returncode == 0, done.stderr
-    return [line for line in done.stdout.splitlines() if line]
+    return lab_state.leftovers(lab, steps.clean_baseline(lab), None, None)
 
 
 def the_clean_stop_check_names_what_was_left_behind(lab: Lab) -> str:
@@ -212,6 +240,8 @@ JOBS = [
     Job("rehearse_rejects_an_alert_that_never_fires", rehearse_rejects_an_alert_that_never_fires, cost_s=110),
     Job("rehearse_rejects_a_mitigation_that_does_not_restore", rehearse_rejects_a_mitigation_that_does_not_restore,
         cost_s=170),
+    Job("rehearse_rejects_a_stop_that_leaves_state_behind", rehearse_rejects_a_stop_that_leaves_state_behind,
+        cost_s=30),
     Job("delayed_fault_starts_later_and_stop_cancels_it", delayed_fault_starts_later_and_stop_cancels_it, cost_s=40),
     Job("the_clean_stop_check_names_what_was_left_behind", the_clean_stop_check_names_what_was_left_behind,
         cost_s=20),

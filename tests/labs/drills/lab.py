@@ -17,9 +17,8 @@ from typing import Any
 
 import httpx
 
-from aiops_core.http import health_problem
 from aiops_core.polling import wait_until
-from aiops_core.topology import COMPONENTS
+from labs.drills import lab_state, rehearse
 from tests.support.lab import Lab as PrivateLab
 from tests.support.lab import allocate_ports, lab_environment
 
@@ -69,17 +68,10 @@ class Lab(PrivateLab):
     def active_model(self) -> str:
         return httpx.get(self.url("model-service") + "/readyz", timeout=5).json()["model_version"]
 
-    def unhealthy(self) -> dict[str, str]:
+    def unhealthy(self) -> list[str]:
         """Components of the lab that do not answer their health check now (what ``aiops-lab status`` shows,
         without a CLI process)."""
-        out = {}
-        for name, rec in json.loads((self.state / "run" / "lab.json").read_text())["components"].items():
-            if rec.get("state") == "skipped" or not rec.get("health_url"):
-                continue
-            problem = health_problem(rec["health_url"], timeout=5)
-            if problem is not None:
-                out[name] = problem
-        return out
+        return lab_state.unhealthy(self)
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts Prometheus holds now (pending or firing)."""
@@ -103,10 +95,4 @@ def start_lab(name: str, state: Path, ports: dict[str, str]) -> Lab:
 
 def for_this_lab(lab: Lab, line: str) -> str:
     """Docs use the default ports and ``.lab/``; a test lab runs on free ports in a temp state dir."""
-    for comp in COMPONENTS:
-        port = lab.env[comp.port_env]
-        for end in ("/", "'", '"', " "):
-            line = line.replace(f"127.0.0.1:{comp.default_port}{end}", f"127.0.0.1:{port}{end}")
-        if line.endswith(f"127.0.0.1:{comp.default_port}"):
-            line = line[: -len(str(comp.default_port))] + port
-    return line.replace(".lab/", f"{lab.state}/")
+    return rehearse.on_this_lab(lab, line)

@@ -1,24 +1,23 @@
 """The steps of a drill, each through the learner's CLI, each asserting what a learner would notice if it went
 wrong: start, the page, a failing check, the debrief's mitigation as written, a passing check, the report,
-a clean stop -- and the reset after a failure."""
+a clean stop -- and the reset after a failure.
+
+The stages a rehearsal has too (start, the page, the failing check, the mitigation, the recovery, the clean
+stop) are ``aiops-lab drill rehearse``'s own (``labs.drills.rehearse``): the catalogue is rehearsed by the
+product's code; this module adds what a test verifies beyond it."""
 
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 
 from aiops_core.polling import wait_until
-from aiops_core.prometheus import Prometheus
-from labs.drills import catalogue, checks
+from labs.drills import catalogue, lab_state, rehearse
 from labs.drills.fault_types import (
     BadModelFault,
     ConfigFlagFault,
@@ -26,15 +25,13 @@ from labs.drills.fault_types import (
     StaleModelFault,
     UpstreamReleaseFault,
 )
-from labs.drills.schema import Drill, PromCheck
+from labs.drills.schema import Drill
 from model_service.runtime_config import RuntimeConfig
-from tests.labs.drills.lab import Lab, for_this_lab
+from tests.labs.drills.lab import Lab
 from tests.labs.drills.plan import Plan, Run
 from tests.labs.drills.timing import page_timeout
 
 CLEAR_TIMEOUT_S = 300.0  # the previous drill's alert resolving (quality windows are 2.5 min in lab mode)
-STATUS_DIAGNOSIS = {"status"}  # `aiops-lab status` exits 1 while a component is down: that is its point
-SHELL_TOOLS = {"curl", "ps", "kill", "cat", "grep", "tail"}  # non-CLI mitigation lines run as written
 
 
 def running(pid: int) -> bool:
@@ -57,13 +54,10 @@ def start(lab: Lab, drill_id: str, wait: bool = False) -> float:
     """``drill start``; with ``--no-wait`` unless ``wait``: the pool schedules drills whose page depends on
     the alert windows being clear onto quiet labs (their start has nothing to wait for), and every other
     drill is judged by its own assertions, not by how fast its burn rate crosses the threshold."""
-    done = lab.cli("drill", "start", drill_id, *(() if wait else ("--no-wait",)))
     lab.ran.append(drill_id)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert catalogue.get(drill_id).title in done.stdout, "the briefing was not printed"
-    journal = lab.journal()
-    assert journal is not None and journal["drill_id"] == drill_id, journal
-    return journal["injected_at"]
+    journal, printed = rehearse.start(lab, drill_id, wait)
+    assert catalogue.get(drill_id).title in printed, "the briefing was not printed"
+    return journal.injected_at or 0.0
 
 
 def assert_fault_visible(lab: Lab, drill: Drill) -> None:
@@ -84,106 +78,28 @@ def assert_fault_visible(lab: Lab, drill: Drill) -> None:
 
 def wait_for_page(lab: Lab, drill: Drill, injected_at: float) -> tuple[str, float]:
     """The first page of an expected alert after the injection: (alertname, seconds to it)."""
-    expected = set(drill.expected_alerts)
-
-    def paged() -> dict[str, Any] | None:
-        return next((p for p in lab.pages_since(injected_at) if p["alertname"] in expected), None)
-
-    page = wait_until(paged, timeout=page_timeout(lab, drill), interval=1.0,
-                      what=f"one of {sorted(expected)} in the pager of {lab.name}")
-    return page["alertname"], round(page["paged_at"] - injected_at, 1)
+    paged = rehearse.wait_for_pages(lab, drill, injected_at, page_timeout(lab, drill))
+    return next(iter(paged.items()))
 
 
-def ack(lab: Lab) -> None:
-    acked = lab.cli("drill", "ack")
-    assert acked.returncode == 0 and "acknowledged" in acked.stdout, acked.stdout + acked.stderr
-
-
-def check(lab: Lab) -> subprocess.CompletedProcess[str]:
-    return lab.cli("drill", "check")
-
-
-def assert_check_fails(lab: Lab) -> None:
-    failed = check(lab)
-    assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "FAIL" in failed.stdout, failed.stdout
-
-
-def wait_check_passes(lab: Lab, drill: Drill, timeout: float) -> str:
-    """Poll until ``drill check`` exits 0. The PromQL checks are first evaluated here, against the lab's
-    Prometheus: while one of them fails the CLI's verdict could only be "FAIL", and a CLI run costs a
-    second of CPU that five labs polling side by side cannot afford."""
-    prom = Prometheus(lab.url("prometheus"))
-    prom_checks = [c for c in drill.checks if isinstance(c, PromCheck)]
-    last: list[str] = []
-
-    def passes() -> bool:
-        pending = [r for r in (checks.promql(c, prom) for c in prom_checks) if not r.passed]
-        if pending:
-            last[:] = ["(not run: the PromQL checks do not hold yet)\n" +
-                       "\n".join(f"{r.name}: {r.detail}" for r in pending)]
-            return False
-        done = check(lab)
-        last[:] = [done.stdout + done.stderr]
-        assert done.returncode in (0, 1), last[0]
-        return done.returncode == 0
-
-    try:
-        wait_until(passes, timeout=timeout, interval=1.0, what="drill check to pass")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\nlast check output:\n{last[0] if last else ''}") from None
-    return last[0]
-
-
-def _venv_env(lab: Lab) -> dict[str, str]:
-    """The guides' shell lines call ``python``: give them this interpreter first on PATH."""
-    env = dict(lab.env)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return env
+ack = rehearse.acknowledge
+assert_check_fails = rehearse.assert_check_fails
+wait_check_passes = rehearse.wait_recovered
 
 
 def run_shell(lab: Lab, line: str) -> subprocess.CompletedProcess[str]:
-    command = for_this_lab(lab, line)
-    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=90,
-                          env=_venv_env(lab), cwd=lab.state.parent, stdin=subprocess.DEVNULL)
-    lab.history.append(f"$ {command}   (exit {done.returncode})\n{(done.stdout + done.stderr)[-1500:]}")
+    """A guide's shell line on this lab, remembered with the lab's CLI outputs for a failure message."""
+    done = rehearse.run_shell(lab, line)
+    lab.history.append(f"$ {rehearse.on_this_lab(lab, line)}   (exit {done.returncode})\n"
+                       f"{(done.stdout + done.stderr)[-1500:]}")
     return done
 
 
-def mitigation_lines(drill: Drill) -> list[tuple[str, str]]:
-    """The debrief's mitigation as (kind, text): cli | shell | manual (an instruction, not a command)."""
-    out = []
-    for line in drill.debrief.mitigation:
-        text = line.strip()
-        if text.startswith("aiops-lab "):
-            out.append(("cli", text))
-        elif text.split(" ", 1)[0] in SHELL_TOOLS:
-            out.append(("shell", text))
-        else:
-            out.append(("manual", text))
-    return out
-
-
 def mitigate(lab: Lab, run: Run, plan: Plan) -> None:
-    """Run the debrief's mitigation as written: CLI lines through ``python -m labs.cli``, shell lines
-    through bash (on this lab's ports), instructions through the plan's ``manual_steps``."""
-    manual_done = False
-    for kind, text in mitigation_lines(run.drill):
-        if kind == "cli":
-            args = shlex.split(text)[1:]
-            done = lab.cli(*args)
-            allowed = (0, 1) if args[0] in STATUS_DIAGNOSIS else (0,)
-            assert done.returncode in allowed, f"{text} -> exit {done.returncode}\n{done.stdout}{done.stderr}"
-            assert "Traceback" not in done.stderr, done.stderr
-        elif kind == "shell":
-            done = run_shell(lab, text)
-            assert done.returncode == 0, f"{text} -> exit {done.returncode}\n{done.stdout}{done.stderr}"
-        elif not manual_done:
-            assert plan.manual_steps is not None, (
-                f"{run.drill.id}: the mitigation step {text!r} is an instruction, not a command; "
-                "give the drill a Plan(manual_steps=...) in tests/labs/drills/test_drills_e2e.py")
-            plan.manual_steps(lab, run)
-            manual_done = True
+    """The debrief's mitigation as written (``rehearse.mitigate``); its instructions through the plan's
+    ``manual_steps``."""
+    manual = plan.manual_steps
+    rehearse.mitigate(lab, run.drill, manual=None if manual is None else lambda: manual(lab, run))
 
 
 def report(lab: Lab, drill: Drill) -> dict[str, Any]:
@@ -211,27 +127,23 @@ def report(lab: Lab, drill: Drill) -> dict[str, Any]:
     return data
 
 
+def clean_baseline(lab: Lab) -> lab_state.Baseline:
+    """The lab as ``aiops-lab up`` left it: default flags, model v1, the rendered scrape config."""
+    return lab_state.Baseline(RuntimeConfig().model_dump(), "v1", lab.baseline_prometheus_yml)
+
+
 def assert_clean(lab: Lab, traffic_pid: int | None = None) -> None:
-    """The lab as ``aiops-lab up`` left it: no drill, default flags, model v1, the rendered scrape config,
-    no drill on the pager, no drill traffic, every component healthy."""
-    assert lab.journal() is None, "a drill journal is still current"
-    assert not (lab.state / "drills" / "upstream.json").exists(), "the drill's upstream clients remain"
-    if traffic_pid:
-        wait_until(lambda: not running(traffic_pid), timeout=10, what="the drill's traffic process to exit")
-    assert lab.flags() == RuntimeConfig().model_dump()
-    assert lab.active_model() == "v1"
-    assert (lab.state / "run" / "config" / "prometheus.yml").read_text() == lab.baseline_prometheus_yml
-    assert httpx.get(lab.url("pager") + "/drill", timeout=5).json()["drill"] is None
-    unhealthy = lab.unhealthy()
-    assert not unhealthy, f"not healthy after the drill: {unhealthy}"
+    """Nothing differs from the lab ``aiops-lab up`` left (``lab_state.leftovers``, what ``drill rehearse``
+    asserts after its stop): no drill, no drill traffic, every component healthy."""
+    left = lab_state.leftovers(lab, clean_baseline(lab), traffic_pid, None)
+    assert not left, "not clean after the drill: " + "; ".join(left)
 
 
 def stop_and_assert_clean(lab: Lab) -> None:
-    journal = lab.journal()
-    stopped = lab.cli("drill", "stop")
-    lab.traffic_stopped_at = time.time()
-    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    assert_clean(lab, journal.get("traffic_pid") if journal else None)
+    try:
+        rehearse.stop_clean(lab, clean_baseline(lab))
+    finally:
+        lab.traffic_stopped_at = time.time()
 
 
 def reset(lab: Lab) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aiops_core.errors import ExitStatus
-from labs.drills import catalogue, scaffold, schedule
+from labs.drills import catalogue, private_lab, scaffold, schedule
 from labs.drills import journal as jr
 from labs.drills.journal import Journal, RollbackAction
 from tests.support.lab import Lab
@@ -235,7 +235,6 @@ def test_rehearse_rejects_an_invalid_file_before_touching_any_lab(lab: Lab, dril
 def test_a_private_lab_gets_its_own_state_and_ports_and_nothing_of_the_callers_lab(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from aiops_core.topology import COMPONENTS
-    from labs.drills import private_lab
 
     monkeypatch.setenv("AIOPS_MODEL_SERVICE_PORT", "8000")
     monkeypatch.setenv("AIOPS_DRILLS_PATH", str(tmp_path))
@@ -245,3 +244,39 @@ def test_a_private_lab_gets_its_own_state_and_ports_and_nothing_of_the_callers_l
     env = private_lab.environment(tmp_path / "state", ports)
     assert env["AIOPS_STATE_DIR"] == str(tmp_path / "state") and env["AIOPS_MODEL_SERVICE_PORT"] != "8000"
     assert env["AIOPS_DRILLS_PATH"] == str(tmp_path)  # the user's drills stay visible to the private lab
+
+
+def test_a_debriefs_shell_line_runs_on_the_rehearsed_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``drill rehearse`` plays a guide's shell line (written for the default lab: port 8000, ``.lab/``) on
+    the lab it rehearses on, with this interpreter's ``python``: service-hung's ``ps`` line read the pid
+    of the caller's own lab before."""
+    from labs.drills import rehearse
+
+    state = tmp_path / "state"
+    (state / "run").mkdir(parents=True)
+    (state / "run" / "lab.json").write_text('{"components": {"model-service": {"pid": 4242}}}')
+    lab = lab_of(state, monkeypatch, AIOPS_MODEL_SERVICE_PORT="18000")
+    assert rehearse.on_this_lab(lab, "curl -s http://127.0.0.1:8000/readyz") == "curl -s http://127.0.0.1:18000/readyz"
+    done = rehearse.run_shell(lab, "cat .lab/run/lab.json | python -c 'import json,sys;print("
+                                   "json.load(sys.stdin)[\"components\"][\"model-service\"][\"pid\"])'")
+    assert done.returncode == 0 and done.stdout.strip() == "4242", done.stdout + done.stderr
+
+
+def test_a_mitigation_step_that_is_an_instruction_cannot_be_rehearsed(tmp_path: Path, drills: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from labs.drills import rehearse
+    from labs.drills.catalogue import load_file
+
+    path = written(drills)
+    path.write_text(path.read_text().replace("    - aiops-lab config history\n",
+                                             "    - edit the config back by hand\n"))
+    with pytest.raises(rehearse.StageFailed, match="step 1 is an instruction, not a command"):
+        rehearse.mitigate(lab_of(tmp_path / "state", monkeypatch), load_file(path, user=True))
+
+
+def lab_of(state: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> private_lab.EnvLab:
+    """The lab this process's environment points at, as ``drill rehearse`` sees it."""
+    monkeypatch.setenv("AIOPS_STATE_DIR", str(state))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return private_lab.EnvLab(dict(os.environ))

@@ -9,8 +9,7 @@ import threading
 import pytest
 
 from aiops_core.polling import wait_until
-from labs.drills import catalogue
-from tests.labs.drills import steps
+from labs.drills import catalogue, rehearse
 from tests.labs.drills.plan import Plan
 from tests.labs.drills.plans import PLANS
 from tests.labs.drills.pool import CpuGate
@@ -26,7 +25,7 @@ def test_every_plan_names_a_drill_of_the_catalogue() -> None:
 @pytest.mark.parametrize("drill_id", DRILLS)
 def test_every_mitigation_step_is_a_command_or_has_manual_steps(drill_id: str) -> None:
     drill = catalogue.get(drill_id)
-    kinds = [kind for kind, _ in steps.mitigation_lines(drill)]
+    kinds = [kind for kind, _ in rehearse.mitigation_lines(drill)]
     assert "cli" in kinds or "shell" in kinds or PLANS.get(drill_id, Plan()).manual_steps, kinds
     if "manual" in kinds:
         assert PLANS.get(drill_id) is not None and PLANS[drill_id].manual_steps is not None, (
