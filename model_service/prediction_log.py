@@ -154,6 +154,11 @@ class PredictionLog:
                 raise ValueError(f"a prediction-log row has {len(r)} values, expected {WIDTH}: {COLUMNS}")
         return self.append_values(list(itertools.chain.from_iterable(rows)), wait)
 
+    def backlogged(self) -> bool:
+        """More than half of ``queue_max_rows`` waiting: the request path lets the writer catch up (one core
+        can accept rows faster than the writer, which shares it and the GIL, commits them)."""
+        return len(self._preds) > self.queue_max_rows * WIDTH // 2
+
     def append_values(self, values: list[object], wait: bool = False) -> Future[None] | None:
         """``append_predictions`` for rows already laid end to end (WIDTH values each): the request path."""
         if len(values) % WIDTH:

@@ -8,13 +8,17 @@ import json
 import math
 import random
 import struct
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 from starlette.requests import ClientDisconnect, Request
 
 from model_service.errors import ApiError
-from model_service.routes import asgi
-from model_service.routes.predict import minutes_text
+from model_service.prediction_log import PredictionLog
+from model_service.routes import asgi, predict
+from model_service.routes.predict import minutes_text, predictions_json
 
 
 def _values() -> list[float]:
@@ -37,6 +41,24 @@ def test_minutes_text_is_what_round_and_repr_always_wrote() -> None:
         assert minutes_text(chunk) == [repr(round(v, 3)) for v in chunk]
     assert [minutes_text([v])[0] for v in values[:5000]] == [repr(round(v, 3)) for v in values[:5000]]
     assert minutes_text([]) == []
+
+
+def test_predictions_json_is_the_objects_the_service_always_sent() -> None:
+    values = _values()
+    in_range = [v for v in values if abs(v) < 1e12]  # a batch with a larger one is written the row way
+    chunks = [in_range[i:i + 1000] for i in range(0, len(in_range), 1000)]  # every value the numpy way
+    for size in (100, 7, 1):  # mixed magnitudes
+        chunks += [values[i:i + size] for i in range(0, 200 * size, size)]
+    for n, chunk in enumerate(chunks):
+        ids = [f"p0a1b2c3d4e-{i:x}" for i in range(n * 1000, n * 1000 + len(chunk))]
+        expected = [{"prediction_id": pid, "predicted_minutes": round(v, 3)}
+                    for pid, v in zip(ids, chunk, strict=True)]
+        text = predictions_json(ids, chunk, np.array(chunk))
+        assert json.loads(f"[{text}]") == expected
+        assert text == ",".join(f'{{"prediction_id":"{pid}","predicted_minutes":{round(v, 3)!r}}}'
+                                for pid, v in zip(ids, chunk, strict=True))
+        assert predictions_json(ids, chunk) == text  # the row path (no array) writes the same
+    assert predictions_json([], []) == predictions_json([], [], np.array([])) == ""
 
 
 def test_a_documented_route_answers_with_what_its_handler_sends() -> None:
@@ -108,3 +130,30 @@ def test_any_other_error_from_a_direct_route_propagates_to_the_500_handler() -> 
 
     with pytest.raises(RuntimeError, match="bug"):
         _call(asgi.DirectRoutes(None, {("POST", "/predict"): handler}), "POST", "/predict")  # type: ignore[arg-type]
+
+
+def _backlogged_log(path: Path) -> PredictionLog:
+    log = PredictionLog(path, flush_ms=10, queue_max_rows=1000)
+    row = ("id", 0.0, "v1", 1.0, 1, 0, None, 1.0, 20.0, 1.0, None)
+    log.append_predictions([(f"b{i}", *row[1:]) for i in range(501)])
+    assert log.backlogged()
+    return log
+
+
+def test_a_backlogged_log_holds_the_request_until_the_writer_catches_up(tmp_path: Path) -> None:
+    """Back-pressure: the request waits (the loop idles, the writer runs) instead of filling the buffer."""
+    log = _backlogged_log(tmp_path / "p.db")
+    log.start()
+    try:
+        asyncio.run(predict._let_the_writer_catch_up(log))
+        assert not log.backlogged()
+    finally:
+        log.close()
+
+
+def test_a_stuck_writer_delays_a_request_by_the_bound_only(tmp_path: Path) -> None:
+    log = _backlogged_log(tmp_path / "p.db")  # never started: nothing will take the backlog
+    started = time.perf_counter()
+    asyncio.run(predict._let_the_writer_catch_up(log))
+    assert time.perf_counter() - started >= predict.BACKLOG_WAIT_S
+    assert log.backlogged()  # the request then appends, and a full buffer still answers 503 (LogFull)

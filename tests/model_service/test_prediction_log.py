@@ -20,6 +20,7 @@ from model_service.prediction_log import ROWS_PER_INSERT, LogDetached, LogFull, 
 from model_service.prediction_log_failures import FailureReport
 from model_service.prediction_log_schema import PAGE_SIZE, SCHEMA
 from tests.model_service.log_file_faults import SIDECARS, remove, remove_and_block
+from tests.support.speed import scaled
 
 
 def _row(pid: str, ts: float | None = None, prediction: float = 20.0) -> tuple:
@@ -113,6 +114,20 @@ def test_full_buffer_refuses_instead_of_dropping(db: Path) -> None:
     with pytest.raises(LogFull, match="10 rows"):
         log.append_predictions([_row("one-too-many")])
     assert log.depth() == 10
+
+
+def test_backlogged_past_half_the_buffer_and_not_after_a_commit(db: Path) -> None:
+    log = PredictionLog(db, flush_ms=10, queue_max_rows=10)
+    log.append_predictions([_row(f"h{i}") for i in range(5)])
+    assert not log.backlogged()  # half is not more than half
+    log.append_predictions([_row("h5")])
+    assert log.backlogged()
+    log.start()
+    try:
+        wait_until(lambda: not log.backlogged(), timeout=scaled(10), what="the writer takes the backlog")
+    finally:
+        log.close()
+    assert _count(db) == 6
 
 
 def test_retention_removes_old_rows_and_caps_row_count(db: Path) -> None:
