@@ -38,6 +38,7 @@ from labs.drills.references import SHELL_TOOLS
 from labs.drills.schema import Drill, PromCheck
 from labs.drills.validate import is_catalogue_file, validate
 
+FAULT_VISIBLE_S = 30.0  # a fault shows in a check within a few scrapes (2 s each in lab mode) and rate windows
 POLL_S = 1.0  # a pager or PromQL query per second; the CLI's own check only once the PromQL checks hold
 PROGRESS_EVERY_S = 15.0
 DIAGNOSIS = {"status"}  # `aiops-lab status` exits 1 while something is down: that is what it is for
@@ -121,14 +122,34 @@ def wait_for_pages(lab: DrillLab, drill: Drill, injected_at: float, deadline_s: 
     return paged
 
 
-def assert_check_fails(lab: DrillLab) -> str:
-    """``drill check`` fails while the fault is in (the checks see it); returns what it printed."""
-    done = lab.cli("drill", "check")
-    if done.returncode == 0:
-        raise StageFailed("drill check passed before any mitigation: the checks do not see the fault")
-    if done.returncode != int(ExitStatus.CHECK_FAILED) or "FAIL" not in done.stdout:
-        raise StageFailed(f"drill check failed to run (exit {done.returncode}): {_tail(done)}")
-    return done.stdout
+def assert_check_fails(lab: DrillLab, drill: Drill | None = None, deadline_s: float = FAULT_VISIBLE_S,
+                       progress: Progress = quiet) -> str:
+    """``drill check`` fails while the fault is in (the checks see it); returns what it printed.
+
+    A fault takes a scrape or two to show in what a check measures (a 5xx ratio over the last 15 s is still
+    0 right after the flag flips): after a page it is there, but a drill with no alert to wait for comes here
+    a second after ``drill start``. So a passing check is "not yet" until ``deadline_s``; with ``drill``, its
+    PromQL checks are evaluated first and the CLI only runs once one of them fails (a CLI run costs a second
+    of CPU)."""
+    prom_only = drill is not None and bool(drill.checks) and all(isinstance(c, PromCheck) for c in drill.checks)
+    prom = Prometheus(lab.url(PROMETHEUS.name)) if prom_only else None
+    seen = [""]
+
+    def fails() -> bool:
+        if prom is not None and drill is not None and all(checks.promql(c, prom).passed for c in drill.checks):
+            return False
+        done = lab.cli("drill", "check")
+        if done.returncode == 0:
+            return False
+        if done.returncode != int(ExitStatus.CHECK_FAILED) or "FAIL" not in done.stdout:
+            raise StageFailed(f"drill check failed to run (exit {done.returncode}): {_tail(done)}")
+        seen[0] = done.stdout
+        return True
+
+    if not poll("drill check to see the fault", deadline_s, fails, progress):
+        raise StageFailed(f"drill check still passed {deadline_s:.0f} s into the fault, before any mitigation: "
+                          "the checks do not see the fault")
+    return seen[0]
 
 
 def on_this_lab(lab: DrillLab, line: str) -> str:
@@ -318,7 +339,7 @@ class Rehearsal:
             stage = "page"
             self.page(drill)
             stage = "check fails"
-            assert_check_fails(self.lab)
+            assert_check_fails(self.lab, drill, progress=self.progress)
             self._done("check fails", "drill check fails while the fault is in")
             stage = "mitigate"
             mitigate(self.lab, drill, self.progress)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,45 @@ def lab_of(state: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> private_
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return private_lab.EnvLab(dict(os.environ))
+
+
+class ScriptedCheckLab:
+    """A lab whose ``drill check`` answers from a script: the check-fails stage's polling, without a lab."""
+
+    def __init__(self, state: Path, exits: list[int]) -> None:
+        self.env: dict[str, str] = {}
+        self._state, self.exits, self.calls = state, exits, 0
+
+    @property
+    def state(self) -> Path:
+        return self._state
+
+    def url(self, component: str) -> str:
+        return "http://127.0.0.1:9"
+
+    def cli(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        assert args == ("drill", "check"), args
+        code = self.exits[min(self.calls, len(self.exits) - 1)]
+        self.calls += 1
+        return subprocess.CompletedProcess(args, code, " FAIL x" if code else " PASS x", "")
+
+
+def test_the_check_fails_stage_waits_for_the_fault_to_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI saw a drill with no expected alert rejected because its 5xx ratio over 15 s was still 0 one second
+    after the start: a passing check is "not yet" until the deadline, and a check that never sees the fault
+    is still rejected."""
+    from aiops_core.errors import ExitStatus
+    from labs.drills import rehearse
+
+    monkeypatch.setattr(rehearse, "POLL_S", 0.01)
+    failed = int(ExitStatus.CHECK_FAILED)
+    late = ScriptedCheckLab(tmp_path, [0, 0, failed])
+    assert "FAIL" in rehearse.assert_check_fails(late, deadline_s=5)
+    assert late.calls == 3
+    never = ScriptedCheckLab(tmp_path, [0])
+    with pytest.raises(rehearse.StageFailed, match=r"still passed 0 s into the fault.*do not see the fault"):
+        rehearse.assert_check_fails(never, deadline_s=0.2)
+    assert never.calls > 1
+    broken = ScriptedCheckLab(tmp_path, [2])
+    with pytest.raises(rehearse.StageFailed, match="failed to run"):
+        rehearse.assert_check_fails(broken, deadline_s=5)
