@@ -218,7 +218,14 @@ def start_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path,
         state = tmp_path_factory.mktemp(f"drill-lab{i}") / "state"
         shutil.copytree(trained_registry, state / "models")
         specs.append(LabSpec(f"lab{i}", state, ports))
-    pool = Pool(specs, jobs, reset=steps.reset, log=log)
+    journal = tmp_path_factory.getbasetemp() / "drill-pool.log"  # the schedule, readable after a CI run
+
+    def log_and_keep(line: str) -> None:
+        log(line)
+        with journal.open("a") as out:
+            out.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+
+    pool = Pool(specs, jobs, reset=steps.reset, log=log_and_keep)
     pool.start()
     return DrillPool(pool)
 
