@@ -23,11 +23,11 @@ from model_service.routes.predict import minutes_text, predictions_json
 
 def _values() -> list[float]:
     rnd = random.Random(18)
-    values = [rnd.choice((-1, 1)) * 10 ** rnd.uniform(-6, 13) for _ in range(200_000)]
-    for _ in range(100_000):  # ties and their neighbours: where rounding twice would differ from once
+    values = [rnd.choice((-1, 1)) * 10 ** rnd.uniform(-6, 13) for _ in range(80_000)]
+    for _ in range(40_000):  # ties and their neighbours: where rounding twice would differ from once
         tie = (rnd.randint(-10**9, 10**9) + 0.5) / 1000
         values += [tie, math.nextafter(tie, math.inf), math.nextafter(tie, -math.inf)]
-    for _ in range(100_000):  # any bit pattern
+    for _ in range(40_000):  # any bit pattern
         x = struct.unpack("d", struct.pack("Q", rnd.getrandbits(64)))[0]
         if math.isfinite(x):
             values.append(x)

@@ -5,7 +5,6 @@ alert timings come from the rules."""
 from __future__ import annotations
 
 import threading
-import types
 
 import pytest
 
@@ -13,7 +12,7 @@ from aiops_core.polling import wait_until
 from labs.drills import catalogue, rehearse
 from tests.labs.drills.plan import Plan
 from tests.labs.drills.plans import PLANS
-from tests.labs.drills.pool import CpuGate, Job, Pool
+from tests.labs.drills.pool import CpuGate
 from tests.labs.drills.timing import alert_timings, retrain_window_s
 
 DRILLS = sorted(catalogue.catalogue())
@@ -80,25 +79,3 @@ def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() ->
         t.join(10)
     assert order == ["running normal", "heavy", "later normal"]
 
-
-
-def test_boosted_heavy_jobs_run_one_at_a_time_beside_normal_jobs() -> None:
-    """As root the heavy job's lab is reniced (priority.py) instead of the other labs idling: normal jobs are
-    not held back by a queued heavy job, but a second heavy job waits while one runs. Unboosted, a queued
-    heavy job holds the normal ones back (it runs alone, behind the CPU gate)."""
-    lab = types.SimpleNamespace(name="lab0", traffic_stopped_at=None)
-    jobs = [Job("surge-a", lambda _: None, heavy=True), Job("surge-b", lambda _: None, heavy=True),
-            Job("plain", lambda _: None)]
-    pool = Pool([], jobs, reset=lambda _: None)
-    pool._alive, pool._up = {"lab0", "lab1"}, {"lab0", "lab1"}
-    pool.boosting = True
-    assert pool._eligible(pool.jobs["surge-a"], lab) and pool._eligible(pool.jobs["plain"], lab)
-    pool._running["lab1"] = "surge-a"
-    pool.queue.remove(pool.jobs["surge-a"])
-    assert not pool._eligible(pool.jobs["surge-b"], lab), "two heavy jobs at once"
-    assert pool._eligible(pool.jobs["plain"], lab), "a normal job held back beside a boosted heavy job"
-    pool.boosting = False
-    assert not pool._eligible(pool.jobs["plain"], lab), "unboosted, a queued heavy job goes first"
-    pool._up = {"lab0"}
-    pool._running.clear()
-    assert not pool._eligible(pool.jobs["surge-b"], lab), "a heavy job before every lab is up"
