@@ -85,6 +85,37 @@ def up(mode: str, detach: bool, timeout: int) -> None:
     log = (rdir / "supervisor.log").open("ab")
     proc = subprocess.Popen([sys.executable, "-m", "labs.stack", "--mode", mode], stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy())
+    _interrupt_on(signal.SIGTERM, signal.SIGHUP)
+    ready = False
+    try:
+        _wait_until_started(proc, detach, timeout)
+        if detach:
+            return
+        info("press Ctrl-C to stop the lab")
+        ready = True
+        proc.wait()
+    except KeyboardInterrupt:
+        # The supervisor runs in a session of its own (a Ctrl-C meant for `up` must not kill half the lab on
+        # its way), so this is the one place it is stopped: a start abandoned half way, or the foreground lab.
+        _stop_supervisor(proc.pid)
+        if not ready:
+            sys.exit(130)
+
+
+def _interrupt_on(*signals: signal.Signals) -> None:
+    """Treat ``kill``, ``timeout`` and a closed terminal (SIGTERM, SIGHUP) like Ctrl-C: the lab stops with its
+    ``up`` instead of running on, orphaned, on the default ports."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in signals:
+        signal.signal(sig, interrupt)
+
+
+def _wait_until_started(proc: subprocess.Popen[bytes], detach: bool, timeout: int) -> None:
+    """Wait for the components with a live table and print where to open them."""
+    rdir = run_dir()
     started = time.monotonic()
     state = None
     with Live(console=console, refresh_per_second=4, transient=False) as live:
@@ -109,11 +140,6 @@ def up(mode: str, detach: bool, timeout: int) -> None:
         if not healthy:
             sys.exit(int(ExitStatus.CHECK_FAILED))
         return
-    info("press Ctrl-C to stop the lab")
-    try:
-        proc.wait()
-    except KeyboardInterrupt:
-        _stop_supervisor(proc.pid)
 
 
 def _print_urls(state: RunState) -> None:

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from aiops_core.polling import wait_until
+from aiops_core.runstate import pid_alive
 from tests.labs.drills.jobs import DrillPool
 from tests.labs.stack.conftest import run_cli
 from tests.labs.stack.round_trip import JOBS as ROUND_TRIP
+from tests.support.lab import CLI
+from tests.support.speed import scaled
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +34,37 @@ def test_up_status_restart_down_round_trip(drill_pool: DrillPool) -> None:
 
 
 def test_missing_prometheus_binary_is_reported_and_the_rest_starts(lab_env: dict[str, str]) -> None:
+    """A machine without the Prometheus binaries still gets the rest of the lab; and a foreground ``up`` that
+    is sent SIGTERM (``timeout``, ``kill``, a closed terminal) stops its lab like Ctrl-C does -- it used to
+    leave every component running, orphaned, on the lab's ports."""
     venv_bin = os.path.dirname(os.path.abspath(os.sys.executable))
     env = {**lab_env, "PATH": venv_bin}  # no /usr/bin: prometheus and alertmanager are "not installed"
-    started = run_cli(env, "up", "-d", "--timeout", "120")
+    up = subprocess.Popen([*CLI, "up", "--timeout", "120"], env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        wait_until(lambda: _started(env, up), timeout=scaled(150), interval=0.5, what="the foreground lab to start")
         lab = _lab_json(env)
         prom = lab["components"]["prometheus"]
         assert prom["state"] == "skipped"
         assert "apt-get install -y prometheus prometheus-alertmanager" in prom["detail"]
         assert lab["components"]["model-service"]["state"] == "healthy"
-        assert started.returncode == 0, started.stdout + started.stderr
+        pids = [lab["supervisor_pid"], *(c["pid"] for c in lab["components"].values() if c.get("pid"))]
+        assert len(pids) >= 4, lab
+        up.send_signal(signal.SIGTERM)
+        out, _ = up.communicate(timeout=scaled(90))
+        assert up.returncode == 0, out
+        assert "lab stopped" in out, out
+        assert not [p for p in pids if pid_alive(p)], f"still running after SIGTERM to `up`: {pids}\n{out}"
     finally:
+        if up.poll() is None:
+            up.kill()
         run_cli(env, "down")
+
+
+def _started(env: dict[str, str], up: subprocess.Popen[str]) -> bool:
+    assert up.poll() is None, f"`up` exited early ({up.returncode})"
+    try:
+        lab = _lab_json(env)
+    except (OSError, ValueError):
+        return False
+    return all(c["state"] in ("healthy", "skipped") for c in lab["components"].values())
