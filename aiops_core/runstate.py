@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -126,10 +127,11 @@ def component_url(name: str) -> str:
     return locate(name)[0]
 
 
-def admin_token(state: Path | None = None) -> str | None:
+def admin_token(state: Path | None = None, env: Mapping[str, str] | None = None) -> str | None:
     """``AIOPS_ADMIN_TOKEN``, else the token ``aiops-lab up`` wrote into the state dir (``state``: another lab's
-    than this process's), else None."""
-    token = os.environ.get("AIOPS_ADMIN_TOKEN")
+    than this process's), else None. ``env``: that lab's environment instead of this process's (a thread
+    acting on another lab must not read os.environ, which an in-process CLI run may be changing)."""
+    token = (os.environ if env is None else env).get("AIOPS_ADMIN_TOKEN")
     if token:
         return token
     path = paths.admin_token_path(state)

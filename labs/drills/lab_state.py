@@ -48,12 +48,12 @@ class Baseline:
 
 
 def service(lab: DrillLab, timeout: float = 30.0) -> ServiceClient:
-    return ServiceClient(lab.url(MODEL_SERVICE.name), token=admin_token(lab.state), actor=ENGINE_ACTOR,
+    return ServiceClient(lab.url(MODEL_SERVICE.name), token=admin_token(lab.state, lab.env), actor=ENGINE_ACTOR,
                          timeout=timeout)
 
 
 def pager(lab: DrillLab, timeout: float = 10.0) -> PagerClient:
-    return PagerClient(lab.url(PAGER.name), timeout=timeout, token=admin_token(lab.state))
+    return PagerClient(lab.url(PAGER.name), timeout=timeout, token=admin_token(lab.state, lab.env))
 
 
 def prometheus_yml(lab: DrillLab) -> str | None:
@@ -70,7 +70,7 @@ def baseline(lab: DrillLab) -> Baseline:
 def unhealthy(lab: DrillLab) -> list[str]:
     """Components of the running lab that do not answer their health check (a fault or a mitigation step
     that killed or paused one, and a stop that did not bring it back)."""
-    state = labview.load(lab.state)
+    state = labview.load(lab.state, lab_target=lab.env.get("AIOPS_TARGET") or "native")
     out = []
     for name, rec in (state.components.items() if state is not None else ()):
         if rec.state == "skipped" or not rec.health_url:

@@ -47,10 +47,12 @@ def compose_lab() -> ComposeLab:
                       components=comps)
 
 
-def load(state: Path | None = None) -> RunState | None:
+def load(state: Path | None = None, lab_target: str | None = None) -> RunState | None:
     """The lab record for the current target (``None``: no native lab was ever started here); ``state``:
-    the native lab of another state dir than this process's."""
-    return compose_lab() if is_compose() else RunState.load(run_file(state))
+    the native lab of another state dir than this process's; ``lab_target``: that lab's (native or compose)
+    instead of this process's ``AIOPS_TARGET``."""
+    compose = (lab_target or target()) == "compose"
+    return compose_lab() if compose else RunState.load(run_file(state))
 
 
 def not_running_hint() -> str:

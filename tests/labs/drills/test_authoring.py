@@ -5,6 +5,7 @@ seeded. On a real lab: ``test_authoring_on_a_lab.py``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -323,3 +324,27 @@ def test_the_check_fails_stage_waits_for_the_fault_to_show(tmp_path: Path, monke
     broken = ScriptedCheckLab(tmp_path, [2])
     with pytest.raises(rehearse.StageFailed, match="failed to run"):
         rehearse.assert_check_fails(broken, deadline_s=5)
+
+
+def test_a_lab_is_reached_with_its_own_token_and_target_whatever_this_process_env_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's worker threads act on their labs while the main thread runs the CLI in-process, and click's
+    runner sets that run's environment in os.environ: CI saw a clean-stop check answered 403 "the bearer
+    token is wrong" because a thread read the foreground test's AIOPS_ADMIN_TOKEN. A lab's token and target
+    come from the lab's env and state dir, never from this process's."""
+    from labs.drills import lab_state
+    from labs.stack import labview
+
+    state = tmp_path / "state"
+    (state / "run").mkdir(parents=True)
+    (state / "admin-token").write_text("the-labs-own-token\n")
+    (state / "run" / "lab.json").write_text(json.dumps(
+        {"supervisor_pid": 1, "mode": "lab", "started_at": "2026-01-01T00:00:00+00:00", "components": {}}))
+    monkeypatch.setenv("AIOPS_ADMIN_TOKEN", "a-foreground-tests-token")
+    monkeypatch.setenv("AIOPS_TARGET", "compose")
+    lab = ScriptedCheckLab(state, [0])
+    assert lab_state.service(lab).token == "the-labs-own-token"
+    assert lab_state.pager(lab).token == "the-labs-own-token"
+    assert labview.load(state, lab_target="native") is not None  # the native record, not the compose view
+    lab.env = {"AIOPS_ADMIN_TOKEN": "set-for-this-lab"}
+    assert lab_state.service(lab).token == "set-for-this-lab"

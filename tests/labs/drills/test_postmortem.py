@@ -4,6 +4,7 @@ Prometheus scraping the real service."""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import time
@@ -171,7 +172,10 @@ def test_quality_impact_counts_what_each_version_served_and_how_wrong_it_was(
     mae = {s.label: s.points for s in rows["MAE from feedback, by model version"].series}
     assert any(v == pytest.approx(90.0, abs=0.5) for _, v in mae["v1"]), "v1's MAE: 1.5 min, as in the table"
     assert rows["/predict p99 latency"].series[0].points and rows["/predict 5xx ratio"].series[0].points
-    assert all(v == 0 for _, v in rows["/predict 5xx ratio"].series[0].points), "no request failed"
+    # No request failed: every point is 0, or NaN where the rate window held no request at all (0/0: a pause
+    # between the test's bursts outlasting the window, as on a loaded machine) -- the chart draws a gap there.
+    ratio = [v for _, v in rows["/predict 5xx ratio"].series[0].points]
+    assert all(v == 0 or math.isnan(v) for v in ratio) and 0 in ratio, f"no request failed: {ratio}"
     report = sli_chart.chart_window(j, injected, j.passed_at)
     assert report[0] < injected < j.passed_at <= report[1]
     out = postmortem.report_dir(j.run_id)

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,13 @@ def test_missing_prometheus_binary_is_reported_and_the_rest_starts(lab_env: dict
     env = {**lab_env, "PATH": venv_bin}  # no /usr/bin: prometheus and alertmanager are "not installed"
     up = subprocess.Popen([*CLI, "up", "--timeout", "120"], env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    printed: list[str] = []
+    reader = threading.Thread(target=lambda: printed.extend(iter(up.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
     try:
-        wait_until(lambda: _started(env, up), timeout=scaled(150), interval=0.5, what="the foreground lab to start")
+        # Started once `up` itself says so (lab.json can say it a moment before `up` has seen it).
+        wait_until(lambda: _started(up, printed), timeout=scaled(150), interval=0.5,
+                   what="the foreground lab to start")
         lab = _lab_json(env)
         prom = lab["components"]["prometheus"]
         assert prom["state"] == "skipped"
@@ -51,7 +57,9 @@ def test_missing_prometheus_binary_is_reported_and_the_rest_starts(lab_env: dict
         pids = [lab["supervisor_pid"], *(c["pid"] for c in lab["components"].values() if c.get("pid"))]
         assert len(pids) >= 4, lab
         up.send_signal(signal.SIGTERM)
-        out, _ = up.communicate(timeout=scaled(90))
+        up.wait(timeout=scaled(90))
+        reader.join(10)
+        out = "".join(printed)
         assert up.returncode == 0, out
         assert "lab stopped" in out, out
         assert not [p for p in pids if pid_alive(p)], f"still running after SIGTERM to `up`: {pids}\n{out}"
@@ -61,10 +69,6 @@ def test_missing_prometheus_binary_is_reported_and_the_rest_starts(lab_env: dict
         run_cli(env, "down")
 
 
-def _started(env: dict[str, str], up: subprocess.Popen[str]) -> bool:
-    assert up.poll() is None, f"`up` exited early ({up.returncode})"
-    try:
-        lab = _lab_json(env)
-    except (OSError, ValueError):
-        return False
-    return all(c["state"] in ("healthy", "skipped") for c in lab["components"].values())
+def _started(up: subprocess.Popen[str], printed: list[str]) -> bool:
+    assert up.poll() is None, f"`up` exited early ({up.returncode}):\n{''.join(printed)}"
+    return "press Ctrl-C to stop the lab" in "".join(printed)
