@@ -45,6 +45,7 @@ def load_and_capacity(lab: Lab) -> str:
     answers.write_text(yaml.safe_dump({"max_rps": round(knee)}))
     code, text, out = _run(lab, "lab", "check", CAPACITY)
     assert "measuring the knee now" in text and "the knee lies between" in text, out
+    too_high = round(knee * 4)  # far outside the bracket around a knee the check agreed with
     if code != 0:
         # A quick stepped run can land a whole step below the check's own measurement (which re-runs a
         # breaching step). Then the learner reads the bracket the check printed and answers inside it; the
@@ -54,11 +55,13 @@ def load_and_capacity(lab: Lab) -> str:
         low, high = int(bracket.group(1)), int(bracket.group(2))
         assert knee >= low / 2.5, f"load capacity measured {knee} rps, far below the check's bracket {low}-{high}"
         answers.write_text(yaml.safe_dump({"max_rps": (low + high) // 2}))
+        too_high = 2 * high  # the learner's knee can be far below the check's (beside busy CPU hogs: 283 rps
+        # against 709-973), so 4x it can land inside the bracket
         code, text, out = _run(lab, "lab", "check", CAPACITY)
         assert "measuring the knee now" not in text, "a recent measurement is reused"
     assert code == 0, out
 
-    answers.write_text(yaml.safe_dump({"max_rps": round(knee * 4)}))
+    answers.write_text(yaml.safe_dump({"max_rps": too_high}))
     code, text, out = _run(lab, "lab", "check", f"{CAPACITY}/estimate")
     assert code == 1, out
     assert "measuring the knee now" not in text, "a recent measurement is reused"
