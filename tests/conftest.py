@@ -134,7 +134,8 @@ def _drill_pool_in_background(request: pytest.FixtureRequest) -> Iterator[None]:
         from tests.labs.drills import jobs
 
         jobs.BACKGROUND = jobs.start_pool(request.getfixturevalue("tmp_path_factory"),
-                                          request.getfixturevalue("trained_registry"), wanted)
+                                          request.getfixturevalue("trained_registry"), wanted,
+                                          echo=request.config.getoption("capture") == "no")
     try:
         yield
     finally:
@@ -172,7 +173,8 @@ def drill_pool(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     from tests.labs.drills import jobs
 
     if jobs.BACKGROUND is None:
-        jobs.BACKGROUND = jobs.start_pool(tmp_path_factory, trained_registry, _pool_jobs(request.session.items))
+        jobs.BACKGROUND = jobs.start_pool(tmp_path_factory, trained_registry, _pool_jobs(request.session.items),
+                                          echo=request.config.getoption("capture") == "no")
     return jobs.BACKGROUND
 
 

@@ -16,7 +16,9 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -203,10 +205,31 @@ class DrillPool:
             pytest.fail(f"{name} did not finish within the pool's {self.budget_s:.0f}s", pytrace=False)
 
 
+def pool_logger(journal: Path, echo: bool) -> Callable[[str], None]:
+    """The pool's progress lines go to ``journal`` and, with ``echo`` (pytest ``-s``), to the real stdout.
+
+    Never to ``sys.stdout`` as it is when a line is written: a foreground test running the CLI in process
+    (click's ``CliRunner``) has swapped it for its own buffer, and a worker's line landed inside that test's
+    ``--json`` output (``test_report_json_is_the_summary_for_scripts`` failed so)."""
+    console = sys.__stdout__ if echo else None
+    lock = threading.Lock()
+
+    def log(line: str) -> None:
+        with lock:
+            if console is not None:
+                console.write(line + "\n")
+                console.flush()
+            with journal.open("a") as out:
+                out.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+
+    return log
+
+
 def start_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path, wanted: set[str] | None = None,
-               log: Callable[[str], None] = print) -> DrillPool:
+               echo: bool = False) -> DrillPool:
     """Start the workers for the ``wanted`` jobs (and the jobs they follow); all jobs when None. Returns at
-    once. A selection of a few tests starts only as many labs as it has jobs to share out."""
+    once. A selection of a few tests starts only as many labs as it has jobs to share out. The schedule is
+    written to ``<basetemp>/drill-pool.log`` (and echoed with ``echo``)."""
     jobs = all_jobs()
     if wanted is not None:
         unknown = wanted - {j.name for j in jobs}
@@ -219,13 +242,7 @@ def start_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path,
         shutil.copytree(trained_registry, state / "models")
         specs.append(LabSpec(f"lab{i}", state, ports))
     journal = tmp_path_factory.getbasetemp() / "drill-pool.log"  # the schedule, readable after a CI run
-
-    def log_and_keep(line: str) -> None:
-        log(line)
-        with journal.open("a") as out:
-            out.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-
-    pool = Pool(specs, jobs, reset=steps.reset, log=log_and_keep)
+    pool = Pool(specs, jobs, reset=steps.reset, log=pool_logger(journal, echo))
     pool.start()
     return DrillPool(pool)
 

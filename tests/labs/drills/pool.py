@@ -120,7 +120,7 @@ class LabSpec:
 
 class Pool:
     def __init__(self, specs: list[LabSpec], jobs: list[Job], reset: Callable[[Lab], None],
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None]) -> None:
         self.specs, self.reset, self.log = specs, reset, log
         self.jobs = {j.name: j for j in jobs}
         self.queue = sorted(jobs, key=Job.sort_key)

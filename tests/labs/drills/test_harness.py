@@ -4,12 +4,16 @@ alert timings come from the rules."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
+from pathlib import Path
 
 import pytest
 
 from aiops_core.polling import wait_until
 from labs.drills import catalogue, rehearse
+from tests.labs.drills.jobs import pool_logger
 from tests.labs.drills.plan import Plan
 from tests.labs.drills.plans import PLANS
 from tests.labs.drills.pool import CpuGate
@@ -79,3 +83,17 @@ def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() ->
         t.join(10)
     assert order == ["running normal", "heavy", "later normal"]
 
+
+
+def test_a_workers_progress_line_never_lands_in_a_foreground_tests_stdout(tmp_path: Path) -> None:
+    """A foreground test running the CLI in process has ``sys.stdout`` swapped for its own buffer; a pool
+    worker's line written meanwhile went into that buffer and broke the test's ``--json`` parse."""
+    journal = tmp_path / "drill-pool.log"
+    log = pool_logger(journal, echo=False)
+    foreground = io.StringIO()
+    with contextlib.redirect_stdout(foreground):
+        worker = threading.Thread(target=log, args=("[drills] lab0 error-burst: ok in 90s",))
+        worker.start()
+        worker.join()
+    assert foreground.getvalue() == ""
+    assert journal.read_text().rstrip().endswith("[drills] lab0 error-burst: ok in 90s")
