@@ -13,10 +13,19 @@ any other 4xx (404 too)    ``LabError``             2: the request named somethi
 =========================  =======================  ==========================================
 
 The message always carries the service's own ``error`` text, which names the field or thing at fault.
+
+Every request the lab sends goes through ``send``/``get``/``post`` or a client from ``new_client``: no proxy
+from the environment (every lab URL is loopback) and one TLS context for the process. httpx builds a new
+context for each client it makes -- ``httpx.get`` makes one per call -- and loading certifi's CA bundle
+costs ~33 ms of CPU each time, though the lab never speaks TLS: ``aiops-lab drill status`` spent 230 of its
+1,100 ms there, and the pager's watcher paid it on every probe. ruff's TID251 keeps ``httpx.get``/``post``/
+``request`` out of the code; clients come from ``new_client``/``new_async_client``.
 """
 
 from __future__ import annotations
 
+import functools
+import ssl
 from typing import Any, ClassVar
 
 import httpx
@@ -28,6 +37,35 @@ from aiops_core.topology import BY_NAME
 NOT_IDENTIFIED = "not the expected process"  # how ``health_problem`` starts a wrong-identity answer
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context (certifi's CAs, ``SSL_CERT_FILE`` honoured), built on first use."""
+    return httpx.create_ssl_context()
+
+
+def send(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """``httpx.request`` without the environment's proxies and with the shared TLS context."""
+    return httpx.request(method, url, trust_env=False, verify=tls_context(), **kwargs)  # noqa: TID251
+
+
+def get(url: str, **kwargs: Any) -> httpx.Response:
+    return send("GET", url, **kwargs)
+
+
+def post(url: str, **kwargs: Any) -> httpx.Response:
+    return send("POST", url, **kwargs)
+
+
+def new_client(**kwargs: Any) -> httpx.Client:
+    """A keep-alive client for many requests, on the same terms as ``send``."""
+    return httpx.Client(trust_env=False, verify=tls_context(), **kwargs)
+
+
+def new_async_client(**kwargs: Any) -> httpx.AsyncClient:
+    """An asyncio client on the same terms as ``send``."""
+    return httpx.AsyncClient(trust_env=False, verify=tls_context(), **kwargs)
+
+
 def health_problem(url: str, timeout: float = 2.0, identity: str = "") -> str | None:
     """None when ``url`` answers 200, else a short reason ("ConnectError", "HTTP 503").
 
@@ -36,7 +74,7 @@ def health_problem(url: str, timeout: float = 2.0, identity: str = "") -> str | 
     squatter's empty 200s as a healthy model service (issue 14, item 9a).
     """
     try:
-        resp = httpx.get(url, timeout=timeout, trust_env=False)
+        resp = get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         return type(exc).__name__
     if resp.status_code != 200:
@@ -117,8 +155,8 @@ class ApiClient:
         """Send a request and return the decoded JSON; raise a ``LabError`` subclass as the table says."""
         headers = {**self.headers(admin), **kwargs.pop("headers", {})}
         try:
-            resp = httpx.request(method, self.base_url + path, headers=headers, trust_env=False,
-                                 timeout=self.timeout if timeout is None else timeout, **kwargs)
+            resp = send(method, self.base_url + path, headers=headers,
+                        timeout=self.timeout if timeout is None else timeout, **kwargs)
         except httpx.HTTPError as exc:
             raise NotRunning(f"{self.component} at {self.base_url} is not reachable ({type(exc).__name__}); "
                              f"{self.start_hint}") from None

@@ -8,11 +8,11 @@ means "Prometheus refused this expression", shown as is because it is usually th
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.errors import LabError, NotRunning
 from aiops_core.runstate import component_url
 
@@ -46,7 +46,7 @@ class Prometheus:
         self.http = http
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
-        get = self.http.get if self.http is not None else functools.partial(httpx.get, trust_env=False)
+        get = self.http.get if self.http is not None else lab_http.get
         try:
             resp = get(self.base_url + path, params=params, timeout=self.timeout)
         except httpx.HTTPError as exc:
@@ -104,7 +104,7 @@ class Prometheus:
 
     def ready(self) -> bool:
         try:
-            return httpx.get(self.base_url + "/-/ready", timeout=2.0, trust_env=False).status_code == 200
+            return lab_http.get(self.base_url + "/-/ready", timeout=2.0).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -112,7 +112,7 @@ class Prometheus:
         """When the running Prometheus last loaded its config successfully (its start counts), from its own
         ``/metrics`` -- not a query, so it is exact and immediate; None when Prometheus does not answer."""
         try:
-            text = httpx.get(self.base_url + "/metrics", timeout=self.timeout, trust_env=False).text
+            text = lab_http.get(self.base_url + "/metrics", timeout=self.timeout).text
         except httpx.HTTPError:
             return None
         for line in text.splitlines():
@@ -126,6 +126,6 @@ class Prometheus:
     def reload(self) -> bool:
         """POST /-/reload (needs --web.enable-lifecycle). False when reload is not enabled or fails."""
         try:
-            return httpx.post(self.base_url + "/-/reload", timeout=10.0, trust_env=False).status_code == 200
+            return lab_http.post(self.base_url + "/-/reload", timeout=10.0).status_code == 200
         except httpx.HTTPError:
             return False

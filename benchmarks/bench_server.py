@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import psutil
 
+from aiops_core import http as lab_http
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
@@ -81,7 +83,7 @@ def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterat
                 if proc.poll() is not None:
                     raise BenchError(f"server exited during start-up; see {log}:\n{log.read_text()[-2000:]}")
                 try:
-                    if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    if lab_http.get(url + "/healthz", timeout=1).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aiops_core import http as lab_http
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
@@ -57,10 +59,9 @@ def journal(env: dict[str, str]) -> dict[str, Any]:
 
 def first_page_after(env: dict[str, str], since: float) -> tuple[str, float] | None:
     """(alert name, paged_at) of the first page at or after ``since`` (Watchdog aside), from the pager's API."""
-    import httpx
 
     url = f"http://127.0.0.1:{env['AIOPS_PAGER_PORT']}/pages"
-    pages = httpx.get(url, params={"since": since, "limit": 500}, timeout=10, trust_env=False).json()
+    pages = lab_http.get(url, params={"since": since, "limit": 500}, timeout=10).json()
     pages = [p for p in pages if p.get("alertname") != "Watchdog" and p["paged_at"] >= since]
     if not pages:
         return None

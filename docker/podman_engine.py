@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from aiops_core import http as lab_http
+
 WORKDIR = Path(os.environ.get("PODMAN_STACK_DIR", "/var/tmp/aiops-lab-podman"))
 SOCKET = WORKDIR / "podman.sock"
 APT_PACKAGES = ("podman", "mmdebstrap", "runc")
@@ -106,8 +108,8 @@ def api(path: str, timeout: float = 30) -> object:
     """GET the libpod API on the stack's socket (JSON)."""
     import httpx
 
-    with httpx.Client(transport=httpx.HTTPTransport(uds=str(SOCKET)), base_url="http://podman",
-                      timeout=timeout) as client:
+    with lab_http.new_client(transport=httpx.HTTPTransport(uds=str(SOCKET)), base_url="http://podman",
+                             timeout=timeout) as client:
         resp = client.get(f"/v4.0.0/libpod{path}")
         resp.raise_for_status()
         return resp.json() if resp.headers.get("content-type", "").startswith("application/json") else resp.text

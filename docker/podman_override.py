@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from aiops_core import yaml_text
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 # The stack the smoke run starts: every service of the default profile but Grafana (no image obtainable).
@@ -71,7 +73,7 @@ def render(out_dir: Path, ports: dict[str, int], images: dict[str, str], lab_mod
     from monitoring import render as monitoring_render
     from monitoring.compose.generate import CONTAINER_TOKEN_FILE
 
-    base = yaml.safe_load(COMPOSE_FILE.read_text())
+    base = yaml_text.load(COMPOSE_FILE.read_text())
     services: dict[str, Any] = base["services"]
     config_dir = out_dir / "monitoring" / lab_mode
     monitoring_render.render(config_dir, targets={job: f"{job}:{ports[job]}" for job in monitoring_render.JOBS},

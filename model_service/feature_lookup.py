@@ -30,6 +30,7 @@ from typing import Literal
 
 import httpx
 
+from aiops_core import http as lab_http
 from model_service import metrics
 from model_service.circuit_breaker import CircuitBreaker, State, Ticket
 from model_service.errors import ApiError
@@ -64,8 +65,8 @@ class TrafficFeedClient:
 
     def __init__(self, base_url: str, max_connections: int = 100) -> None:
         self.base_url = base_url
-        self._client = httpx.AsyncClient(
-            base_url=base_url, trust_env=False, headers={"user-agent": "aiops-model-service"},
+        self._client = lab_http.new_async_client(
+            base_url=base_url, headers={"user-agent": "aiops-model-service"},
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20))
         self.breaker = CircuitBreaker(on_transition=_export_transition)
         self._probes: set[asyncio.Task[None]] = set()  # strong references: the loop keeps only weak ones

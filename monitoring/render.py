@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from aiops_core import durations, paths
+from aiops_core import durations, paths, yaml_text
 from aiops_core.atomic import atomic_write
 from aiops_core.topology import LOOPBACK
 from monitoring import binaries
@@ -98,16 +98,16 @@ def render(out_dir: Path, *, targets: dict[str, str], pager_url: str, lab_mode: 
         stale.unlink()
     for source in sorted(RULES_SOURCE.glob("*.yml")):
         if lab_mode:
-            doc = _lab_rules(yaml.safe_load(source.read_text()), factor)
+            doc = _lab_rules(yaml_text.load(source.read_text()), factor)
             _write_yaml(rules_dir / source.name, doc, source, factor)
         else:
             shutil.copyfile(source, rules_dir / source.name)
 
-    prom = _prometheus_config(yaml.safe_load(PROMETHEUS_SOURCE.read_text()), targets, lab_mode)
+    prom = _prometheus_config(yaml_text.load(PROMETHEUS_SOURCE.read_text()), targets, lab_mode)
     prom_path = out_dir / "prometheus.yml"
     _write_yaml(prom_path, prom, PROMETHEUS_SOURCE, factor)
 
-    am = _alertmanager_config(yaml.safe_load(ALERTMANAGER_SOURCE.read_text()), pager_url, factor,
+    am = _alertmanager_config(yaml_text.load(ALERTMANAGER_SOURCE.read_text()), pager_url, factor,
                               pager_credentials_file)
     am_path = out_dir / "alertmanager.yml"
     _write_yaml(am_path, am, ALERTMANAGER_SOURCE, factor)

@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from aiops_core import http as lab_http
 from aiops_core import paths
 from aiops_core.alertmanager import Alertmanager, matcher_text, matches
 from aiops_core.errors import ExitStatus, LabError
@@ -185,7 +186,7 @@ def down(reset: bool) -> None:
 
 
 def _firing_alerts(prometheus_url: str) -> list[dict[str, Any]]:
-    resp = httpx.get(prometheus_url + "/api/v1/alerts", timeout=3.0)
+    resp = lab_http.get(prometheus_url + "/api/v1/alerts", timeout=3.0)
     return [a for a in resp.json()["data"]["alerts"] if a.get("state") == "firing"]
 
 

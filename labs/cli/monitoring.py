@@ -20,7 +20,8 @@ import click
 import httpx
 import yaml
 
-from aiops_core import paths
+from aiops_core import http as lab_http
+from aiops_core import paths, yaml_text
 from aiops_core.errors import ExitStatus, LabError, NotRunning
 from aiops_core.runstate import RunState, component_url, config_dir, target
 from aiops_core.topology import ALERTMANAGER, LOOPBACK, PAGER, PROMETHEUS
@@ -57,7 +58,7 @@ def _snapshot(root: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in sorted(root.rglob("*.yml")) if root.is_dir() else []:
         try:
-            out[str(path.relative_to(root))] = yaml.safe_load(path.read_text())
+            out[str(path.relative_to(root))] = yaml_text.load(path.read_text())
         except (OSError, yaml.YAMLError):
             out[str(path.relative_to(root))] = None  # unreadable counts as changed
     return out
@@ -71,7 +72,7 @@ _CHECK = {PROMETHEUS.name: "promtool check config {dir}/prometheus.yml",
 def _reload(name: str, url: str) -> LabError | None:
     """POST ``/-/reload``; the error says what the server answered, or that it does not answer."""
     try:
-        resp = httpx.post(url + "/-/reload", timeout=RELOAD_TIMEOUT_S, trust_env=False)
+        resp = lab_http.post(url + "/-/reload", timeout=RELOAD_TIMEOUT_S)
     except httpx.HTTPError as exc:
         return NotRunning(f"{name} at {url} does not answer ({type(exc).__name__}); the new config is written and "
                           f"is read when it starts: aiops-lab service restart {name}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from aiops_core import yaml_text
 from labs.curriculum.steps import Fail
 
 
@@ -26,7 +27,7 @@ def load_yaml(path: Path, step: str = "read your answers") -> dict[str, Any]:
         raise Fail(step, f"{path} does not exist",
                    f"run: aiops-lab lab start {path.parent.name} (creates it from the starter), then fill it in")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml_text.load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -9,6 +9,7 @@ that is not running is the learner's next step, not a failed exercise: it raises
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from aiops_core import paths
@@ -20,9 +21,12 @@ from aiops_core.topology import BY_NAME
 from model_service.client import ServiceClient
 from model_service.prediction_log import connect
 
-__all__ = ["QueryError", "prediction_log", "query", "require", "service_json", "url"]
+__all__ = ["QueryError", "log_rows", "prediction_log", "query", "require", "service_json", "url"]
 
 START_HINT = "start it with: aiops-lab up -d   (then check again)"
+# The service answers a prediction before its writer thread commits it (every ``log_flush_ms``, 50 ms by
+# default): a check run right after the learner's request may look before the row is there.
+WRITE_BEHIND_S = 2.0
 
 
 def url(component: str) -> str:
@@ -50,6 +54,22 @@ def prediction_log() -> sqlite3.Connection:
         raise NotRunning(f"no prediction log at {path}: the model service has not run with this state dir; "
                          "start the lab: aiops-lab up -d")
     return connect(path, readonly=True)
+
+
+def log_rows(sql: str, params: tuple[Any, ...], wait_s: float = WRITE_BEHIND_S) -> list[tuple[Any, ...]]:
+    """The prediction log's rows for ``sql``; when none match, looked for again for up to ``wait_s``, so a
+    request answered a moment ago is found once its write-behind commit lands (a check run within ~20 ms of
+    the learner's last request reported "no prediction with request id ..." for rows already answered)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        conn = prediction_log()
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+        if rows or time.monotonic() >= deadline:
+            return rows
+        time.sleep(0.05)
 
 
 def service_json(path: str) -> Any:

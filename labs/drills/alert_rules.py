@@ -18,9 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from aiops_core import durations, paths
+from aiops_core import durations, paths, yaml_text
 from labs.drills.schema import Drill, PromCheck
 from labs.pager.heartbeat import ALERTNAME as PAGER_WATCHDOG_ALERT
 from monitoring.render import LAB_SPEEDUP, RULES_SOURCE
@@ -51,7 +49,7 @@ def _load(rules_dir: Path) -> tuple[dict[str, list[dict]], dict[str, list[str]]]
     alerts: dict[str, list[dict]] = {}
     records: dict[str, list[str]] = {}
     for path in sorted(Path(rules_dir).glob("*.yml")):
-        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+        for group in (yaml_text.load(path.read_text()) or {}).get("groups", []):
             for rule in group.get("rules", []):
                 if "alert" in rule:
                     alerts.setdefault(rule["alert"], []).append(rule)

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from aiops_core import paths
+from aiops_core import paths, yaml_text
 from aiops_core.errors import LabError
 from labs.drills.schema import Drill
 
@@ -60,7 +60,7 @@ def load_file(path: Path, deep: bool = True, user: bool = False) -> Drill:
     """Parse and validate one drill file (``deep=False`` skips the names that need pandas/scikit-learn;
     ``user``: a user drill, whose guide may live beside the file)."""
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = yaml_text.load(Path(path).read_text())
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: not valid YAML: {exc}") from None
     except OSError as exc:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.http import component_problem
 from aiops_core.prometheus import PromError, Prometheus
 from aiops_core.runstate import component_url
@@ -90,7 +91,7 @@ def golden(check: GoldenCheck, base_url: str | None = None) -> CheckResult:
     records, labels = held_out(check.scenario, check.rows)
     preds: list[float] = []
     try:
-        with httpx.Client(base_url=base_url, timeout=15.0) as client:
+        with lab_http.new_client(base_url=base_url, timeout=15.0) as client:
             for i in range(0, len(records), GOLDEN_BATCH):
                 resp = client.post("/predict", json={"instances": records[i:i + GOLDEN_BATCH]})
                 if resp.status_code != 200:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from aiops_core import yaml_text
 from aiops_core.errors import LabError
 from aiops_core.http import component_healthy
 from aiops_core.prometheus import Prometheus
@@ -161,7 +162,7 @@ def _scrape_target(j: Journal, f: ScrapeTargetFault) -> str:
     if not path.is_file():
         raise FaultError(f"{path} does not exist: this drill needs a lab started with 'aiops-lab up'")
     original = path.read_text()
-    config = yaml.safe_load(original)
+    config = yaml_text.load(original)
     jobs = [s for s in config.get("scrape_configs", []) if s.get("job_name") == f.job]
     if not jobs:
         raise FaultError(f"no scrape job {f.job!r} in {path}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from aiops_core import yaml_text
 from aiops_core.alertmanager import Alertmanager, matcher_text
 from aiops_core.errors import LabError
 from aiops_core.prometheus import Prometheus
@@ -36,7 +37,7 @@ def _digest(path: Path) -> str:
     generated header, or a pushed file's "# pushed by" line, is not an edit)."""
     raw = path.read_bytes()
     try:
-        canonical = json.dumps(yaml.safe_load(raw), sort_keys=True, default=str).encode()
+        canonical = json.dumps(yaml_text.load(raw), sort_keys=True, default=str).encode()
     except yaml.YAMLError:
         canonical = raw  # a broken file is compared byte for byte
     return hashlib.sha256(canonical).hexdigest()[:16]
@@ -52,7 +53,7 @@ def _file_hashes() -> dict[str, str]:
 def scrape_targets(text: str | None = None) -> dict[str, list[str]]:
     """job name -> static targets of the rendered (or given) Prometheus config; {} when unreadable."""
     try:
-        config = yaml.safe_load(text if text is not None else prometheus_config_path().read_text()) or {}
+        config = yaml_text.load(text if text is not None else prometheus_config_path().read_text()) or {}
     except (OSError, yaml.YAMLError):
         return {}
     return {job.get("job_name", "?"): [t for s in job.get("static_configs", []) for t in s.get("targets", [])]

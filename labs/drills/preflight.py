@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from aiops_core import paths
+from aiops_core import paths, yaml_text
 from aiops_core.alertmanager import Alertmanager, matcher_text
 from aiops_core.durations import parse_seconds
 from aiops_core.errors import ExitStatus, LabError
@@ -46,10 +46,9 @@ SLO_ALERT_RULES = paths.REPO_ROOT / "monitoring" / "prometheus" / "rules" / "slo
 
 def page_windows() -> dict[str, float]:
     """Burn-rate alert -> the long window (nominal seconds) of its fastest *page* (1h for the 14.4x pair)."""
-    import yaml
 
     out: dict[str, float] = {}
-    for group in yaml.safe_load(SLO_ALERT_RULES.read_text())["groups"]:
+    for group in yaml_text.load(SLO_ALERT_RULES.read_text())["groups"]:
         for rule in group["rules"]:
             labels = rule.get("labels") or {}
             if "alert" in rule and labels.get("severity") == "page" and labels.get("long_window"):

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.atomic import atomic_write
 from labs.drills import journal, upstream
 from model_service import congestion, generator
@@ -211,7 +212,8 @@ class TrafficRunner:
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=MAX_IN_FLIGHT + LABEL_WORKERS, max_keepalive_connections=32)
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
+        async with lab_http.new_async_client(base_url=self.base_url, timeout=REQUEST_TIMEOUT_S,
+                                             limits=limits) as client:
             await asyncio.gather(self._control(), self._checkout(client),
                                  *(self._label_worker(client) for _ in range(LABEL_WORKERS)))
 

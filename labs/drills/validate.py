@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import ValidationError
 
+from aiops_core import yaml_text
 from labs.drills import catalogue, references
 from labs.drills.scaffold import TODO
 from labs.drills.schema import Drill
@@ -93,7 +94,7 @@ def validate(path: Path) -> Validation:
         return Validation(path, None, [Problem(path, None, "", "not a text file (a drill file is UTF-8 YAML)")])
     try:
         lines = node_lines(text)
-        raw = yaml.safe_load(text)
+        raw = yaml_text.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -16,8 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import httpx
-
+from aiops_core import http as lab_http
 from aiops_core import paths
 from aiops_core.errors import Conflict, NotRunning
 from aiops_core.polling import Timeout, wait_until
@@ -92,7 +91,7 @@ def spawn() -> str:
         record = server_record()
         if record is None or record.get("pid") != proc.pid:
             return None
-        httpx.get(f"{record['url']}/healthz", timeout=2.0, trust_env=False).raise_for_status()
+        lab_http.get(f"{record['url']}/healthz", timeout=2.0).raise_for_status()
         return str(record["url"])
 
     try:

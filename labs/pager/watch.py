@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiops_core import http as lab_http
 from aiops_core.http import component_problem
 
 # The alerts about the alert path itself (monitoring/prometheus/rules/meta-alerts.yml).
@@ -54,7 +55,7 @@ class PathWatch:
         return [*self._pager(), *self._alertmanager(), *self._prometheus()]
 
     def _get(self, url: str) -> httpx.Response:
-        return httpx.get(url, timeout=self.timeout_s, trust_env=False)
+        return lab_http.get(url, timeout=self.timeout_s)
 
     def _pager(self) -> list[Finding]:
         problem = component_problem("pager", self.pager_url + "/healthz", self.timeout_s)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 from labs.runtime.base import RuntimeError_
 
@@ -45,7 +46,7 @@ def default_project(compose_file: Path = COMPOSE_FILE) -> str:
     if env:
         return env
     try:
-        name = (yaml.safe_load(compose_file.read_text()) or {}).get("name")
+        name = (yaml_text.load(compose_file.read_text()) or {}).get("name")
     except (OSError, yaml.YAMLError) as exc:
         raise RuntimeError_(f"cannot read the compose project name from {compose_file}: {exc}; "
                             "set COMPOSE_PROJECT_NAME") from None

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 
 PACKAGE_HOMES = (Path("/usr/share/grafana"), Path("/opt/grafana"))
@@ -58,13 +59,13 @@ def render_grafana(out_dir: Path, port: int, prometheus_url: str) -> Path:
         shutil.rmtree(prov)
     shutil.copytree(prov_src, prov)
     for path in (prov / "datasources").glob("*.y*ml"):
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml_text.load(path.read_text())
         for ds in doc.get("datasources", []):
             if ds.get("type") == "prometheus":
                 ds["url"] = prometheus_url
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
     for path in (prov / "dashboards").glob("*.y*ml"):
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml_text.load(path.read_text())
         for provider in doc.get("providers", []):
             provider.setdefault("options", {})["path"] = str(REPO_ROOT / "grafana" / "dashboards")
         path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.runstate import ComponentRecord
 from aiops_core.topology import (
     ALERTMANAGER,
@@ -58,7 +59,7 @@ class Link:
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=PROBE_TIMEOUT_S, trust_env=False).status_code == 200
+        return lab_http.get(url, timeout=PROBE_TIMEOUT_S).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from aiops_core import yaml_text
 from aiops_core.errors import LabError
 from model_service.features import FEATURE_NAMES, FEATURES_BY_NAME, FeatureSpec
 
@@ -63,7 +64,7 @@ def column_kind(spec: FeatureSpec) -> str:
 def load(path: Path) -> DriftConfig:
     """Read and validate ``path``; raises DriftConfigError naming the offending key."""
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = yaml_text.load(Path(path).read_text())
     except FileNotFoundError:
         raise DriftConfigError(f"{path}: drift config not found; unset AIOPS_DRIFT_CONFIG to use the "
                                "shipped monitoring/drift/drift.yml") from None

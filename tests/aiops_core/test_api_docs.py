@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from tests.labs.pager.test_pager_api import start_pager
 from tests.labs.traffic_feed.feed import start_feed
 from tests.support.browser import Browser
@@ -49,7 +49,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path) -> It
 
 
 def _operations(base: str) -> set[str]:
-    schema = httpx.get(base + "/openapi.json", timeout=10).json()
+    schema = lab_http.get(base + "/openapi.json", timeout=10).json()
     return {path for path, ops in schema["paths"].items() for op in ops.values() if isinstance(op, dict)}
 
 
@@ -57,7 +57,7 @@ def _operations(base: str) -> set[str]:
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_doc_pages_reference_no_cdn(apps: dict[str, str], app: str, page: str) -> None:
     """The HTML itself names only this server's assets (fails on FastAPI's CDN defaults without a browser)."""
-    resp = httpx.get(apps[app] + page, timeout=10)
+    resp = lab_http.get(apps[app] + page, timeout=10)
     assert resp.status_code == 200, resp.text
     assert not re.findall(r"(?:src|href)=[\"']?(?:https?:)?//", resp.text), resp.text
 

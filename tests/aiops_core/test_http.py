@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.errors import Conflict, ExitStatus, LabError, NotRunning
 from aiops_core.http import ApiClient, health_problem, healthy
 from tests.support.http_server import serving
@@ -90,3 +92,25 @@ def test_reachable_means_alive_not_ready(server: str) -> None:
 def test_health_problem_names_the_status(server: str) -> None:
     assert health_problem(server + "/503") == "HTTP 503"
     assert health_problem(server + "/200") is None
+
+
+def test_requests_share_one_tls_context(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx loads certifi's CA bundle (~33 ms of CPU) for every client it builds, and ``httpx.get`` builds
+    one per call: the lab's requests, clients and health probes must load it once per process."""
+    loads: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counting(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    lab_http.tls_context.cache_clear()
+    for _ in range(3):
+        assert lab_http.get(server + "/200").status_code == 200
+        assert healthy(server + "/200")
+        Demo(server).request("GET", "/200")
+        with lab_http.new_client(base_url=server) as client:
+            assert client.get("/200").status_code == 200
+    assert len(loads) == 1
+    assert lab_http.new_client()._transport._pool._ssl_context is lab_http.tls_context()  # type: ignore[attr-defined]

@@ -12,8 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -63,7 +62,7 @@ def _walk(node: Any, env: dict[str, str]) -> Any:
 
 def raw() -> dict[str, Any]:
     """The YAML with anchors and merge keys resolved, variables not yet interpolated."""
-    return yaml.safe_load(COMPOSE_FILE.read_text())
+    return yaml_text.load(COMPOSE_FILE.read_text())
 
 
 def env_example() -> dict[str, tuple[str, bool]]:

@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from aiops_core.topology import BY_NAME, COMPONENTS
 from tests.labs.drills.lab import Lab
@@ -68,8 +67,8 @@ def _journal(s: Stack) -> dict | None:
 
 
 def _flags(s: Stack) -> dict:
-    return httpx.get(s.url("model-service") + "/admin/config", timeout=10,
-                     headers={"Authorization": f"Bearer {s.host_env['AIOPS_ADMIN_TOKEN']}"}).json()["flags"]
+    return lab_http.get(s.url("model-service") + "/admin/config", timeout=10,
+                        headers={"Authorization": f"Bearer {s.host_env['AIOPS_ADMIN_TOKEN']}"}).json()["flags"]
 
 
 def a_native_only_drill_is_refused_before_anything_happens(stack: Stack) -> None:
@@ -88,7 +87,7 @@ def error_burst_end_to_end_over_published_ports(stack: Stack) -> None:
     injected = journal["injected_at"]
 
     def paged() -> bool:
-        pages = httpx.get(stack.url("pager") + "/pages", params={"since": injected}, timeout=5).json()
+        pages = lab_http.get(stack.url("pager") + "/pages", params={"since": injected}, timeout=5).json()
         return any(p["alertname"] == "ModelServiceErrorBudgetBurn" for p in pages)
 
     wait_until(paged, timeout=150, interval=1.0, what="the error-burst page in the pager")
@@ -118,13 +117,13 @@ def bad_release_is_pushed_into_the_services_registry_and_rolled_back(stack: Stac
     before = sorted(p.name for p in (stack.lab_state / "models").iterdir() if p.is_dir())
     started = stack.host("drill", "start", "bad-model-deploy", "--force")
     assert started.returncode == 0, started.stdout + started.stderr
-    served = httpx.get(stack.url("model-service") + "/readyz", timeout=5).json()["model_version"]
+    served = lab_http.get(stack.url("model-service") + "/readyz", timeout=5).json()["model_version"]
     assert served not in before and (stack.lab_state / "models" / served / "model.skops").is_file()
     card = json.loads((stack.lab_state / "models" / served / "card.json").read_text())
     assert card["corruption"] is None, "the release must not confess its corruption in the model card"
     stopped = stack.host("drill", "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    assert httpx.get(stack.url("model-service") + "/readyz", timeout=5).json()["model_version"] == "v1"
+    assert lab_http.get(stack.url("model-service") + "/readyz", timeout=5).json()["model_version"] == "v1"
     assert not (stack.host_state / "models").exists()
 
 
@@ -136,7 +135,7 @@ def a_process_fault_without_a_docker_engine_fails_cleanly_and_rolls_back(stack: 
     assert "rolled back" in failed.stderr and "Docker engine" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert _journal(stack) is None
-    assert httpx.get(stack.url("model-service") + "/readyz", timeout=5).status_code == 200
+    assert lab_http.get(stack.url("model-service") + "/readyz", timeout=5).status_code == 200
 
 
 def _on_a_pool_lab(body: Callable[[Stack], None]) -> Callable[[Lab], None]:

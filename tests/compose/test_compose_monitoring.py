@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
+from aiops_core import yaml_text
 from monitoring.binaries import APT_INSTALL
 from monitoring.compose import generate
 from monitoring.render import MODES
@@ -64,7 +64,7 @@ def test_amtool_accepts_the_compose_alertmanager_config(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_targets_are_compose_services_on_their_container_ports(mode: str) -> None:
-    prom = yaml.safe_load((COMPOSE_DIR / mode / "prometheus.yml").read_text())
+    prom = yaml_text.load((COMPOSE_DIR / mode / "prometheus.yml").read_text())
     targets = [t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
     targets += [t for am in prom["alerting"]["alertmanagers"] for sc in am["static_configs"] for t in sc["targets"]]
     assert targets
@@ -73,7 +73,7 @@ def test_targets_are_compose_services_on_their_container_ports(mode: str) -> Non
         assert host in SERVICES, f"{target}: {host} is not a compose service"
         published = [p.rsplit(":", 1)[1] for p in SERVICES[host].get("ports", [])]
         assert port in published, f"{target}: {host} listens on {published}"
-    am = yaml.safe_load((COMPOSE_DIR / mode / "alertmanager.yml").read_text())
+    am = yaml_text.load((COMPOSE_DIR / mode / "alertmanager.yml").read_text())
     hooks = [h["url"] for r in am["receivers"] for h in r.get("webhook_configs", [])]
     assert hooks and all(h.startswith(generate.pager_url() + "/") for h in hooks), hooks
 

@@ -15,9 +15,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.runtime.docker import DockerRuntime
 from tests.compose import container_stack
@@ -60,7 +60,7 @@ def test_up_wait_brings_every_service_to_healthy(stack: container_stack.Started)
     for name in RUNNING:
         assert (ps[name]["State"], ps[name]["Health"]) == ("running", "healthy"), (name, ps[name])
     def targets() -> list[dict]:
-        return httpx.get(url("prometheus") + "/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+        return lab_http.get(url("prometheus") + "/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
 
     # Ready is not scraped: each target's health is "unknown" until its first scrape (2 s in lab mode).
     every_job_up = dict.fromkeys(("model-service", "drift-monitor", "pager", "traffic-feed", "alertmanager",
@@ -88,9 +88,9 @@ def test_the_readme_commands_work_against_the_stack(stack: container_stack.Start
     assert done.returncode == 1, "status fails while a component (here Grafana, absent) is down"
 
     row = {"distance_km": 3.2, "items_count": 2, "is_peak_hour": 1, "courier_experience_months": 14}
-    answer = httpx.post(url("model-service") + "/predict", json=row, timeout=10)
+    answer = lab_http.post(url("model-service") + "/predict", json=row, timeout=10)
     assert answer.status_code == 200 and answer.json()["model_version"] == "v1", answer.text
-    metrics = httpx.get(url("model-service") + "/metrics", timeout=10).text
+    metrics = lab_http.get(url("model-service") + "/metrics", timeout=10).text
     assert 'aiops_dependency_requests_total{dependency="traffic-feed",outcome="ok"}' in metrics, \
         "traffic_index was looked up from the feed by its service name"
 
@@ -112,7 +112,7 @@ def test_a_process_fault_drill_plays_end_to_end_through_the_engine(stack: contai
         injected = json.loads((host_state / "drills" / "current.json").read_text())["injected_at"]
 
         def paged() -> bool:
-            pages = httpx.get(url("pager") + "/pages", params={"since": injected}, timeout=5).json()
+            pages = lab_http.get(url("pager") + "/pages", params={"since": injected}, timeout=5).json()
             return any(p["alertname"] == "ModelServiceDown" for p in pages)
 
         wait_until(paged, timeout=120 * speed.slowdown(), interval=1.0, what="the ModelServiceDown page")

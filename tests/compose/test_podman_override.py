@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 from aiops_core.topology import COMPONENTS
 
@@ -40,7 +41,7 @@ def override(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
 
 def test_every_started_service_uses_host_networking_and_publishes_nothing(override: tuple[dict, Path]) -> None:
     services, _ = override
-    base = yaml.safe_load(podman_override.COMPOSE_FILE.read_text())["services"]
+    base = yaml_text.load(podman_override.COMPOSE_FILE.read_text())["services"]
     for name, svc in services.items():
         if name in podman_override.UNAVAILABLE:
             assert svc == {"profiles": ["unavailable-here"]}
@@ -72,7 +73,7 @@ def test_monitoring_configs_are_rendered_for_the_moved_ports(override: tuple[dic
     services, out = override
     config = Path(services["prometheus"]["volumes"][0]["source"])
     assert config == out / "monitoring" / "lab"
-    prom = yaml.safe_load((config / "prometheus.yml").read_text())
+    prom = yaml_text.load((config / "prometheus.yml").read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in prom["scrape_configs"]}
     assert targets["model-service"] == ["model-service:18700"] and targets["pager"] == ["pager:18703"]
     am = (config / "alertmanager.yml").read_text()
@@ -84,7 +85,7 @@ def test_no_container_inherits_a_probe_of_a_default_port(override: tuple[dict, P
     """The image's HEALTHCHECK probes the model service on AIOPS_PORT (8000): on host networking, a service
     without its own check (model-init, cli) would probe the host's port 8000 (the tripwire caught it)."""
     services, _ = override
-    base = yaml.safe_load(podman_override.COMPOSE_FILE.read_text())["services"]
+    base = yaml_text.load(podman_override.COMPOSE_FILE.read_text())["services"]
     for name in podman_override.PYTHON_SERVICES:
         if "healthcheck" not in base[name]:
             assert services[name]["healthcheck"] == {"disable": True}, name

@@ -20,9 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from aiops_core import http as lab_http
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 from aiops_core.polling import wait_until
 from labs.dashboards.render import names as dashboard_names
@@ -83,7 +84,7 @@ def all_panels() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def provisioned_uid() -> str:
-    [ds] = yaml.safe_load(DATASOURCE_YML.read_text())["datasources"]
+    [ds] = yaml_text.load(DATASOURCE_YML.read_text())["datasources"]
     return ds["uid"]
 
 
@@ -91,12 +92,12 @@ def provisioned_uid() -> str:
 
 
 def test_provisioning_yaml_is_valid() -> None:
-    ds_doc = yaml.safe_load(DATASOURCE_YML.read_text())
+    ds_doc = yaml_text.load(DATASOURCE_YML.read_text())
     assert ds_doc["apiVersion"] == 1
     [ds] = ds_doc["datasources"]
     assert (ds["type"], ds["uid"], ds["url"], ds["isDefault"]) == ("prometheus", "prometheus",
                                                                   "http://prometheus:9090", True)
-    prov = yaml.safe_load(PROVIDER_YML.read_text())
+    prov = yaml_text.load(PROVIDER_YML.read_text())
     assert prov["apiVersion"] == 1
     [provider] = prov["providers"]
     assert (provider["type"], provider["folder"], provider["options"]["path"]) == (
@@ -345,8 +346,8 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
         for var in board["templating"]["list"]:
             if var["type"] == "query":
                 metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", var["definition"]).groups()  # type: ignore[union-attr]
-                values = httpx.get(f"{prometheus.url}/api/v1/label/{label}/values",
-                                   params={"match[]": metric}, timeout=10).json()["data"]
+                values = lab_http.get(f"{prometheus.url}/api/v1/label/{label}/values",
+                                      params={"match[]": metric}, timeout=10).json()["data"]
                 assert {"/predict", "v1"} & set(values), f"{var['name']}: {values}"
 
     # The same panels drawn without Grafana (aiops-lab dashboard render), from the same Prometheus.

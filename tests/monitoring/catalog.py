@@ -10,8 +10,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 
 RULES_DIR = REPO_ROOT / "monitoring" / "prometheus" / "rules"
@@ -40,7 +39,7 @@ class Rule:
 def rules(rules_dir: Path = RULES_DIR) -> list[Rule]:
     out = []
     for path in sorted(rules_dir.glob("*.yml")):
-        for group in yaml.safe_load(path.read_text())["groups"]:
+        for group in yaml_text.load(path.read_text())["groups"]:
             for raw in group["rules"]:
                 kind = "alert" if "alert" in raw else "record"
                 out.append(Rule(path.name, group["name"], kind, raw[kind], str(raw["expr"]),

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
-from aiops_core import durations
+from aiops_core import durations, yaml_text
 from model_service import metrics as service_metrics
 from monitoring import binaries
 from tests.monitoring import catalog
@@ -114,7 +113,7 @@ def test_no_orphan_runbooks_and_the_index_lists_every_alert() -> None:
 def _unit_test_cases() -> dict[str, list[dict]]:
     cases: dict[str, list[dict]] = {}
     for path in sorted(catalog.RULE_TESTS_DIR.glob("*.test.yml")):
-        for test in yaml.safe_load(path.read_text())["tests"]:
+        for test in yaml_text.load(path.read_text())["tests"]:
             for case in test.get("alert_rule_test", []):
                 cases.setdefault(case["alertname"], []).append(case)
     return cases

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
+from aiops_core import yaml_text
 from monitoring import render
 from tests.monitoring import catalog
 
@@ -66,7 +66,7 @@ def test_a_page_labelled_watchdog_lookalike_is_not_swallowed_by_the_heartbeat(am
 
 
 def test_watchdog_repeats_often_and_everything_sends_resolved() -> None:
-    am = yaml.safe_load(catalog.ALERTMANAGER_YML.read_text())
+    am = yaml_text.load(catalog.ALERTMANAGER_YML.read_text())
     watchdog = next(r for r in am["route"]["routes"] if r["receiver"] == "watchdog")
     assert watchdog["repeat_interval"] == "1m"
     for receiver in am["receivers"]:
@@ -75,7 +75,7 @@ def test_watchdog_repeats_often_and_everything_sends_resolved() -> None:
 
 
 def test_service_down_inhibits_its_error_and_latency_alerts() -> None:
-    am = yaml.safe_load(catalog.ALERTMANAGER_YML.read_text())
+    am = yaml_text.load(catalog.ALERTMANAGER_YML.read_text())
     rule = next(r for r in am["inhibit_rules"] if r["source_matchers"] == ['alertname = "ModelServiceDown"'])
     target = rule["target_matchers"][0]
     for name in ("ModelServiceErrorBudgetBurn", "ModelServiceLatencyBudgetBurn", "ModelServiceMetricsAbsent"):
@@ -86,7 +86,7 @@ def test_service_down_inhibits_its_error_and_latency_alerts() -> None:
 def test_every_webhook_sends_the_lab_token_read_from_a_file() -> None:
     """The pager refuses writes without the lab's token (labs/pager/auth.py): every webhook must carry it, from
     a file (the token is never written into a config that the status API shows)."""
-    am = yaml.safe_load(catalog.ALERTMANAGER_YML.read_text())
+    am = yaml_text.load(catalog.ALERTMANAGER_YML.read_text())
     for receiver in am["receivers"]:
         for hook in receiver["webhook_configs"]:
             auth = hook["http_config"]["authorization"]
@@ -95,7 +95,7 @@ def test_every_webhook_sends_the_lab_token_read_from_a_file() -> None:
 
 
 def test_a_dead_pager_explains_the_failed_notifications() -> None:
-    am = yaml.safe_load(catalog.ALERTMANAGER_YML.read_text())
+    am = yaml_text.load(catalog.ALERTMANAGER_YML.read_text())
     rule = next(r for r in am["inhibit_rules"] if r["source_matchers"] == ['alertname = "PagerDown"'])
     assert rule["target_matchers"] == ['alertname = "AlertmanagerNotificationsFailing"']
     assert {"PagerDown", "AlertmanagerNotificationsFailing"} <= set(catalog.alert_names())

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.support.alertmanager import running_alertmanager
 
@@ -76,7 +76,7 @@ def test_routing_heartbeat_and_inhibition(alertmanager: str, receiver: Receiver)
                short_window="5m"),
         _alert("DriftDatasetDrifted", severity="ticket", job="drift-monitor", instance="127.0.0.1:8001"),
     ]
-    resp = httpx.post(f"{alertmanager}/api/v2/alerts", json=alerts, timeout=10.0)
+    resp = lab_http.post(f"{alertmanager}/api/v2/alerts", json=alerts, timeout=10.0)
     assert resp.status_code == 200, resp.text
 
     wait_until(lambda: receiver.alerts("/alerts", "pager") and receiver.alerts("/alerts", "ticket-queue")
@@ -89,7 +89,7 @@ def test_routing_heartbeat_and_inhibition(alertmanager: str, receiver: Receiver)
     assert {a["labels"]["alertname"] for a in receiver.alerts("/alerts", "ticket-queue")} == {"DriftDatasetDrifted"}
     # The burn-rate page is inhibited by ModelServiceDown: never delivered, shown as suppressed.
     assert {a["labels"]["alertname"] for a in receiver.alerts("/alerts", "pager")} == {"ModelServiceDown"}
-    state = {a["labels"]["alertname"]: a["status"] for a in httpx.get(f"{alertmanager}/api/v2/alerts").json()}
+    state = {a["labels"]["alertname"]: a["status"] for a in lab_http.get(f"{alertmanager}/api/v2/alerts").json()}
     assert state["ModelServiceErrorBudgetBurn"]["state"] == "suppressed"
     assert state["ModelServiceErrorBudgetBurn"]["inhibitedBy"]
     assert state["ModelServiceDown"]["state"] == "active"

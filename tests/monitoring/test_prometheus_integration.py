@@ -12,9 +12,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from aiops_core.runstate import ComponentRecord, RunState
 from aiops_core.topology import MODEL_SERVICE, PROMETHEUS
@@ -106,7 +106,7 @@ def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prom
     # Every runbook query evaluates, and every curl the runbooks give works against the live lab.
     errors = []
     for runbook, query in catalog.runbook_promql():
-        resp = httpx.post(f"{prometheus.url}/api/v1/query", data={"query": query}, timeout=10.0)
+        resp = lab_http.post(f"{prometheus.url}/api/v1/query", data={"query": query}, timeout=10.0)
         if resp.status_code != 200 or resp.json().get("status") != "success":
             errors.append(f"{runbook}: {query!r}: {resp.text[:300]}")
     ran = 0

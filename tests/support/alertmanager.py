@@ -8,9 +8,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from monitoring import render
 from tests.support.ports import free_port
@@ -32,7 +32,7 @@ def running_alertmanager(tmp_path: Path, pager_url: str) -> Iterator[str]:
         def ready() -> bool:
             if proc.proc is not None and proc.proc.poll() is not None:
                 raise AssertionError(f"alertmanager exited:\n{proc.output()[-3000:]}")
-            return httpx.get(render.ready_url(port), timeout=1.0).status_code == 200
+            return lab_http.get(render.ready_url(port), timeout=1.0).status_code == 200
 
         wait_until(ready, timeout=scaled(30), what="alertmanager ready")
         yield f"http://127.0.0.1:{port}"

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 from click.testing import CliRunner, Result
 
+from aiops_core import http as lab_http
 from aiops_core.topology import BY_NAME, COMPONENTS, LOOPBACK
 from tests.support.ports import free_port
 from tests.support.speed import scaled
@@ -116,7 +116,7 @@ class Lab:
         return {"Authorization": f"Bearer {(self.state / 'admin-token').read_text().strip()}"}
 
     def prometheus_targets(self) -> list[dict[str, Any]]:
-        return list(httpx.get(self.url("prometheus") + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"])
+        return list(lab_http.get(self.url("prometheus") + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"])
 
 
 L = TypeVar("L", bound=Lab)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.support.lab import lab_environment
 from tests.support.ports import free_port
@@ -91,7 +92,7 @@ def start_http_process(module: str, name: str, state_dir: Path, env: dict[str, s
     def up() -> bool:
         if proc.proc is not None and proc.proc.poll() is not None:
             raise AssertionError(f"{name} exited early:\n{proc.output()[-3000:]}")
-        return httpx.get(f"http://127.0.0.1:{port}{health_path}", timeout=1.0).status_code == 200
+        return lab_http.get(f"http://127.0.0.1:{port}{health_path}", timeout=1.0).status_code == 200
 
     wait_until(up, timeout=scaled(timeout), what=f"{name} on port {port}")
     return proc
@@ -106,7 +107,7 @@ class ServiceUnderTest(ProcessUnderTest):
         return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10.0)
+        return lab_http.new_client(base_url=self.url, timeout=10.0)
 
 
 def start_service(state_dir: Path, port: int | None = None, wait_ready: bool = True,

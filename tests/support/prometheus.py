@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from aiops_core.prometheus import Prometheus
 from monitoring import render
@@ -44,7 +45,7 @@ def running_prometheus(tmp_path: Path, targets: dict[str, str]) -> Iterator[Test
                              pager_url=f"http://127.0.0.1:{free_port()}", lab_mode=True)
     proc = ManagedProcess(render.prometheus_command(rendered.prometheus_yml, tmp_path / "tsdb", port),
                           lab_environment(tmp_path / "state"), tmp_path / "prometheus.log").start()
-    http = httpx.Client(timeout=10.0)  # keep-alive: tests send hundreds of queries
+    http = lab_http.new_client(timeout=10.0)  # keep-alive: tests send hundreds of queries
     try:
         def ready() -> bool:
             if proc.proc is not None and proc.proc.poll() is not None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from aiops_core import paths
+from aiops_core import paths, yaml_text
 from aiops_core.errors import ExitStatus, LabError
 from labs.curriculum.catalogue import Exercise
 from labs.curriculum.checks import alert_cases
@@ -49,7 +49,7 @@ def _yaml(path: Path, step: str) -> Any:
     if not path.is_file():
         raise Fail(step, f"{path} does not exist", f"run: aiops-lab lab start {path.parent.name} (starter files)")
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml_text.load(path.read_text())
     except yaml.YAMLError as exc:
         raise Fail(step, f"{path.name} is not valid YAML: {str(exc).splitlines()[0]}", "fix the YAML syntax") from None
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
-
+from aiops_core import http as lab_http
 from aiops_core import paths
 from aiops_core.errors import ExitStatus, LabError
 from labs.curriculum import answers, live
@@ -63,7 +62,7 @@ def traffic(ctx: Context, rows: int) -> list[str]:
     records = generator.records(frame)
     prefix = request_prefix(ctx.seed)
     sent = labelled = 0
-    with httpx.Client(base_url=base, timeout=30.0) as client:
+    with lab_http.new_client(base_url=base, timeout=30.0) as client:
         for start in range(0, rows, BATCH):
             resp = client.post("/predict", json={"instances": records[start:start + BATCH]},
                                headers={"X-Request-ID": f"{prefix}-{start // BATCH:04d}"})

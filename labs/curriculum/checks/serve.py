@@ -24,12 +24,8 @@ def _clock(ts: float) -> str:
 
 def _rows(ctx: Context, request_id: str) -> list[tuple[str, float, str, float]]:
     """(prediction id, ts, model version, prediction) of the learner's request, after the module started."""
-    conn = live.prediction_log()
-    try:
-        return conn.execute("SELECT id, ts, model_version, prediction FROM predictions WHERE request_id = ? "
-                            "AND ts >= ? ORDER BY ts", (request_id, ctx.started_at)).fetchall()
-    finally:
-        conn.close()
+    return live.log_rows("SELECT id, ts, model_version, prediction FROM predictions WHERE request_id = ? "
+                         "AND ts >= ? ORDER BY ts", (request_id, ctx.started_at))
 
 
 def check_train_deploy(ctx: Context) -> None:
@@ -99,14 +95,10 @@ def check_feedback(ctx: Context) -> None:
     data = ctx.answers(ANSWERS)
     path = ctx.file(ANSWERS)
     pid = answers.text(data, "feedback_prediction_id", path, "the prediction_id you sent feedback for")
-    conn = live.prediction_log()
-    try:
-        pred = conn.execute("SELECT request_id, prediction FROM predictions WHERE id = ? AND ts >= ?",
-                            (pid, ctx.started_at)).fetchone()
-        fb = conn.execute("SELECT actual, prediction, ts FROM feedback WHERE prediction_id = ? AND ts >= ?",
-                          (pid, ctx.started_at)).fetchone()
-    finally:
-        conn.close()
+    pred = next(iter(live.log_rows("SELECT request_id, prediction FROM predictions WHERE id = ? AND ts >= ?",
+                                   (pid, ctx.started_at))), None)
+    fb = next(iter(live.log_rows("SELECT actual, prediction, ts FROM feedback WHERE prediction_id = ? AND ts >= ?",
+                                 (pid, ctx.started_at))), None)
     if pred is None:
         raise Fail("the prediction is yours", f"no prediction {pid!r} made since you started the module",
                    "copy a prediction_id from the response of YOUR single or batch request")

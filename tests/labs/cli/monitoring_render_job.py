@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import yaml
 
+from aiops_core import http as lab_http
+from aiops_core import yaml_text
 from aiops_core.polling import wait_until
 from aiops_core.prometheus import Prometheus
 from tests.labs.drills.lab import Lab
@@ -23,7 +24,7 @@ from tests.support.speed import scaled
 
 def _push_scrape_target(config: Path, job: str, target: str) -> None:
     """What a bad config push does to the rendered file (the drill's fault, by hand)."""
-    doc = yaml.safe_load(config.read_text())
+    doc = yaml_text.load(config.read_text())
     for scrape in doc["scrape_configs"]:
         if scrape["job_name"] == job:
             scrape["static_configs"] = [{"targets": [target]}]
@@ -37,7 +38,7 @@ def _service_targets(lab: Lab) -> list[tuple[str, str]]:
 
 def _alertmanager_config(lab: Lab) -> str:
     """The configuration the running Alertmanager has loaded, as it reports it."""
-    return str(httpx.get(lab.url("alertmanager") + "/api/v2/status", timeout=5).json()["config"]["original"])
+    return str(lab_http.get(lab.url("alertmanager") + "/api/v2/status", timeout=5).json()["config"]["original"])
 
 
 def render_restores_a_broken_scrape_target(lab: Lab) -> str:
@@ -48,7 +49,7 @@ def render_restores_a_broken_scrape_target(lab: Lab) -> str:
     pager = lab.url("pager")
     (config / "alertmanager.yml").write_text((config / "alertmanager.yml").read_text().replace(pager, f"http://{wrong}"))
     for component in ("prometheus", "alertmanager"):
-        assert httpx.post(lab.url(component) + "/-/reload", timeout=10).status_code == 200
+        assert lab_http.post(lab.url(component) + "/-/reload", timeout=10).status_code == 200
     assert pager not in _alertmanager_config(lab)
     wait_until(lambda: _service_targets(lab) == [(f"http://{wrong}/metrics", "down")], timeout=scaled(30),
                interval=0.5, what="Prometheus scraping the wrong port and failing")

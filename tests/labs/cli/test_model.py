@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.errors import ExitStatus
 from aiops_core.polling import wait_until
 from labs.cli.main import COMMANDS
@@ -96,14 +97,14 @@ def _start_not_ready(state: Path) -> tuple[ManagedProcess, str]:
     def answered() -> httpx.Response | None:
         assert proc.proc is not None and proc.proc.poll() is None, f"the service exited:\n{proc.output()[-3000:]}"
         try:
-            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+            return lab_http.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
         except httpx.HTTPError:
             return None
 
     try:
         ready = wait_until(answered, timeout=scaled(30), what="the model service to answer /readyz")
         assert ready.status_code == 503, ready.text
-        predict = httpx.post(f"http://127.0.0.1:{port}/predict", json={}, timeout=5)
+        predict = lab_http.post(f"http://127.0.0.1:{port}/predict", json={}, timeout=5)
         assert predict.status_code in (422, 503), predict.text
     except BaseException:
         proc.stop()
@@ -123,13 +124,13 @@ def test_a_truncated_pointer_is_named_and_model_deploy_repairs_it_under_the_runn
         assert done.returncode == ExitStatus.CONFLICT, text
         assert f"the active-model pointer {pointer} is corrupt (not valid JSON" in text, text
         assert "aiops-lab model repair" in text, text
-    listed = httpx.get(f"{service.url}/admin/models", headers=service.admin_headers, timeout=10)
+    listed = lab_http.get(f"{service.url}/admin/models", headers=service.admin_headers, timeout=10)
     assert listed.status_code == 409 and f"{pointer} is corrupt" in listed.json()["error"]
 
     deployed = lab.cli("model", "deploy", "v1")  # the fix the runbook names: it never reads the broken pointer
     assert deployed.returncode == 0, _said(deployed)
     assert json.loads(pointer.read_text())["version"] == "v1"
-    assert httpx.get(f"{service.url}/readyz", timeout=10).status_code == 200
+    assert lab_http.get(f"{service.url}/readyz", timeout=10).status_code == 200
     assert lab.cli("model", "list").returncode == 0
 
 
@@ -147,7 +148,7 @@ def test_a_service_started_on_a_truncated_pointer_names_it_and_model_repair_brin
 
     svc = start_service(lab_state)  # waits for /readyz 200
     try:
-        assert httpx.get(f"{svc.url}/model", timeout=10).json()["version"] == "v1"
+        assert lab_http.get(f"{svc.url}/model", timeout=10).json()["version"] == "v1"
     finally:
         svc.process.stop()
 
@@ -196,13 +197,13 @@ def test_a_retrain_on_wrong_labels_is_refused_with_both_maes_and_force_deploys_i
     assert "v3 is registered but was not deployed" in text, text
     assert f"golden-set MAE is {new:.2f} min against {active:.2f} min for the active v1" in text, text
     assert "aiops-lab model deploy v3 --force" in text, text
-    assert httpx.get(f"{service.url}/model", timeout=10).json()["version"] == "v1"
+    assert lab_http.get(f"{service.url}/model", timeout=10).json()["version"] == "v1"
 
     again = lab.cli("model", "deploy", "v3")
     assert again.returncode == ExitStatus.CONFLICT and "v3 is not promoted" in _said(again)
     forced = lab.cli("model", "deploy", "v3", "--force")
     assert forced.returncode == 0, _said(forced)
-    assert httpx.get(f"{service.url}/model", timeout=10).json()["version"] == "v3"
+    assert lab_http.get(f"{service.url}/model", timeout=10).json()["version"] == "v3"
     assert reg.history()[-1] | {"time": ""} == {"time": "", "action": "deploy", "version": "v3", "previous": "v1",
                                                 "actor": "cli", "forced": True}
 
@@ -212,4 +213,4 @@ def test_a_retrain_on_true_labels_passes_the_gate(service: ServiceUnderTest) -> 
     _serve_with_feedback(service, 360, wrong_labels=False)
     done = lab.cli("model", "retrain", "--since", "1h")
     assert done.returncode == 0, _said(done)
-    assert httpx.get(f"{service.url}/model", timeout=10).json()["version"] == "v3"
+    assert lab_http.get(f"{service.url}/model", timeout=10).json()["version"] == "v3"

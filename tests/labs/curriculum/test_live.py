@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.curriculum.checks import drift as drift_checks
 from model_service import generator
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 
 def prom(lab: Lab, expr: str, at: float) -> float | None:
-    body = httpx.get(lab.url("prometheus") + "/api/v1/query", params={"query": expr, "time": f"{at:.3f}"}).json()
+    body = lab_http.get(lab.url("prometheus") + "/api/v1/query", params={"query": expr, "time": f"{at:.3f}"}).json()
     result = body["data"]["result"]
     return float(result[0]["value"][1]) if result else None
 
@@ -58,12 +58,12 @@ def test_01_serve_a_model(live_lab: Lab) -> None:
     check(lab, f"{module}/train-deploy", passes=True)
 
     records = generator.records(generator.generate(3, seed=2))
-    single = httpx.post(url + "/predict", json=records[0], headers={"X-Request-ID": "t-single-1"}).json()
-    httpx.post(url + "/predict", json={"instances": records[:2]}, headers={"X-Request-ID": "t-batch-1"})
-    other = httpx.post(url + "/predict", json=records[2], headers={"X-Request-ID": "someone-else"}).json()
-    fb = httpx.post(url + "/feedback", json={"prediction_id": single["prediction_id"], "actual": 25}).json()
-    httpx.post(url + "/feedback", json={"prediction_id": other["prediction_id"], "actual": 30})
-    card = httpx.get(url + "/model").json()
+    single = lab_http.post(url + "/predict", json=records[0], headers={"X-Request-ID": "t-single-1"}).json()
+    lab_http.post(url + "/predict", json={"instances": records[:2]}, headers={"X-Request-ID": "t-batch-1"})
+    other = lab_http.post(url + "/predict", json=records[2], headers={"X-Request-ID": "someone-else"}).json()
+    fb = lab_http.post(url + "/feedback", json={"prediction_id": single["prediction_id"], "actual": 25}).json()
+    lab_http.post(url + "/feedback", json={"prediction_id": other["prediction_id"], "actual": 30})
+    card = lab_http.get(url + "/model").json()
     good = {"single_request_id": "t-single-1", "batch_request_id": "t-batch-1", "model_version": card["version"],
             "training_rows": card["training_rows"], "holdout_mae_minutes": round(card["metrics"]["holdout"]["mae"], 3),
             "feedback_prediction_id": single["prediction_id"], "absolute_error_minutes": fb["absolute_error_minutes"]}

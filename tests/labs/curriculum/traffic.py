@@ -7,6 +7,7 @@ import time
 
 import httpx
 
+from aiops_core import http as lab_http
 from model_service import generator
 from model_service.features import TARGET
 
@@ -44,7 +45,7 @@ class Traffic:
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
-        with httpx.Client(base_url=self.base_url, timeout=10.0) as client:
+        with lab_http.new_client(base_url=self.base_url, timeout=10.0) as client:
             i = 0
             while not self._stop.is_set() and time.monotonic() < deadline and self.sent < self.max_requests:
                 i += 1

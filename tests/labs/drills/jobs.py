@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.paths import REPO_ROOT
 from aiops_core.polling import wait_until
 from labs.drills import catalogue
@@ -127,7 +127,7 @@ def guide_commands(lab: Lab) -> None:
     errors = []
     prom = lab.url("prometheus")
     for name, query in queries:
-        resp = httpx.post(prom + "/api/v1/query", data={"query": query}, timeout=10)
+        resp = lab_http.post(prom + "/api/v1/query", data={"query": query}, timeout=10)
         if resp.status_code != 200 or resp.json().get("status") != "success":
             errors.append(f"{name}: {query!r}: {resp.text[:200]}")
     for name, line in curls:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.drills import lab_state, rehearse
 from tests.support.lab import Lab as PrivateLab
@@ -60,13 +59,13 @@ class Lab(PrivateLab):
         return json.loads(path.read_text()) if path.is_file() else None
 
     def pages_since(self, since: float) -> list[dict[str, Any]]:
-        return httpx.get(self.url("pager") + "/pages", params={"since": since}, timeout=5).json()
+        return lab_http.get(self.url("pager") + "/pages", params={"since": since}, timeout=5).json()
 
     def flags(self) -> dict[str, Any]:
-        return httpx.get(self.url("model-service") + "/admin/config", headers=self.admin, timeout=10).json()["flags"]
+        return lab_http.get(self.url("model-service") + "/admin/config", headers=self.admin, timeout=10).json()["flags"]
 
     def active_model(self) -> str:
-        return httpx.get(self.url("model-service") + "/readyz", timeout=5).json()["model_version"]
+        return lab_http.get(self.url("model-service") + "/readyz", timeout=5).json()["model_version"]
 
     def unhealthy(self) -> list[str]:
         """Components of the lab that do not answer their health check now (what ``aiops-lab status`` shows,
@@ -75,7 +74,7 @@ class Lab(PrivateLab):
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts Prometheus holds now (pending or firing)."""
-        body = httpx.get(self.url("prometheus") + "/api/v1/alerts", timeout=5).json()
+        body = lab_http.get(self.url("prometheus") + "/api/v1/alerts", timeout=5).json()
         return list(body["data"]["alerts"])
 
     def active_alert_names(self) -> set[str]:

@@ -4,8 +4,7 @@ is played from its catalogue entry alone."""
 
 from __future__ import annotations
 
-import httpx
-
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.drills.fault_types import ConfigFlagFault
 from tests.labs.drills import steps
@@ -59,8 +58,8 @@ def _restart_does_not_help_a_resilience_drill(lab: Lab, run: Run) -> None:
     prom = lab.url("prometheus") + "/api/v1/query"
 
     def uptime() -> float:
-        result = httpx.get(prom, params={"query": 'time() - max(process_start_time_seconds{job="model-service"})'},
-                           timeout=10).json()["data"]["result"]
+        result = lab_http.get(prom, params={"query": 'time() - max(process_start_time_seconds{job="model-service"})'},
+                              timeout=10).json()["data"]["result"]
         return float(result[0]["value"][1]) if result else 0.0
 
     wait_until(lambda: uptime() >= 27, timeout=90, interval=1.0, what="27 s of metrics from the restarted service")

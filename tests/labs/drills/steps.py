@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import psutil
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.drills import catalogue, lab_state, rehearse
 from labs.drills.fault_types import (
@@ -167,9 +168,9 @@ def reset(lab: Lab) -> None:
             httpx.put(f"{svc}/admin/config/{flag}", headers=admin, timeout=30,
                       json={"value": value, "reason": "test harness: reset after a failed drill"})
     if lab.active_model() != "v1":
-        httpx.post(f"{svc}/admin/model/deploy", headers=admin, json={"version": "v1"}, timeout=30)
+        lab_http.post(f"{svc}/admin/model/deploy", headers=admin, json={"version": "v1"}, timeout=30)
     config = lab.state / "run" / "config" / "prometheus.yml"
     if config.read_text() != lab.baseline_prometheus_yml:
         config.write_text(lab.baseline_prometheus_yml)
-        httpx.post(lab.url("prometheus") + "/-/reload", timeout=10)
+        lab_http.post(lab.url("prometheus") + "/-/reload", timeout=10)
     assert_clean(lab)

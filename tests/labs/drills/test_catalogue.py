@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 from labs.drills import catalogue
 from labs.drills.catalogue import CatalogueError, load_all, load_file
@@ -32,7 +32,7 @@ REQUIRED_COVERAGE = ("latency-regression", "error-burst", "service-crash", "serv
 def _alert_names() -> set[str]:
     names = {PAGER_WATCHDOG_ALERT}
     for path in RULES_DIR.glob("*.yml"):
-        for group in yaml.safe_load(path.read_text())["groups"]:
+        for group in yaml_text.load(path.read_text())["groups"]:
             names.update(r["alert"] for r in group["rules"] if "alert" in r)
     return names
 
@@ -40,7 +40,7 @@ def _alert_names() -> set[str]:
 def _recording_names() -> set[str]:
     names = set()
     for path in RULES_DIR.glob("*.yml"):
-        for group in yaml.safe_load(path.read_text())["groups"]:
+        for group in yaml_text.load(path.read_text())["groups"]:
             names.update(r["record"] for r in group["rules"] if "record" in r)
     return names
 

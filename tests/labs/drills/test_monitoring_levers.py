@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.alertmanager import Alertmanager
 from aiops_core.polling import wait_until
 from labs.drills import catalogue, engine, monitoring_levers, preflight, rollback, scoring
@@ -63,7 +63,7 @@ def _set_self_scrape_port(config: Path, port: int) -> None:
 
 def _reload(prom: TestPrometheus) -> float:
     before = prom.last_reload()
-    assert httpx.post(prom.url + "/-/reload", timeout=10).status_code == 200
+    assert lab_http.post(prom.url + "/-/reload", timeout=10).status_code == 200
     return wait_until(lambda: (t := prom.last_reload()) and t != before and t, timeout=10,
                       what="Prometheus to report the reload")
 
@@ -73,7 +73,7 @@ def _silence(am_url: str, alertname: str, comment: str) -> str:
     body = {"matchers": [{"name": "alertname", "value": alertname, "isRegex": False, "isEqual": True}],
             "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat(),
             "createdBy": "learner", "comment": comment}
-    resp = httpx.post(am_url + "/api/v2/silences", json=body, timeout=10)
+    resp = lab_http.post(am_url + "/api/v2/silences", json=body, timeout=10)
     assert resp.status_code == 200, resp.text
     return resp.json()["silenceID"]
 

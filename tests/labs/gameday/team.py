@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import psutil
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.support.lab import Lab
 from tests.support.speed import scaled
@@ -99,7 +100,7 @@ class Team:
 
     def api(self, method: str, path: str, token: str | None, **kwargs: Any) -> httpx.Response:
         headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **kwargs.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=scaled(10), trust_env=False,
+        return lab_http.send(method, self.url + path, headers=headers, timeout=scaled(10),
                              **kwargs)
 
     def gm_token(self) -> str:

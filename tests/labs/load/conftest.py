@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from aiops_core import http as lab_http
 
 os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
 try:
@@ -51,7 +52,7 @@ def report_dirs(env: dict[str, str]) -> list[Path]:
 
 def request_counts(base_url: str) -> dict[str, float]:
     """``aiops_http_requests_total`` summed per route, as the service itself counted."""
-    text = httpx.get(base_url + "/metrics", timeout=5.0).text
+    text = lab_http.get(base_url + "/metrics", timeout=5.0).text
     out: dict[str, float] = defaultdict(float)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.errors import ExitStatus
 from aiops_core.polling import wait_until
 from labs.load.locustfile import BATCH, FEEDBACK, SINGLE
@@ -122,14 +123,14 @@ def test_ui_serves_on_loopback_and_stops_with_the_cli(shared_service: ServiceUnd
     ui = ManagedProcess([*CLI, "load", "ui", "--host", shared_service.url, "--port", str(port)],
                         cli_env, tmp_path / "ui.log").start()
     try:
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0).status_code == 200,
+        wait_until(lambda: lab_http.get(f"http://127.0.0.1:{port}/", timeout=1.0).status_code == 200,
                    timeout=scaled(30), what="Locust web UI")
     finally:
         ui.stop()
 
     def closed() -> bool:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0)
+            lab_http.get(f"http://127.0.0.1:{port}/", timeout=1.0)
         except httpx.TransportError:
             return True
         return False

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.pager.heartbeat import ALERTNAME as HEARTBEAT_MISSING
 from tests.labs.drills.lab import Lab
@@ -38,18 +39,18 @@ def _component(lab: Lab, name: str) -> dict[str, Any]:
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=3).status_code == 200
+        return lab_http.get(url, timeout=3).status_code == 200
     except httpx.HTTPError:
         return False
 
 
 def _heartbeat_healthy(lab: Lab) -> bool:
-    return bool(httpx.get(lab.url("pager") + "/heartbeat", timeout=3).json()["healthy"])
+    return bool(lab_http.get(lab.url("pager") + "/heartbeat", timeout=3).json()["healthy"])
 
 
 def _pages(lab: Lab, alertname: str, since: float) -> list[dict[str, Any]]:
-    return httpx.get(lab.url("pager") + "/pages", params={"alertname": alertname, "since": f"{since:.3f}"},
-                     timeout=3).json()
+    return lab_http.get(lab.url("pager") + "/pages", params={"alertname": alertname, "since": f"{since:.3f}"},
+                        timeout=3).json()
 
 
 def _path_ok(lab: Lab) -> bool:

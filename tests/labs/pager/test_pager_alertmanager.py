@@ -7,10 +7,10 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.labs.pager.test_pager_api import start_pager
 from tests.support.processes import ADMIN_TOKEN, ManagedProcess, free_port, lab_env
@@ -51,17 +51,17 @@ def test_alertmanager_pages_resolves_and_heartbeats_through_the_pager(tmp_path: 
                         lab_env(tmp_path), tmp_path / "alertmanager.log").start()
     am_url = f"http://127.0.0.1:{am_port}"
     try:
-        wait_until(lambda: httpx.get(f"{am_url}/-/ready", timeout=1).status_code == 200, timeout=20,
+        wait_until(lambda: lab_http.get(f"{am_url}/-/ready", timeout=1).status_code == 200, timeout=20,
                    what="alertmanager ready")
         alert = {"labels": {"alertname": "AmContract", "severity": "page", "service": "model-service"},
                  "annotations": {"summary": "contract test", "runbook_url": "runbooks/AmContract.md"},
                  "startsAt": _now(), "generatorURL": "http://127.0.0.1:9090/graph"}
         watchdog = {"labels": {"alertname": "Watchdog", "severity": "none"}, "startsAt": _now()}
-        assert httpx.post(f"{am_url}/api/v2/alerts", json=[alert, watchdog], timeout=5).status_code == 200
+        assert lab_http.post(f"{am_url}/api/v2/alerts", json=[alert, watchdog], timeout=5).status_code == 200
 
         [page] = wait_until(lambda: pager.get("/pages", alertname="AmContract"), timeout=20,
                             what="the page delivered by alertmanager")
-        [am_alert] = [a for a in httpx.get(f"{am_url}/api/v2/alerts", timeout=5).json()
+        [am_alert] = [a for a in lab_http.get(f"{am_url}/api/v2/alerts", timeout=5).json()
                       if a["labels"]["alertname"] == "AmContract"]
         assert page["fingerprint"] == am_alert["fingerprint"]
         assert (page["severity"], page["summary"], page["runbook_url"]) == ("page", "contract test",
@@ -71,7 +71,7 @@ def test_alertmanager_pages_resolves_and_heartbeats_through_the_pager(tmp_path: 
         wait_until(lambda: pager.get("/heartbeat")["healthy"], timeout=20, what="the Watchdog heartbeat")
 
         # The alert ends: Alertmanager sends a resolved notification for the same fingerprint.
-        httpx.post(f"{am_url}/api/v2/alerts", json=[{**alert, "endsAt": _now()}], timeout=5).raise_for_status()
+        lab_http.post(f"{am_url}/api/v2/alerts", json=[{**alert, "endsAt": _now()}], timeout=5).raise_for_status()
         wait_until(lambda: pager.get("/pages", alertname="AmContract")[0]["status"] == "resolved", timeout=20,
                    what="the resolved notification")
         assert len(pager.get("/pages", alertname="AmContract")) == 1

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.cli import output
 from labs.cli.main import cli as aiops_lab
@@ -38,14 +39,14 @@ pytestmark = pytest.mark.integration
 @dataclass
 class PagerUnderTest(ProcessUnderTest):
     def get(self, path: str, **params: Any) -> Any:
-        resp = httpx.get(self.url + path, params=params, timeout=5)
+        resp = lab_http.get(self.url + path, params=params, timeout=5)
         assert resp.status_code == 200, resp.text
         return resp.json()
 
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """POST as the lab's own caller (with its token) unless ``headers`` says otherwise."""
-        return httpx.post(self.url + path, json=body, timeout=5, headers=LAB_CALLER if headers is None else headers,
-                          **kwargs)
+        return lab_http.post(self.url + path, json=body, timeout=5, headers=LAB_CALLER if headers is None else headers,
+                             **kwargs)
 
 
 def start_pager(state_dir: Path, port: int | None = None, **env: str) -> PagerUnderTest:
@@ -76,7 +77,7 @@ def pager(tmp_path_factory: pytest.TempPathFactory) -> PagerUnderTest:
 
 
 def _metric(pager: PagerUnderTest, line_start: str) -> float:
-    text = httpx.get(pager.url + "/metrics", timeout=5).text
+    text = lab_http.get(pager.url + "/metrics", timeout=5).text
     [line] = [ln for ln in text.splitlines() if ln.startswith(line_start + " ")]
     return float(line.split()[-1])
 
@@ -118,8 +119,8 @@ def test_pages_are_deduplicated_and_survive_kill_9(tmp_path: Path) -> None:
     (b'{"version": "3", "status": "firing", "receiver": "r", "groupKey": "g", "alerts": []}', "version"),
 ])
 def test_malformed_bodies_are_422_naming_the_field(pager: PagerUnderTest, body: bytes, field: str) -> None:
-    resp = httpx.post(pager.url + "/alerts", content=body, headers={"content-type": "application/json", **LAB_CALLER},
-                      timeout=5)
+    resp = lab_http.post(pager.url + "/alerts", content=body,
+                         headers={"content-type": "application/json", **LAB_CALLER}, timeout=5)
     assert resp.status_code == 422
     assert resp.json()["error"].startswith(f"{field}:"), resp.json()
 
@@ -141,7 +142,7 @@ def test_oversized_body_and_bad_queries_are_client_errors(pager: PagerUnderTest)
     assert pager.post("/alerts", huge).status_code == 413
     for params, field in (({"status": "open"}, "status"), ({"since": "yesterday"}, "since"),
                           ({"limit": "0"}, "limit")):
-        resp = httpx.get(pager.url + "/pages", params=params, timeout=5)
+        resp = lab_http.get(pager.url + "/pages", params=params, timeout=5)
         assert resp.status_code == 422 and resp.json()["error"].startswith(f"{field}:"), resp.text
     assert pager.post("/drill", {"drill": "Not A Drill!"}).json()["error"].startswith("drill:")
 
@@ -151,7 +152,7 @@ def test_drill_marker_is_exported_while_a_drill_runs(pager: PagerUnderTest) -> N
     assert _metric(pager, 'aiops_pager_drill_info{drill="latency-spike"}') == 1
     assert pager.get("/drill")["drill"]["drill"] == "latency-spike"
     assert pager.post("/drill", {"drill": None}).status_code == 200
-    assert "aiops_pager_drill_info{" not in httpx.get(pager.url + "/metrics").text
+    assert "aiops_pager_drill_info{" not in lab_http.get(pager.url + "/metrics").text
     assert pager.get("/drill") == {"drill": None}
 
 

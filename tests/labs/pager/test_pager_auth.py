@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiops_core import http as lab_http
+from aiops_core import yaml_text
 from aiops_core.polling import wait_until
 from monitoring import render
 from tests.labs.pager.test_pager_api import LAB_CALLER, PagerUnderTest, running_pager, start_pager
@@ -66,7 +66,7 @@ def test_writes_without_the_lab_token_are_refused_and_change_nothing(pager: Page
 
     # Reads stay open to anyone: they change nothing.
     for path in ("/pages", "/heartbeat", "/alerts/active", "/events", "/drill", "/metrics", "/healthz"):
-        assert httpx.get(pager.url + path, timeout=5).status_code == 200, path
+        assert lab_http.get(pager.url + path, timeout=5).status_code == 200, path
 
 
 def test_the_same_writes_with_the_lab_token_are_accepted(pager: PagerUnderTest) -> None:
@@ -95,7 +95,7 @@ def test_a_pager_started_without_a_token_refuses_every_write(tmp_path: Path) -> 
 
 
 def _failed_webhooks(am_url: str) -> float:
-    text = httpx.get(am_url + "/metrics", timeout=5).text
+    text = lab_http.get(am_url + "/metrics", timeout=5).text
     return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
                if s.name == "alertmanager_notifications_failed_total" and s.labels.get("integration") == "webhook")
 
@@ -110,17 +110,17 @@ def test_alertmanager_with_the_wrong_token_delivers_nothing_and_counts_the_failu
     wrong.write_text("a-token-from-an-older-lab\n")
     done = render.render(tmp_path / "am-config", targets={"alertmanager": f"127.0.0.1:{port}"}, pager_url=pager.url,
                          lab_mode=True, pager_credentials_file=wrong)
-    assert yaml.safe_load(done.alertmanager_yml.read_text())["receivers"][0]["webhook_configs"][0]["http_config"] == {
+    assert yaml_text.load(done.alertmanager_yml.read_text())["receivers"][0]["webhook_configs"][0]["http_config"] == {
         "authorization": {"type": "Bearer", "credentials_file": str(wrong)}}
     am = ManagedProcess(render.alertmanager_command(done.alertmanager_yml, tmp_path / "am-data", port),
                         lab_env(tmp_path), tmp_path / "alertmanager.log").start()
     am_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: httpx.get(render.ready_url(port), timeout=1).status_code == 200, timeout=scaled(30),
+        wait_until(lambda: lab_http.get(render.ready_url(port), timeout=1).status_code == 200, timeout=scaled(30),
                    what="alertmanager ready")
         watchdog = {"labels": {"alertname": "Watchdog", "severity": "none"}}
         page = {"labels": {"alertname": "RealPage", "severity": "page"}, "annotations": {"summary": "s"}}
-        assert httpx.post(am_url + "/api/v2/alerts", json=[watchdog, page], timeout=5).status_code == 200
+        assert lab_http.post(am_url + "/api/v2/alerts", json=[watchdog, page], timeout=5).status_code == 200
         # A 4xx is not retried: Alertmanager counts the notification as failed at once (a dead pager: after
         # retrying for the group_interval, at least 10 s).
         wait_until(lambda: _failed_webhooks(am_url) >= 1, timeout=scaled(30), interval=0.5,

@@ -11,9 +11,9 @@ import re
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from tests.labs.pager.test_pager_api import LAB_CALLER, PagerUnderTest, start_pager
 from tests.labs.pager.test_pager_logic import alert, payload
 from tests.support.browser import Browser
@@ -40,14 +40,14 @@ def pager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PagerUnderTest]:
 
 def test_api_clients_still_get_json(pager: PagerUnderTest) -> None:
     for headers in ({}, {"Accept": "application/json"}, {"Accept": "*/*"}, {"Accept": "application/json, text/html"}):
-        resp = httpx.get(pager.url + "/pages", headers=headers, timeout=5)
+        resp = lab_http.get(pager.url + "/pages", headers=headers, timeout=5)
         assert resp.headers["content-type"] == "application/json", headers
         assert {p["alertname"] for p in resp.json()} == {"ModelServiceDown", "DriftMonitorStale"}
 
 
 def test_a_browser_gets_the_inbox_at_pages_and_root(pager: PagerUnderTest) -> None:
     for path in ("/pages", "/"):
-        resp = httpx.get(pager.url + path, headers={"Accept": BROWSER_ACCEPT}, timeout=5)
+        resp = lab_http.get(pager.url + path, headers={"Accept": BROWSER_ACCEPT}, timeout=5)
         assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html"), path
         assert "The model service does not answer its scrapes" in resp.text
         assert "1800000000" not in resp.text and not re.search(r"\b1[78]\d{8}\.\d", resp.text)  # no epoch seconds
@@ -85,19 +85,19 @@ def test_an_ack_and_a_heartbeat_show_up(pager: PagerUnderTest, browser: Browser)
 
 
 def test_runbook_links_between_runbooks_work_and_bad_names_are_404(pager: PagerUnderTest) -> None:
-    page = httpx.get(pager.url + "/runbooks/AlertmanagerNotificationsFailing", timeout=5)
+    page = lab_http.get(pager.url + "/runbooks/AlertmanagerNotificationsFailing", timeout=5)
     assert page.status_code == 200 and 'href="/runbooks/PagerDown"' in page.text
-    missing = httpx.get(pager.url + "/runbooks/NoSuchAlert", timeout=5)
+    missing = lab_http.get(pager.url + "/runbooks/NoSuchAlert", timeout=5)
     assert missing.status_code == 404 and "runbook &#39;NoSuchAlert&#39; does not exist" in missing.text
     for name in ("../pyproject", "..%2F..%2Fpyproject", "drills/../../pyproject", ".hidden"):
-        resp = httpx.get(pager.url + "/runbooks/" + name, timeout=5)
+        resp = lab_http.get(pager.url + "/runbooks/" + name, timeout=5)
         assert resp.status_code == 404, name
         assert "[project]" not in resp.text, name
 
 
 def test_writes_from_the_inbox_still_need_the_token(pager: PagerUnderTest) -> None:
     """The inbox offers a command, not a form: the ack endpoint stays closed to token-less callers."""
-    resp = httpx.post(pager.url + "/pages/ack", data={"target": "ModelServiceDown", "by": "web"}, timeout=5)
+    resp = lab_http.post(pager.url + "/pages/ack", data={"target": "ModelServiceDown", "by": "web"}, timeout=5)
     assert resp.status_code == 401
     assert LAB_CALLER  # the lab's own callers (CLI, Alertmanager) carry it
 
@@ -123,6 +123,6 @@ def test_the_inbox_links_the_dashboards_drawn_without_grafana(pager: PagerUnderT
     assert listing.offsite_requests() == [] and listing.console_errors == []
 
     for name in ("model", "nope"):
-        resp = httpx.get(f"{pager.url}/dashboards/{name}", timeout=5)
+        resp = lab_http.get(f"{pager.url}/dashboards/{name}", timeout=5)
         assert resp.status_code == 404 and "aiops-lab dashboard render" in resp.text, (name, resp.text)
-    assert httpx.get(f"{pager.url}/dashboards/..%2Fpager.db", timeout=5).status_code == 404
+    assert lab_http.get(f"{pager.url}/dashboards/..%2Fpager.db", timeout=5).status_code == 404

@@ -11,6 +11,7 @@ import time
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.paths import REPO_ROOT
 from aiops_core.polling import wait_until
 from model_service import generator
@@ -32,7 +33,7 @@ class Traffic(threading.Thread):
     def run(self) -> None:
         deadline = time.monotonic() + self.max_s
         self.transport_errors = 0
-        with httpx.Client(base_url=self.url, timeout=5.0) as client:
+        with lab_http.new_client(base_url=self.url, timeout=5.0) as client:
             i = 0
             while not self.stop_event.is_set() and time.monotonic() < deadline:
                 try:
@@ -47,7 +48,7 @@ class Traffic(threading.Thread):
 
 
 def _pages(pager: str, since: float) -> list[dict]:
-    return httpx.get(pager + "/pages", params={"alertname": ALERT, "since": f"{since:.3f}"}, timeout=3).json()
+    return lab_http.get(pager + "/pages", params={"alertname": ALERT, "since": f"{since:.3f}"}, timeout=3).json()
 
 
 def error_burst_pages_and_resolves(lab: Lab) -> str:
@@ -57,9 +58,9 @@ def error_burst_pages_and_resolves(lab: Lab) -> str:
     traffic.start()
     try:
         # Healthy traffic first: the alert must stay silent.
-        wait_until(lambda: httpx.get(prom + "/api/v1/query",
-                                     params={"query": 'sum(aiops_http_requests_total{route="/predict"})'}
-                                     ).json()["data"]["result"], timeout=60, what="service metrics in Prometheus")
+        wait_until(lambda: lab_http.get(prom + "/api/v1/query",
+                                        params={"query": 'sum(aiops_http_requests_total{route="/predict"})'}
+                                        ).json()["data"]["result"], timeout=60, what="service metrics in Prometheus")
         assert _pages(pager, since) == []
 
         injected = time.monotonic()

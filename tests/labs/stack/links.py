@@ -12,8 +12,7 @@ import re
 import shlex
 import subprocess
 
-import httpx
-
+from aiops_core import http as lab_http
 from aiops_core.paths import REPO_ROOT
 from aiops_core.topology import COMPONENTS
 from tests.support.lab import Lab
@@ -31,7 +30,7 @@ def readme_urls() -> list[tuple[str, str]]:
 
 
 def _answers(url: str) -> None:
-    resp = httpx.get(url, timeout=10)
+    resp = lab_http.get(url, timeout=10)
     assert resp.status_code == 200, f"{url} -> {resp.status_code}"
 
 

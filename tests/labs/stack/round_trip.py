@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.http import health_problem
 from aiops_core.polling import wait_until
 from aiops_core.runstate import pid_alive
@@ -38,7 +39,7 @@ def up_status_restart_down(lab: Lab) -> None:
     assert states["grafana"] in ("skipped", "healthy")
     svc = record["components"]["model-service"]
     assert svc["port"] == lab.port("model-service")
-    assert httpx.get(svc["url"] + "/readyz", timeout=5).json()["model_version"] == "v1"
+    assert lab_http.get(svc["url"] + "/readyz", timeout=5).json()["model_version"] == "v1"
     assert any(t["labels"].get("job") == "model-service" and t["health"] == "up" for t in lab.prometheus_targets())
 
     status = lab.cli("status", "--json")
@@ -54,7 +55,7 @@ def up_status_restart_down(lab: Lab) -> None:
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     new_pid = _lab_json(lab)["components"]["model-service"]["pid"]
     assert new_pid != old_pid and not pid_alive(old_pid)
-    assert httpx.get(svc["url"] + "/readyz", timeout=5).status_code == 200
+    assert lab_http.get(svc["url"] + "/readyz", timeout=5).status_code == 200
 
     silences_are_shown(lab, record["components"]["alertmanager"]["url"])
     alertmanager_down_is_reported_as_a_pipeline_down(lab)
@@ -75,7 +76,7 @@ def silences_are_shown(lab: Lab, am_url: str) -> None:
     body = {"matchers": [{"name": "alertname", "value": "Watchdog", "isRegex": False, "isEqual": True}],
             "startsAt": now.isoformat(), "endsAt": (now + timedelta(minutes=30)).isoformat(),
             "createdBy": "round-trip", "comment": "muting the heartbeat"}
-    silence_id = httpx.post(am_url + "/api/v2/silences", json=body, timeout=10).json()["silenceID"]
+    silence_id = lab_http.post(am_url + "/api/v2/silences", json=body, timeout=10).json()["silenceID"]
     try:
         def shown() -> dict:
             out = lab.cli("status", "--json").stdout
@@ -93,7 +94,7 @@ def silences_are_shown(lab: Lab, am_url: str) -> None:
 
 
 def _watchdog_firing(lab: Lab) -> bool:
-    alerts = httpx.get(lab.url("prometheus") + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+    alerts = lab_http.get(lab.url("prometheus") + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
     return any(a["labels"].get("alertname") == "Watchdog" and a["state"] == "firing" for a in alerts)
 
 

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
+from aiops_core import yaml_text
 from aiops_core.paths import REPO_ROOT
 from aiops_core.topology import GRAFANA, PROMETHEUS
 from labs.stack.grafana_config import find_grafana, render_grafana
@@ -47,9 +47,9 @@ def test_provisioning_points_at_the_native_prometheus_and_the_repo_dashboards(tm
     assert ini["auth.anonymous"]["enabled"] == "true" and ini["auth.anonymous"]["org_role"] == "Viewer"
     assert Path(ini["dashboards"]["default_home_dashboard_path"]) == DASHBOARDS / "service.json"
 
-    [datasource] = yaml.safe_load((prov / "datasources" / "prometheus.yml").read_text())["datasources"]
+    [datasource] = yaml_text.load((prov / "datasources" / "prometheus.yml").read_text())["datasources"]
     assert datasource["url"] == "http://127.0.0.1:29090" and datasource["uid"] == "prometheus"
-    [provider] = yaml.safe_load((prov / "dashboards" / "aiops-lab.yml").read_text())["providers"]
+    [provider] = yaml_text.load((prov / "dashboards" / "aiops-lab.yml").read_text())["providers"]
     assert Path(provider["options"]["path"]) == DASHBOARDS and provider["folder"] == "aiops-lab"
     uids = {json.loads(p.read_text())["uid"] for p in DASHBOARDS.glob("*.json")}
     assert len(uids) >= 3, "the provider's folder holds the lab's dashboards"
@@ -74,7 +74,7 @@ def test_up_starts_a_tarball_grafana_with_the_labs_prometheus_port(tmp_path: Pat
     ini = lab.state / "run" / "grafana" / "grafana.ini"
     assert spec.argv == [str(home / "bin" / "grafana"), "server", "--homepath", str(home), "--config", str(ini)]
     assert spec.port == lab.port(GRAFANA.name) and spec.health_path == GRAFANA.health_path
-    [datasource] = yaml.safe_load((lab.state / "run" / "grafana" / "provisioning" / "datasources" /
+    [datasource] = yaml_text.load((lab.state / "run" / "grafana" / "provisioning" / "datasources" /
                                    "prometheus.yml").read_text())["datasources"]
     assert datasource["url"] == f"http://127.0.0.1:{lab.port(PROMETHEUS.name)}"
 

@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.runstate import ComponentRecord
 from labs.stack import web_ui
 from tests.labs.pager.test_pager_api import start_pager
@@ -49,7 +49,7 @@ def test_debian_binaries_get_classic_prometheus_pages_and_amtool(tmp_path: Path)
                                 f"amtool --alertmanager.url={am_url} silence query"]
             for link in links:
                 if link.url:
-                    assert httpx.get(link.url, timeout=5).status_code == 200, link
+                    assert lab_http.get(link.url, timeout=5).status_code == 200, link
             for command in commands:
                 ran = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30)
                 assert ran.returncode == 0, (command, ran.stderr)

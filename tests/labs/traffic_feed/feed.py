@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.traffic_feed import control
 from tests.support.processes import ProcessUnderTest, free_port, lab_env, start_http_process
@@ -24,13 +25,13 @@ class FeedUnderTest(ProcessUnderTest):
         """Write the fault file and wait until the feed applies it (it re-reads it within 0.25 s)."""
         control.write(fault, self.fault_file)
         if fault.mode == "down":
-            wait_until(lambda: httpx.get(self.url + PROBE, timeout=2.0).status_code == 503, timeout=10,
+            wait_until(lambda: lab_http.get(self.url + PROBE, timeout=2.0).status_code == 503, timeout=10,
                        what="the feed to go down")
             return
 
         def slowed() -> bool:
             try:
-                httpx.get(self.url + PROBE, timeout=fault.delay_ms / 2000.0)
+                lab_http.get(self.url + PROBE, timeout=fault.delay_ms / 2000.0)
             except httpx.TimeoutException:
                 return True
             return False
@@ -39,7 +40,7 @@ class FeedUnderTest(ProcessUnderTest):
 
     def heal(self) -> None:
         control.clear(self.fault_file)
-        wait_until(lambda: httpx.get(self.url + PROBE, timeout=0.5).status_code == 200, timeout=10,
+        wait_until(lambda: lab_http.get(self.url + PROBE, timeout=0.5).status_code == 200, timeout=10,
                    what="the feed to recover")
 
 

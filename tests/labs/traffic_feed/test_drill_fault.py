@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.paths import REPO_ROOT
 from aiops_core.polling import wait_until
 from aiops_core.runstate import ComponentRecord, RunState
@@ -92,7 +92,7 @@ def _journal() -> Journal:
 
 
 def _wait_status(feed: FeedUnderTest, status: int) -> bool:
-    return wait_until(lambda: httpx.get(feed.url + PROBE, timeout=5).status_code == status, timeout=10,
+    return wait_until(lambda: lab_http.get(feed.url + PROBE, timeout=5).status_code == status, timeout=10,
                       what=f"the feed to answer {status}")
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiops_core import http as lab_http
 from labs.traffic_feed import remote
 from labs.traffic_feed.control import FeedFault
 from model_service import congestion
@@ -30,7 +31,7 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeedUnderTest]:
 
 @pytest.fixture
 def client(feed: FeedUnderTest) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=feed.url, timeout=10.0) as c:
+    with lab_http.new_client(base_url=feed.url, timeout=10.0) as c:
         yield c
     feed.heal()
 
@@ -108,7 +109,7 @@ def test_a_fault_survives_a_restart_of_the_feed(tmp_path: Path) -> None:
         first.process.stop()
     second = start_feed(tmp_path / "state")
     try:
-        assert httpx.get(second.url + PROBE, timeout=5).status_code == 503
+        assert lab_http.get(second.url + PROBE, timeout=5).status_code == 503
     finally:
         second.process.stop()
 

@@ -7,6 +7,7 @@ import threading
 
 import httpx
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 
 RECORD = {"distance_km": 3.5, "items_count": 2, "is_peak_hour": 1, "traffic_index": 4.0,
@@ -25,7 +26,7 @@ class Burst:
         self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(clients)]
 
     def _run(self, worker: int) -> None:
-        with httpx.Client(base_url=self.url, timeout=20.0) as client:
+        with lab_http.new_client(base_url=self.url, timeout=20.0) as client:
             for i in range(MAX_REQUESTS_PER_CLIENT):
                 batch = i % 3 == 2
                 try:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.model_service.integration.launcher import fresh_state, launch, stop_cleanly
 from tests.model_service.integration.scrape import scrape, series, value
@@ -28,7 +29,7 @@ RECORD = {"distance_km": 3.5, "items_count": 2, "is_peak_hour": 1, "traffic_inde
 
 @pytest.fixture(scope="module")
 def admin(api: ServiceUnderTest) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api.url, timeout=10.0, headers={**api.admin_headers, "X-Actor": "alice"}) as c:
+    with lab_http.new_client(base_url=api.url, timeout=10.0, headers={**api.admin_headers, "X-Actor": "alice"}) as c:
         yield c
 
 
@@ -182,10 +183,10 @@ def test_admin_is_disabled_without_a_token(trained_registry: Path, tmp_path: Pat
     svc = launch(fresh_state(trained_registry, tmp_path), admin_token=None)
     try:
         for headers in ({}, {"Authorization": "Bearer anything-at-all-123"}):
-            resp = httpx.get(f"{svc.url}/admin/models", headers=headers)
+            resp = lab_http.get(f"{svc.url}/admin/models", headers=headers)
             assert resp.status_code == 403
             assert "disabled" in resp.json()["error"] and "AIOPS_ADMIN_TOKEN" in resp.json()["error"]
-        assert httpx.post(f"{svc.url}/predict", json=RECORD).status_code == 200
+        assert lab_http.post(f"{svc.url}/predict", json=RECORD).status_code == 200
     finally:
         stop_cleanly(svc)
 
@@ -194,7 +195,7 @@ def test_restart_keeps_the_active_model_and_flags(trained_registry: Path, tmp_pa
     state = fresh_state(trained_registry, tmp_path)
     first = launch(state)
     try:
-        with httpx.Client(base_url=first.url, headers=first.admin_headers, timeout=10) as c:
+        with lab_http.new_client(base_url=first.url, headers=first.admin_headers, timeout=10) as c:
             assert c.post("/admin/model/deploy", json={"version": "v2"}, params={"force": "true"}).status_code == 200
             assert c.put("/admin/config/traffic_feed", json={"value": "null"}).status_code == 200
             assert c.put("/admin/config/extra_latency_ms", json={"value": 3}).status_code == 200

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.model_service.integration.burst import RECORD, Burst
 from tests.model_service.integration.launcher import fresh_state, launch, logged_rows, stop_cleanly
@@ -68,7 +69,7 @@ def test_kill9_in_batched_mode_keeps_an_in_order_prefix(trained_registry: Path, 
     acked: list[str] = []
 
     def client() -> None:
-        with httpx.Client(base_url=svc.url, timeout=20.0) as c:
+        with lab_http.new_client(base_url=svc.url, timeout=20.0) as c:
             for i in range(3000):
                 rid = f"seq-{i:05d}"
                 sent.append(rid)

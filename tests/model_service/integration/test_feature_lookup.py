@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from labs.traffic_feed.control import FeedFault
 from model_service import congestion
@@ -274,7 +275,7 @@ def test_a_hung_feed_opens_the_breaker_and_latency_is_back_under_the_slo(
 
     def one_round() -> bool:  # concurrent mobile requests: each times out after 2 s until the breaker opens
         with ThreadPoolExecutor(threshold) as pool:
-            codes = list(pool.map(lambda _: httpx.post(svc.url + "/predict", json=MOBILE, timeout=10).status_code,
+            codes = list(pool.map(lambda _: lab_http.post(svc.url + "/predict", json=MOBILE, timeout=10).status_code,
                                   range(threshold)))
         assert codes == [200] * threshold, codes  # impute: degraded, never failed
         return _breaker(client)["open"] == 1.0

@@ -19,6 +19,7 @@ import skops.io as sio
 from sklearn.linear_model import LinearRegression
 from sklearn.tree import DecisionTreeRegressor
 
+from aiops_core import http as lab_http
 from model_service import training
 from model_service.model_upload import encode
 from tests.support.processes import ServiceUnderTest
@@ -33,7 +34,7 @@ def candidate() -> dict:
 
 @pytest.fixture(scope="module")
 def admin(api: ServiceUnderTest) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api.url, timeout=30.0, headers={**api.admin_headers, "X-Actor": "ci"}) as c:
+    with lab_http.new_client(base_url=api.url, timeout=30.0, headers={**api.admin_headers, "X-Actor": "ci"}) as c:
         yield c
 
 
@@ -57,7 +58,7 @@ def test_an_upload_is_registered_inactive_and_deployable(api: ServiceUnderTest, 
     try:
         record = {"distance_km": 4.0, "items_count": 2, "is_peak_hour": 0, "traffic_index": 3.0,
                   "courier_experience_months": 10.0}
-        served = httpx.post(api.url + "/predict", json=record, timeout=10).json()
+        served = lab_http.post(api.url + "/predict", json=record, timeout=10).json()
         assert served["model_version"] == version
         # The served estimator is the uploaded one, coefficient for coefficient.
         coefs = sio.loads(base64.b64decode(candidate["model_skops_b64"]),
@@ -127,5 +128,5 @@ def test_a_broken_upload_is_refused_naming_the_part_and_registers_nothing(
 
 
 def test_upload_needs_the_admin_token(api: ServiceUnderTest, candidate: dict) -> None:
-    resp = httpx.post(api.url + "/admin/model/upload", json=candidate, timeout=10)
+    resp = lab_http.post(api.url + "/admin/model/upload", json=candidate, timeout=10)
     assert resp.status_code == 401

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.model_service.integration.launcher import launch
 from tests.monitoring import catalog
@@ -70,7 +70,7 @@ def test_a_corrupt_artifact_is_reported_as_corrupt_with_its_file(broken: Service
     # promotion gate has no working model to protect while v1 cannot be served.
     deployed = lab.run("model", "deploy", "v2")
     assert deployed.exit_code == 0, deployed.output
-    assert httpx.get(f"{broken.url}/readyz", timeout=10).status_code == 200
+    assert lab_http.get(f"{broken.url}/readyz", timeout=10).status_code == 200
 
 
 def test_a_service_without_a_loadable_model_raises_no_model_stale_ticket(broken: ServiceUnderTest,

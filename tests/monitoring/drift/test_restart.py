@@ -13,10 +13,10 @@ import shutil
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from monitoring.drift import metrics
 from monitoring.drift.summary import RunSummary
@@ -27,12 +27,12 @@ LAST_SUCCESS = "aiops_drift_last_success_timestamp_seconds"
 
 
 def _metric(url: str, name: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=5.0).text
+    text = lab_http.get(f"{url}/metrics", timeout=5.0).text
     return next(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
 
 
 def _runs(url: str, outcome: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=5.0).text
+    text = lab_http.get(f"{url}/metrics", timeout=5.0).text
     return next(s.value for f in text_string_to_metric_families(text) for s in f.samples
                 if s.name == "aiops_drift_runs_total" and s.labels == {"outcome": outcome})
 

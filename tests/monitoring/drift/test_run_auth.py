@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from tests.support.processes import ADMIN_TOKEN, ManagedProcess, free_port, lab_env
 from tests.support.speed import scaled
@@ -26,7 +26,7 @@ def _start(state: Path, **env: str) -> tuple[ManagedProcess, str]:
     def healthy() -> bool:
         if proc.proc is not None and proc.proc.poll() is not None:
             raise AssertionError(f"drift monitor exited:\n{proc.output()[-3000:]}")
-        return httpx.get(url + "/healthz", timeout=1.0).status_code == 200
+        return lab_http.get(url + "/healthz", timeout=1.0).status_code == 200
 
     wait_until(healthy, timeout=scaled(30), what="drift monitor /healthz")
     return proc, url
@@ -35,19 +35,19 @@ def _start(state: Path, **env: str) -> tuple[ManagedProcess, str]:
 def test_run_needs_the_lab_token_and_reads_stay_open(lab_state: Path) -> None:
     proc, url = _start(lab_state, AIOPS_ADMIN_TOKEN=ADMIN_TOKEN)
     try:
-        anonymous = httpx.post(url + "/run", timeout=10)
+        anonymous = lab_http.post(url + "/run", timeout=10)
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
         assert anonymous.json()["detail"].startswith("authorization: POST /run accepts only the lab's own callers")
         assert "admin-token" in anonymous.json()["detail"]
-        forged = httpx.post(url + "/run", headers={"Authorization": "Bearer forged-token-0123456789"}, timeout=10)
+        forged = lab_http.post(url + "/run", headers={"Authorization": "Bearer forged-token-0123456789"}, timeout=10)
         assert forged.status_code == 403 and "bearer token is wrong" in forged.json()["detail"]
-        assert httpx.get(url + "/healthz", timeout=5).json()["last_run"] is None, "a refused run did not run"
+        assert lab_http.get(url + "/healthz", timeout=5).json()["last_run"] is None, "a refused run did not run"
 
-        ran = httpx.post(url + "/run", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=120)
+        ran = lab_http.post(url + "/run", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=120)
         assert ran.status_code == 200, ran.text
-        assert httpx.get(url + "/healthz", timeout=5).json()["last_run"]["outcome"] == ran.json()["outcome"]
+        assert lab_http.get(url + "/healthz", timeout=5).json()["last_run"]["outcome"] == ran.json()["outcome"]
         for path in ("/metrics", "/reports", "/reports/index.json"):
-            assert httpx.get(url + path, timeout=10).status_code == 200, path
+            assert lab_http.get(url + path, timeout=10).status_code == 200, path
     finally:
         proc.stop()
 
@@ -55,7 +55,7 @@ def test_run_needs_the_lab_token_and_reads_stay_open(lab_state: Path) -> None:
 def test_a_monitor_without_a_token_refuses_every_run(lab_state: Path) -> None:
     proc, url = _start(lab_state)  # no AIOPS_ADMIN_TOKEN and no admin-token file in the state dir
     try:
-        refused = httpx.post(url + "/run", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        refused = lab_http.post(url + "/run", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
         assert refused.status_code == 403 and "POST /run is disabled" in refused.json()["detail"]
     finally:
         proc.stop()

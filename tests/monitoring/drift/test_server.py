@@ -10,10 +10,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from model_service.generator import generate, records
 from monitoring.drift import metrics
@@ -40,7 +40,7 @@ def monitor_url(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory
     def healthy() -> bool:
         if proc.proc is not None and proc.proc.poll() is not None:
             raise AssertionError(f"drift monitor exited:\n{proc.output()[-3000:]}")
-        return httpx.get(url + "/healthz", timeout=1.0).status_code == 200
+        return lab_http.get(url + "/healthz", timeout=1.0).status_code == 200
 
     try:
         wait_until(healthy, timeout=30, what="drift monitor /healthz")
@@ -51,13 +51,13 @@ def monitor_url(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(url + "/metrics", timeout=5).text
+    text = lab_http.get(url + "/metrics", timeout=5).text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def test_metrics_endpoint_exports_the_last_run(monitor_url: str) -> None:
-    summary = httpx.post(monitor_url + "/run", headers=LAB_CALLER, timeout=120).json()
+    summary = lab_http.post(monitor_url + "/run", headers=LAB_CALLER, timeout=120).json()
     assert summary["outcome"] == "success", summary["reason"]
     got = _scrape(monitor_url)
     features = {f["name"]: f for f in summary["features"]}
@@ -85,19 +85,19 @@ def test_metrics_endpoint_exports_the_last_run(monitor_url: str) -> None:
 
 
 def test_reports_are_served_newest_first_and_pruned(monitor_url: str) -> None:
-    runs = [httpx.post(monitor_url + "/run", headers=LAB_CALLER, timeout=120).json() for _ in range(3)]
-    index = httpx.get(monitor_url + "/reports/index.json", timeout=5).json()["reports"]
+    runs = [lab_http.post(monitor_url + "/run", headers=LAB_CALLER, timeout=120).json() for _ in range(3)]
+    index = lab_http.get(monitor_url + "/reports/index.json", timeout=5).json()["reports"]
     assert [r["json_file"] for r in index] == [runs[2]["json_file"], runs[1]["json_file"]]  # keep = 2
-    page = httpx.get(monitor_url + "/reports", timeout=5).text
+    page = lab_http.get(monitor_url + "/reports", timeout=5).text
     assert page.index(runs[2]["html_file"]) < page.index(runs[1]["html_file"])
     assert runs[0]["html_file"] not in page and "distance_km" in page
     assert '<section class="trend"><h2>Trend over the 2 kept runs</h2>' in page and "<svg" in page
-    html = httpx.get(f"{monitor_url}/reports/{runs[2]['html_file']}", timeout=10)
+    html = lab_http.get(f"{monitor_url}/reports/{runs[2]['html_file']}", timeout=10)
     assert html.status_code == 200 and "<html" in html.text[:500]
-    assert httpx.get(f"{monitor_url}/reports/{runs[0]['html_file']}", timeout=5).status_code == 404
-    missing = httpx.get(f"{monitor_url}/reports/predictions.db", timeout=5)
+    assert lab_http.get(f"{monitor_url}/reports/{runs[0]['html_file']}", timeout=5).status_code == 404
+    missing = lab_http.get(f"{monitor_url}/reports/predictions.db", timeout=5)
     assert missing.status_code == 404 and "index.json" in missing.json()["detail"]
-    health = httpx.get(monitor_url + "/healthz", timeout=5).json()
+    health = lab_http.get(monitor_url + "/healthz", timeout=5).json()
     assert health["last_run"]["outcome"] == "success" and health["last_run"]["rows"] == 1000
 
 
