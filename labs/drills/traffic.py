@@ -1,7 +1,9 @@
 """The drill's background traffic: the checkout client and the label pipeline, in one bounded process.
 
 ``python -m labs.drills.traffic --run-id RUN`` runs until the drill stops (its journal disappears or names
-another run), ``--max-seconds`` pass, or ``--max-requests`` were sent -- whichever comes first. It is
+another run), the native lab it was started for is stopped (``aiops-lab down`` removes ``<state>/run/lab.json``;
+the drill itself outlives ``down``, its traffic does not), ``--max-seconds`` pass, or ``--max-requests`` were
+sent -- whichever comes first. It is
 open-loop like real users: requests are scheduled at the configured rate whatever the service answers, so a
 slow service builds a queue (as in production) instead of politely slowing the load down. In-flight requests
 are capped, and what the client saw (answers by status, timeouts, refused connections) is written to
@@ -27,6 +29,7 @@ import httpx
 
 from aiops_core import http as lab_http
 from aiops_core.atomic import atomic_write
+from aiops_core.runstate import locate, run_file
 from labs.drills import journal, upstream
 from model_service import congestion, generator
 from model_service.features import FEATURES, TARGET
@@ -36,6 +39,10 @@ REQUEST_TIMEOUT_S = 5.0
 LABEL_WORKERS = 4
 STATS_EVERY_S = 2.0
 CHUNK_ROWS = 4000
+# The native lab's record gone this long means the lab was stopped: keep sending and the requests hit
+# whatever takes port 8000 next (found: a drill's traffic, left after 'aiops-lab down', hammered the test
+# suite's tripwire on :8000 for half an hour).
+LAB_GONE_S = 10.0
 TRAFFIC = next(f.name for f in FEATURES if f.lookup)  # the feature the service looks up when it is omitted
 
 
@@ -102,8 +109,13 @@ class Stats:
 
 
 class TrafficRunner:
-    def __init__(self, run_id: str, base_url: str, max_seconds: float, max_requests: int, seed: int) -> None:
+    def __init__(self, run_id: str, base_url: str, max_seconds: float, max_requests: int, seed: int,
+                 lab_file: Path | None = None) -> None:
+        """``lab_file``: the native lab's record the service URL came from; None when the URL was given or
+        the target is compose (nothing to watch)."""
         self.run_id, self.base_url = run_id, base_url.rstrip("/")
+        self.lab_file = lab_file
+        self._lab_seen = time.monotonic()
         self.deadline = time.monotonic() + max_seconds
         self.max_requests = max_requests
         self.source = RecordSource(seed)
@@ -114,8 +126,18 @@ class TrafficRunner:
         self.in_flight = 0
         self.stop = asyncio.Event()
 
+    def _lab_stopped(self) -> bool:
+        if self.lab_file is None or self.lab_file.exists():
+            self._lab_seen = time.monotonic()
+            return False
+        return time.monotonic() - self._lab_seen > LAB_GONE_S
+
     def _still_wanted(self) -> bool:
         if time.monotonic() > self.deadline or self.stats.counts["sent"] >= self.max_requests:
+            return False
+        if self._lab_stopped():
+            print(f"the lab was stopped ({self.lab_file} gone for {LAB_GONE_S:.0f} s): the drill's traffic stops; "
+                  "'aiops-lab drill stop' ends the drill", flush=True)
             return False
         try:
             current = journal.load_current()
@@ -226,11 +248,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-requests", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    from aiops_core.runstate import component_url
-
-    base_url = args.base_url or component_url("model-service")
+    base_url, source = (args.base_url, "env") if args.base_url else locate("model-service")
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
-    asyncio.run(TrafficRunner(args.run_id, base_url, args.max_seconds, args.max_requests, seed).run())
+    runner = TrafficRunner(args.run_id, base_url, args.max_seconds, args.max_requests, seed,
+                           lab_file=run_file() if source == "lab" else None)
+    asyncio.run(runner.run())
 
 
 if __name__ == "__main__":

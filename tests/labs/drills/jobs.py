@@ -30,7 +30,9 @@ from aiops_core.paths import REPO_ROOT
 from aiops_core.polling import wait_until
 from labs.drills import catalogue
 from labs.drills.fault_types import ConfigFlagFault, TrafficSurgeFault
+from labs.drills.rollback import is_traffic_process
 from labs.drills.schema import Drill, PromCheck
+from labs.drills.traffic import LAB_GONE_S
 from model_service.runtime_config import RuntimeConfig
 from tests.compose.published_ports import JOBS as COMPOSE_JOBS
 from tests.labs.cli.monitoring_render_job import JOBS as RENDER_JOBS
@@ -142,13 +144,18 @@ def guide_commands(lab: Lab) -> None:
 
 def stop_after_down(lab: Lab) -> None:
     """The last job of its lab: it stops the lab. A drill outlives ``aiops-lab down``; ``drill stop`` still
-    restores the flags (on disk, where the service reads them at its next start) and the model pointer."""
+    restores the flags (on disk, where the service reads them at its next start) and the model pointer. Its
+    traffic does not outlive the lab: left running, it sent requests to whatever took the port next."""
     drill = catalogue.get("memory-leak")
     steps.wait_alerts_clear(lab, set(drill.expected_alerts))
     start(lab, drill.id)
     flag = next(f for f in drill.faults if isinstance(f, ConfigFlagFault))
     assert lab.flags()[flag.flag] == flag.value
+    traffic_pid = (lab.journal() or {}).get("traffic_pid")
+    assert traffic_pid and is_traffic_process(traffic_pid), f"no traffic process for {drill.id}: {lab.journal()}"
     assert lab.cli("down").returncode == 0
+    wait_until(lambda: not is_traffic_process(traffic_pid), timeout=LAB_GONE_S + scaled(30),
+               what=f"the drill's traffic (pid {traffic_pid}) to stop after aiops-lab down")
     stopped = lab.cli("drill", "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     on_disk = json.loads((lab.state / "runtime_config.json").read_text())
@@ -181,7 +188,7 @@ def all_jobs() -> list[Job]:
     jobs += [Job("cli_errors", cli_errors, cost_s=10),
              Job("guide_commands", guide_commands, cost_s=40),
              Job("killed_mid_start_then_best_scores", killed_mid_start_then_best_scores, cost_s=30, follows=SCORED),
-             Job("stop_after_down", stop_after_down, cost_s=20, last=True)]
+             Job("stop_after_down", stop_after_down, cost_s=35, last=True)]
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
     return (jobs + AUTHORING_JOBS + RENDER_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS
             + OUTAGE_JOBS + GAMEDAY_JOBS)
