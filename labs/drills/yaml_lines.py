@@ -11,12 +11,14 @@ from collections.abc import Sequence
 
 import yaml
 
+from aiops_core import yaml_text
+
 Path_ = tuple[str | int, ...]
 
 
 def node_lines(text: str) -> dict[Path_, int]:
     """Every key and list item of the document -> its 1-based line (``()`` is the document itself)."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=yaml_text.SafeLoader)
     lines: dict[Path_, int] = {}
     if root is None:
         return lines

@@ -36,3 +36,26 @@ def test_bad_yaml_raises_a_yaml_error_with_the_line(text: str) -> None:
 def test_nothing_but_plain_data_is_built() -> None:
     with pytest.raises(yaml.YAMLError):
         yaml_text.load("!!python/object/apply:os.system ['true']")
+
+
+def _lines(node: yaml.Node) -> list[int]:
+    """Every node's start line, depth first (what ``labs.drills.yaml_lines`` reads for its error lines)."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n.start_mark.line)
+        if isinstance(n, yaml.MappingNode):
+            stack.extend(x for pair in n.value for x in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return out
+
+
+def test_node_lines_are_the_pure_python_parsers() -> None:
+    """``drill validate`` names the line of a wrong field from the composed nodes' marks."""
+    for path in FILES:
+        text = path.read_text()
+        ours, theirs = yaml.compose(text, Loader=yaml_text.SafeLoader), yaml.compose(text, Loader=yaml.SafeLoader)
+        assert (ours is None) == (theirs is None), path
+        if ours is not None:
+            assert _lines(ours) == _lines(theirs), path
