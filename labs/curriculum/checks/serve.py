@@ -97,11 +97,11 @@ def check_feedback(ctx: Context) -> None:
     pid = answers.text(data, "feedback_prediction_id", path, "the prediction_id you sent feedback for")
     pred = next(iter(live.log_rows("SELECT request_id, prediction FROM predictions WHERE id = ? AND ts >= ?",
                                    (pid, ctx.started_at))), None)
-    fb = next(iter(live.log_rows("SELECT actual, prediction, ts FROM feedback WHERE prediction_id = ? AND ts >= ?",
-                                 (pid, ctx.started_at))), None)
     if pred is None:
         raise Fail("the prediction is yours", f"no prediction {pid!r} made since you started the module",
                    "copy a prediction_id from the response of YOUR single or batch request")
+    fb = next(iter(live.log_rows("SELECT actual, prediction, ts FROM feedback WHERE prediction_id = ? AND ts >= ?",
+                                 (pid, ctx.started_at))), None)
     own = {answers.get(data, k) for k in ("single_request_id", "batch_request_id")} - {None}
     s.check(str(pred[0]) in {str(x) for x in own}, "the prediction is yours",
             f"it was made by request {pred[0]!r}",
