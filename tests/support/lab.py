@@ -23,6 +23,7 @@ from click.testing import CliRunner, Result
 
 from aiops_core import http as lab_http
 from aiops_core.topology import BY_NAME, COMPONENTS, LOOPBACK
+from tests.support import cli_fork
 from tests.support.ports import free_port
 from tests.support.speed import scaled
 
@@ -88,10 +89,10 @@ class Lab:
         return f"http://{LOOPBACK}:{self.port(component)}"
 
     def cli(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        """``aiops-lab ARGS`` as a separate process, like a learner's next command in a new terminal. The
-        timeout stretches with the machine's current load (``tests.support.speed``)."""
-        return subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True,
-                              timeout=scaled(timeout), stdin=subprocess.DEVNULL)
+        """``aiops-lab ARGS`` as a separate process, like a learner's next command in a new terminal (forked
+        from a warm interpreter: ``tests.support.cli_fork``). The timeout stretches with the machine's current
+        load (``tests.support.speed``)."""
+        return cli_fork.run(CLI, list(args), self.env, scaled(timeout))
 
     def run(self, *args: str) -> Result:
         """``aiops-lab ARGS`` in this process (no interpreter start-up, imports shared). ``.text`` is the

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support import cli_fork
+
 BOOST_NICE = -10
 RESCAN_S = 0.5
 
@@ -28,7 +30,8 @@ def can_boost() -> bool:
 
 
 def lab_processes(state: Path) -> list[int]:
-    """Every process whose environment names ``state`` as its lab's state dir."""
+    """Every process whose environment names ``state`` as its lab's state dir, and the CLI calls forked for it
+    (their ``/proc/PID/environ`` is the zygote's: ``tests.support.cli_fork``)."""
     marker = f"AIOPS_STATE_DIR={state}".encode()
     pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -38,7 +41,7 @@ def lab_processes(state: Path) -> list[int]:
             continue
         if marker in env.split(b"\0") and int(pid) != os.getpid():
             pids.append(int(pid))
-    return pids
+    return pids + [pid for pid in cli_fork.running(state) if pid not in pids]
 
 
 def _renice(pid: int, nice: int) -> None:
