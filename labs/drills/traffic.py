@@ -58,10 +58,10 @@ class RecordSource:
         self.chunk = 0
 
     def _refill(self, scenario: str) -> None:
-        frame = generator.generate(CHUNK_ROWS, self.seed + self.chunk, scenario)
+        data = generator.columns(CHUNK_ROWS, self.seed + self.chunk, scenario)
         self.chunk += 1
-        self.rows = generator.records(frame)
-        self.labels = [float(v) for v in frame[TARGET].to_numpy()]
+        self.rows = generator.records(data)
+        self.labels = [float(v) for v in data[TARGET]]
         self.scenario, self.pos = scenario, 0
 
     def take(self, n: int, scenario: str) -> tuple[list[dict[str, Any]], list[float]]:

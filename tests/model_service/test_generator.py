@@ -6,6 +6,9 @@ in the same order, so a row-by-row comparison isolates the scenario's effect fro
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +112,20 @@ def test_negative_row_count_is_refused() -> None:
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> None:
     for column in columns:
         assert np.array_equal(a[column].to_numpy(), b[column].to_numpy()), column
+
+
+@pytest.mark.parametrize("name", sorted(generator.SCENARIOS))
+def test_columns_are_the_frame_without_pandas(name: str) -> None:
+    """The drills' traffic process draws with ``columns`` (no pandas import): the same numbers, the same
+    records and labels as ``generate``'s frame, in every scenario (NaN where the feed is broken)."""
+    data, frame = generator.columns(300, SEED, name), generator.generate(300, SEED, name)
+    assert list(data) == list(frame.columns)
+    for column in frame.columns:
+        np.testing.assert_array_equal(data[column], frame[column].to_numpy())
+    assert generator.records(data) == generator.records(frame)
+
+
+def test_the_drills_traffic_process_does_not_import_pandas() -> None:
+    code = "import sys, labs.drills.traffic\nassert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

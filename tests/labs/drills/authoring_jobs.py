@@ -189,9 +189,11 @@ def delayed_fault_starts_later_and_stop_cancels_it(lab: Lab) -> str:
                    what="the delayed fault on the service's flags")
         seen_at = time.time()
         assert seen_at - injected_at >= DELAY_S - 0.5, f"injected {seen_at - injected_at:.1f} s after, too early"
-        events = [e for e in lab.journal()["events"] if e["kind"] == "injection"]
-        late = [e for e in events if e["detail"].startswith("fault 2 (config_flag) injected at")]
-        assert len(late) == 1 and late[0]["at"] - injected_at >= DELAY_S - 0.5, events
+        # The scheduler records the injection on the timeline just after the flag is set: wait for the entry.
+        late = wait_until(lambda: [e for e in lab.journal()["events"] if e["kind"] == "injection"
+                                   and e["detail"].startswith("fault 2 (config_flag) injected at")],
+                          timeout=scaled(15), what="the delayed fault's entry on the timeline")
+        assert len(late) == 1 and late[0]["at"] - injected_at >= DELAY_S - 0.5, late
         wait_until(lambda: not steps.running(journal["scheduler_pid"]), timeout=10, what="the scheduler to exit")
         report = lab.cli("drill", "report")
         assert "fault 2 (config_flag) injected at" in normal(report.stdout), report.stdout
