@@ -34,6 +34,7 @@ import importlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -175,13 +176,16 @@ def _ensure_zygote() -> Path:
 
 def stop() -> None:
     """End the zygote (the children it forked run on to their own end)."""
-    global _zygote
+    global _zygote, _socket_path
     with _lock:
         if _zygote is not None and _zygote.poll() is None:
             _zygote.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 _zygote.wait(10)
         _zygote = None
+        if _socket_path is not None:  # its socket and log
+            shutil.rmtree(_socket_path.parent, ignore_errors=True)
+            _socket_path = None
 
 
 # --- the zygote's side -----------------------------------------------------------------------------------
