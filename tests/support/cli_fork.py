@@ -222,8 +222,6 @@ def _child(conn: socket.socket, call: dict[str, object], fds: list[int], listene
     code = 1
     try:
         listener.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(fds[0], 1)
