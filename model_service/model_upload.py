@@ -12,16 +12,20 @@ import base64
 import binascii
 import io
 import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from pydantic import ValidationError
 
 from model_service.features import FEATURE_NAMES, TARGET
 from model_service.model_card import ModelCard
 from model_service.registry import Registry, RegistryError, load_trusted
 from model_service.schemas import ModelUpload
-from model_service.training import TrainedModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from model_service.training import TrainedModel
 
 
 class UploadError(ValueError):
@@ -65,6 +69,8 @@ def _card(upload: ModelUpload) -> ModelCard:
 
 
 def _reference(upload: ModelUpload) -> pd.DataFrame:
+    import pandas as pd  # here, not at import: the service starts without pandas
+
     try:
         frame = pd.read_csv(io.StringIO(upload.reference_csv))
     except (ValueError, pd.errors.ParserError) as exc:
@@ -79,6 +85,8 @@ def _reference(upload: ModelUpload) -> pd.DataFrame:
 
 def register_upload(registry: Registry, upload: ModelUpload) -> str:
     """Validate every part, then register (not activate) the version; returns its name."""
+    from model_service.training import TrainedModel  # scikit-learn, only when a model is uploaded
+
     estimator = _artifact(upload)
     card = _card(upload)
     reference = _reference(upload)

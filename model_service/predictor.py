@@ -1,7 +1,8 @@
 """The serving path of the active model: a dot product, imputation, and input-anomaly accounting.
 
 sklearn's ``predict`` spends ~150 µs per call validating input; the model itself is five multiplications.
-So the service loads the skops artifact (the source of truth) and serves its coefficients directly. A test
+So the service reads the skops artifact's coefficients (``linear_artifact``, without importing scikit-learn)
+and serves them directly. A test
 checks that this path equals ``estimator.predict`` on the golden set.
 
 Two forms of the same arithmetic: ``predict_rows`` (a Python loop: a single row costs ~2 µs, where numpy's
@@ -50,13 +51,12 @@ class ServingModel:
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel) -> ServingModel:
-        card = loaded.card
-        est = loaded.estimator
+        card, params = loaded.card, loaded.params
         ranges = [card.feature_ranges[n] for n in FEATURE_NAMES]
         return cls(
             version=card.version,
-            coefficients=tuple(float(c) for c in est.coef_),
-            intercept=float(est.intercept_),
+            coefficients=params.coefficients,
+            intercept=params.intercept,
             medians=tuple(r.median for r in ranges),
             lows=tuple(r.min for r in ranges),
             highs=tuple(r.max for r in ranges),

@@ -63,8 +63,8 @@ class ServiceState:
         # Everything that can fail is read before load_active() publishes the new model's identity, so a
         # failed deploy never leaves aiops_model_info naming a model that is not serving.
         try:
-            ref = self.registry.reference(version or self.registry.active() or "")
-            background = ref[list(FEATURE_NAMES)].to_numpy(dtype=float)[:200]
+            head = self.registry.reference_head(version or self.registry.active() or "", FEATURE_NAMES, 200)
+            background = np.array(head, dtype=float).reshape(-1, len(FEATURE_NAMES))
             model = load_active(self.registry, version)
         except Exception as exc:
             if self.model is None:  # a failed hot swap keeps serving the old model: nothing to report

@@ -10,6 +10,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.linear_model import LinearRegression
@@ -172,3 +173,33 @@ def test_damaged_version_is_a_registry_error_not_a_crash(reg: Registry, trained:
         (vdir / "card.json").write_text("{truncated")
     with pytest.raises(RegistryError, match=r"model version v1 cannot be loaded .*aiops-lab model train"):
         reg.load("v1")
+
+
+def test_reference_head_equals_what_pandas_reads(reg: Registry, trained: training.TrainedModel) -> None:
+    """The service's explainer background is read with the csv module (no pandas in the service)."""
+    reg.register(trained)
+    head = reg.reference_head("v1", FEATURE_NAMES, 200)
+    # pandas' default float parser may differ in the last bit; its round-trip one is exact, as float() is
+    frame = pd.read_csv(reg.root / "v1" / reg.card("v1").reference_sample.path, float_precision="round_trip")
+    assert len(head) == 200 and head == frame[list(FEATURE_NAMES)].head(200).to_numpy(dtype=float).tolist()
+    assert reg.reference_head("v1", ["traffic_index"], 3) == [[v] for v in frame["traffic_index"].head(3)]
+
+
+def test_reference_head_reads_missing_cells_as_nan_and_names_a_bad_file(reg: Registry,
+                                                                        trained: training.TrainedModel) -> None:
+    reg.register(trained)
+    path = reg.root / "v1" / reg.card("v1").reference_sample.path
+    path.write_text("distance_km,items_count\n1.5,\nNA,2\n")
+    rows = reg.reference_head("v1", ["distance_km", "items_count"], 10)
+    assert rows[0][0] == 1.5 and rows[0][1] != rows[0][1] and rows[1][0] != rows[1][0] and rows[1][1] == 2.0
+    with pytest.raises(RegistryError, match=r"v1 cannot be loaded .*reference.*traffic_index"):
+        reg.reference_head("v1", ["traffic_index"], 10)  # a column the file lacks
+    path.write_text("")
+    with pytest.raises(RegistryError, match=r"reference.*: empty\); deploy another version"):
+        reg.reference_head("v1", FEATURE_NAMES, 10)
+    path.write_text("distance_km\nfast\n")
+    with pytest.raises(RegistryError, match="could not convert string to float: 'fast'"):
+        reg.reference_head("v1", ["distance_km"], 10)
+    path.unlink()
+    with pytest.raises(RegistryError, match="No such file"):
+        reg.reference_head("v1", ["distance_km"], 10)

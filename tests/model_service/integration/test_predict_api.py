@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -207,3 +208,17 @@ def test_health_and_model_card(client: httpx.Client) -> None:
     card = client.get("/model").json()
     assert card["version"] == "v1" and set(card["coefficients"]) == set(FEATURE_NAMES)
 
+
+
+def test_the_service_serves_without_the_training_stack(api: ServiceUnderTest, client: httpx.Client) -> None:
+    """Serving reads the coefficients without scikit-learn (model_service.linear_artifact): importing it and
+    SciPy was two thirds of the service's start-up. Their compiled extensions would be mapped into the
+    process had either (or pandas) been imported, by the model load or by any route a prediction takes."""
+    records = generator.records(generator.generate(20, 9))
+    assert client.post("/predict", json=RECORD).status_code == 200
+    assert client.post("/predict", json={"instances": records}).status_code == 200
+    assert client.get("/model").status_code == 200
+    maps = (Path("/proc") / str(api.process.proc.pid) / "maps").read_text()
+    loaded = {lib for lib in ("sklearn", "scipy", "pandas") if f"site-packages/{lib}/" in maps}
+    assert "site-packages/numpy/" in maps  # the check sees compiled extensions at all
+    assert loaded == set()
