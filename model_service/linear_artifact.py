@@ -23,8 +23,6 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 _CLASS = ("sklearn.linear_model._base", "LinearRegression")
 _PROTOCOLS = frozenset({2})  # the skops schema versions whose layout this reader knows (skops 0.10 - 0.16)
 _JSON_LEAF = ("builtins", "str", "JsonNode")  # how skops stores an int, float, bool, None or str attribute
@@ -42,7 +40,7 @@ class LinearParams:
 
 def read_linear(data: bytes) -> LinearParams | None:
     """The coefficients of a plain skops ``LinearRegression`` artifact, or None for anything else."""
-    try:
+    try:  # numpy is imported by the calls below, not here: ``aiops-lab model list`` reads the registry too
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             schema = json.loads(archive.read("schema.json"))
             attrs = _attributes(schema)
@@ -95,12 +93,16 @@ def _leaf(node: Any, archive: zipfile.ZipFile) -> Any:
         file = node.get("file")
         if not isinstance(file, str):
             return _DECLINE
+        import numpy as np
+
         array = np.load(io.BytesIO(archive.read(file)), allow_pickle=False)
         return array if array.dtype.kind in "fiu" else _DECLINE
     return _DECLINE
 
 
 def _params(values: dict[str, Any]) -> LinearParams | None:
+    import numpy as np
+
     coef, intercept, n_features = values.get("coef_"), values.get("intercept_"), values.get("n_features_in_")
     if not isinstance(coef, np.ndarray) or coef.ndim != 1 or type(n_features) is not int:
         return None
