@@ -122,7 +122,7 @@ def client_impact(start: float, end: float) -> dict[str, int] | None:
     first, last = (before[-1] if before else {}), inside[-1]
     delta = {k: int(last.get(k, 0)) - int(first.get(k, 0)) for k in last if k != "ts"}
     failed = sum(v for k, v in delta.items() if k.startswith("status_") and k != "status_200")
-    failed += delta.get("timeout", 0) + delta.get("connection_error", 0) + delta.get("client_shed", 0)
+    failed += sum(delta.get(k, 0) for k in ("timeout", "connection_error", "client_shed", "bad_body"))
     return {"sent": delta.get("sent", 0), "ok": delta.get("ok", 0), "failed": failed,
             "timeouts": delta.get("timeout", 0), "refused": delta.get("connection_error", 0)}
 

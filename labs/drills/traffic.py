@@ -25,12 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from aiops_core import http as lab_http
 from aiops_core.atomic import atomic_write
 from aiops_core.runstate import locate, run_file
 from labs.drills import journal, upstream
+from labs.drills.traffic_http import ConnectionFailed, Http1Client, RequestTimeout
 from model_service import congestion, generator
 from model_service.features import FEATURES, TARGET
 
@@ -172,16 +170,16 @@ class TrafficRunner:
         body: Any = rows[0] if n == 1 else {"instances": rows}
         return json.dumps(body).encode(), labels, n
 
-    async def _predict(self, client: httpx.AsyncClient) -> None:
+    async def _predict(self, client: Http1Client) -> None:
         body, labels, n = self._body()
         self.in_flight += 1
         self.stats.counts["sent"] += 1
         try:
-            resp = await client.post("/predict", content=body, headers={"content-type": "application/json"})
-        except httpx.TimeoutException:
+            resp = await client.post("/predict", body)
+        except RequestTimeout:
             self.stats.counts["timeout"] += 1
             return
-        except httpx.HTTPError:
+        except ConnectionFailed:
             self.stats.counts["connection_error"] += 1
             return
         finally:
@@ -189,17 +187,21 @@ class TrafficRunner:
         self.stats.counts[f"status_{resp.status_code}"] += 1
         if resp.status_code != 200:
             return
+        try:
+            data = resp.json()
+            ids = [p["prediction_id"] for p in (data["predictions"] if n > 1 else [data])]
+        except (ValueError, KeyError, TypeError):  # a 200 that is not the service's answer (a squatter)
+            self.stats.counts["bad_body"] += 1
+            return
         self.stats.counts["ok"] += 1
         if self.stats.counts["ok"] == 1:
             self.stats.write()  # `drill start` waits for the first served request: tell it now, not in 2 s
-        data = resp.json()
-        preds = data["predictions"] if n > 1 else [data]
         ratio = self.state.labels.feedback_ratio
-        for pred, label in zip(preds, labels, strict=False):
+        for pid, label in zip(ids, labels, strict=False):
             if self.rng.random() < ratio:
-                self.labels.append((pred["prediction_id"], label))
+                self.labels.append((pid, label))
 
-    async def _checkout(self, client: httpx.AsyncClient) -> None:
+    async def _checkout(self, client: Http1Client) -> None:
         tasks: set[asyncio.Task[None]] = set()
         next_at = time.monotonic()
         while not self.stop.is_set():
@@ -219,23 +221,22 @@ class TrafficRunner:
         for task in list(tasks):
             task.cancel()
 
-    async def _label_worker(self, client: httpx.AsyncClient) -> None:
+    async def _label_worker(self, client: Http1Client) -> None:
         while not self.stop.is_set():
             if self.state.labels.status != "running" or not self.labels:
                 await asyncio.sleep(0.2)
                 continue
             pid, actual = self.labels.popleft()
             try:
-                resp = await client.post("/feedback", json={"prediction_id": pid, "actual": round(actual, 3)})
+                resp = await client.post_json("/feedback", {"prediction_id": pid, "actual": round(actual, 3)})
                 self.stats.counts[f"feedback_{resp.status_code}"] += 1
-            except httpx.HTTPError:
+            except (RequestTimeout, ConnectionFailed):
                 self.stats.counts["feedback_error"] += 1
                 await asyncio.sleep(0.2)
 
     async def run(self) -> None:
-        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT + LABEL_WORKERS, max_keepalive_connections=32)
-        async with lab_http.new_async_client(base_url=self.base_url, timeout=REQUEST_TIMEOUT_S,
-                                             limits=limits) as client:
+        async with Http1Client(self.base_url, timeout=REQUEST_TIMEOUT_S,
+                               max_connections=MAX_IN_FLIGHT + LABEL_WORKERS) as client:
             await asyncio.gather(self._control(), self._checkout(client),
                                  *(self._label_worker(client) for _ in range(LABEL_WORKERS)))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 
 from aiops_core.polling import wait_until
+from labs.drills.traffic_http import Http1Client, Response
 from model_service import generator
 from model_service.features import FEATURE_NAMES
 from model_service.registry import Registry
@@ -208,6 +211,30 @@ def test_health_and_model_card(client: httpx.Client) -> None:
     card = client.get("/model").json()
     assert card["version"] == "v1" and set(card["coefficients"]) == set(FEATURE_NAMES)
 
+
+
+def test_the_drill_traffic_client_against_the_real_service(api: ServiceUnderTest, client: httpx.Client) -> None:
+    """labs.drills.traffic_http, the drill traffic's lean client, as the traffic uses it: concurrent
+    predictions and feedback over kept-alive connections, every answer the service's own."""
+    records = generator.records(generator.generate(40, 11))
+    before = scrape(client)
+
+    async def main() -> tuple[list[Response], list[Response], Response]:
+        async with Http1Client(api.url, timeout=10, max_connections=8) as fast:
+            preds = await asyncio.gather(*(fast.post("/predict", json.dumps(r).encode()) for r in records))
+            feedback = await asyncio.gather(*(fast.post_json("/feedback", {
+                "prediction_id": p.json()["prediction_id"], "actual": 30.0}) for p in preds))
+            batch = await fast.post_json("/predict", {"instances": records})
+        return preds, feedback, batch
+
+    preds, feedback, batch = asyncio.run(main())
+    assert [p.status_code for p in preds + feedback + [batch]] == [200] * 81
+    got = [p.json()["predicted_minutes"] for p in preds]
+    assert np.allclose(got, _expected(api, records), atol=1e-3)  # each answer is its own request's
+    assert [p["predicted_minutes"] for p in batch.json()["predictions"]] == got
+    after = scrape(client)
+    assert value(after, "aiops_feedback_total", model_version="v1") == \
+        value(before, "aiops_feedback_total", model_version="v1") + 40
 
 
 def test_the_service_serves_without_the_training_stack(api: ServiceUnderTest, client: httpx.Client) -> None:
