@@ -80,10 +80,14 @@ def cli_errors(lab: Lab) -> None:
 
 
 def _unscored_drill(lab: Lab) -> str:
-    """A drill with traffic that never passed on this lab, preferably one with only flag faults."""
+    """A drill with traffic and only flag faults that never passed on this lab, memory-leak if it can, and one
+    whose alerts are not firing there if there is one: ``drill start`` waits for a leftover page to clear,
+    and this job stops its drill before any alert could fire (it once waited 250 s as the pool's last job)."""
     candidates = ["memory-leak", *(d.id for d in catalogue.catalogue().values()
                                    if d.traffic is not None and all(isinstance(f, ConfigFlagFault) for f in d.faults))]
-    return next(d for d in candidates if d not in lab.passed)
+    unscored = [d for d in candidates if d not in lab.passed]
+    firing = lab.active_alert_names()
+    return next((d for d in unscored if not set(catalogue.get(d).expected_alerts) & firing), unscored[0])
 
 
 def killed_mid_start_then_best_scores(lab: Lab) -> None:
