@@ -16,7 +16,7 @@ import pytest
 pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_ports", "tests.labs.stack.alert_path",
                               "tests.labs.stack.round_trip", "tests.labs.curriculum.capacity_job",
                               "tests.labs.cli.monitoring_render_job", "tests.labs.gameday.team_job",
-                              "tests.labs.pager.outages")
+                              "tests.labs.pager.outages", "tests.grafana.dashboards_job")
 
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402
@@ -84,7 +84,7 @@ def _containers_opted_in(config: pytest.Config) -> bool:
 # CPU-bound tests that time nothing but suffer most beside the drill pool's start-up (measured: the benchmark
 # smoke runs took 393 s at the start of a loaded session against ~25 s on a quiet machine): they run after
 # every other test and before the containers and pool tests, when the pool has mostly finished.
-LATE = ("tests/benchmarks/", "tests/grafana/",
+LATE = ("tests/benchmarks/",
         "tests/aiops_core/test_api_docs.py")
 
 

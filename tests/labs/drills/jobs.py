@@ -35,6 +35,7 @@ from labs.drills.schema import Drill, PromCheck
 from labs.drills.traffic import LAB_GONE_S
 from model_service.runtime_config import RuntimeConfig
 from tests.compose.published_ports import JOBS as COMPOSE_JOBS
+from tests.grafana.dashboards_job import JOBS as DASHBOARD_JOBS
 from tests.labs.cli.monitoring_render_job import JOBS as RENDER_JOBS
 from tests.labs.curriculum.capacity_job import JOBS as CAPACITY_JOBS
 from tests.labs.drills import scenario, steps, ttd
@@ -43,6 +44,7 @@ from tests.labs.drills.lab import Lab, for_this_lab
 from tests.labs.drills.plan import Plan
 from tests.labs.drills.plans import PLANS
 from tests.labs.drills.pool import Job, JobFailed, LabSpec, Pool, Skipped
+from tests.labs.drills.restart_check_job import JOBS as RESTART_CHECK_JOBS
 from tests.labs.drills.steps import running, start
 from tests.labs.drills.timing import AlertTiming, alert_timings, estimated_seconds, quiet_window_s
 from tests.labs.gameday.team_job import JOBS as GAMEDAY_JOBS
@@ -206,7 +208,7 @@ def all_jobs() -> list[Job]:
              Job("stop_after_down", stop_after_down, cost_s=35, last=True)]
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
     return (jobs + AUTHORING_JOBS + RENDER_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS
-            + OUTAGE_JOBS + GAMEDAY_JOBS)
+            + OUTAGE_JOBS + GAMEDAY_JOBS + RESTART_CHECK_JOBS + DASHBOARD_JOBS)
 
 
 class DrillPool:
@@ -262,7 +264,7 @@ def start_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path,
     for i, ports in enumerate(allocate_ports(max(1, min(LABS, sum(1 for j in jobs if j.follows is None))))):
         state = tmp_path_factory.mktemp(f"drill-lab{i}") / "state"
         shutil.copytree(trained_registry, state / "models")
-        specs.append(LabSpec(f"lab{i}", state, ports))
+        specs.append(LabSpec(f"lab{i}", state, ports, registry=trained_registry))
     journal = tmp_path_factory.getbasetemp() / "drill-pool.log"  # the schedule, readable after a CI run
     pool = Pool(specs, jobs, reset=steps.reset, log=pool_logger(journal, echo))
     pool.start()

@@ -35,6 +35,7 @@ class Lab(PrivateLab):
     ran: list[str] = field(default_factory=list)  # drill ids started on this lab, in order
     passed: list[str] = field(default_factory=list)  # drill ids whose check passed on this lab
     traffic_stopped_at: float | None = None  # when the last drill's traffic stopped (None: never had any)
+    seed_registry: Path | None = None  # the session's trained models the lab started with (copy to use them)
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         started = time.monotonic()

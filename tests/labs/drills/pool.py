@@ -116,6 +116,7 @@ class LabSpec:
     name: str
     state: Path
     ports: dict[str, str]
+    registry: Path | None = None  # the trained models the lab's state was seeded with
 
 
 class Pool:
@@ -198,6 +199,7 @@ class Pool:
         lab: Lab | None = None
         try:
             lab = start_lab(spec.name, spec.state, spec.ports)
+            lab.seed_registry = spec.registry
             self.labs[spec.name] = lab
             with self._cond:
                 self._up.add(spec.name)
