@@ -1,126 +1,17 @@
 """A real Prometheus (lab-mode config from the renderer) scraping the real model service under a burst of
 real traffic: targets up, every rule healthy, every recording rule has data, every runbook query and curl
-command works, and a killed service pages within seconds (lab-mode time compression works end to end).
+command works, and a killed service pages within seconds. A job of the drill pool (``prometheus_job.py``),
+played beside its heavy jobs; this test reports it.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from aiops_core import http as lab_http
-from aiops_core.polling import wait_until
-from aiops_core.runstate import ComponentRecord, RunState
-from aiops_core.topology import MODEL_SERVICE, PROMETHEUS
-from tests.monitoring import catalog
-from tests.monitoring.traffic import Burst
-from tests.support.processes import ServiceUnderTest
-from tests.support.prometheus import TestPrometheus, running_prometheus
-
-pytestmark = pytest.mark.integration
-
-MAX_ROUNDS = 60  # at most ~720 requests, whatever happens
+from tests.labs.drills.jobs import DrillPool
+from tests.monitoring.prometheus_job import JOBS
 
 
-@pytest.fixture
-def prometheus(service: ServiceUnderTest, tmp_path: Path) -> Iterator[TestPrometheus]:
-    with running_prometheus(tmp_path, {"model-service": f"127.0.0.1:{service.port}"}) as prom:
-        yield prom
-
-
-def _has_value(samples: list[tuple[dict[str, str], float]]) -> bool:
-    return any(math.isfinite(value) for _, value in samples)
-
-
-def _recording_has_data(prom: TestPrometheus, selector: str) -> bool:
-    if selector.startswith("route:"):
-        selector = selector.rstrip("}") + ',route="/predict"}' if "{" in selector else selector + '{route="/predict"}'
-    return _has_value(prom.vector(selector))
-
-
-def _recorded_lab(service: ServiceUnderTest, prom: TestPrometheus, state: Path) -> dict[str, str]:
-    """The environment of a learner's shell on a running lab whose service and Prometheus got ports other
-    than the defaults: the lab's record (``<state>/run/lab.json``, this process standing in for its
-    supervisor) holds them, and the ``aiops-lab url`` the runbooks call must find them there."""
-    lab = RunState(os.getpid(), "lab", "2026-01-01T00:00:00+00:00")
-    for name, url in ((MODEL_SERVICE.name, service.url), (PROMETHEUS.name, prom.url)):
-        port = int(url.rsplit(":", 1)[1])
-        lab.components[name] = ComponentRecord(name, port, url, url + "/", state="healthy")
-    run = state / "run"
-    run.mkdir(parents=True, exist_ok=True)
-    lab.save(run / "lab.json")
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the venv's aiops-lab
-    return {**os.environ, "AIOPS_STATE_DIR": str(state), "PATH": path}
-
-
-def _run_runbook_curl(line: str, env: dict[str, str], cwd: Path) -> str | None:
-    """Run a runbook curl line as written on the recorded lab; None when it targets a component not running
-    here. The suite points every ``AIOPS_<NAME>_PORT`` at a refusing port and the tripwire listens on the
-    defaults, so a line that does not ask the lab where its components are fails."""
-    if "aiops-lab url model-service)" not in line and "aiops-lab url prometheus)" not in line:
-        return None
-    result = subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=20,
-                            check=False)
-    return "" if result.returncode == 0 else f"{line}\n  exit {result.returncode}: {result.stderr[-300:]}"
-
-
-def test_lab_prometheus_against_the_live_service(service: ServiceUnderTest, prometheus: TestPrometheus,
-                                                 tmp_path: Path) -> None:
-    recording = sorted(catalog.recording_selectors())
-    with service.client() as client:
-        burst = Burst(client)
-
-        def all_recording_rules_have_data() -> bool:
-            assert burst.rounds < MAX_ROUNDS, "traffic bound reached before every recording rule had data"
-            burst.send_round()
-            return all(_recording_has_data(prometheus, name) for name in recording)
-
-        wait_until(all_recording_rules_have_data, timeout=90, interval=0.5,
-                   what="every recording rule to return data for live traffic")
-    assert {200, 404, 422} <= set(burst.statuses)
-
-    # The service's and Prometheus's own targets are scraped successfully.
-    health = {t["labels"]["job"]: t["health"] for t in prometheus.targets()}
-    assert health == {"model-service": "up", "prometheus": "up"}
-
-    # Every rule (recording and alerting) evaluated without an error.
-    def all_rules_evaluated() -> list[dict]:
-        rules = [r for g in prometheus.rule_groups() for r in g["rules"]]
-        return rules if all(r["health"] != "unknown" for r in rules) else []
-
-    rules = wait_until(all_rules_evaluated, timeout=30, what="every rule evaluated once")
-    assert len(rules) == len(catalog.rules())
-    assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []
-
-    # Spot checks that the numbers mean what they say: the renamed field shows up in the 422 share, and
-    # no request failed with a 5xx.
-    assert prometheus.value('route:aiops_http_request_validation_errors:ratio_rate5m{route="/predict"}') > 0
-    assert prometheus.value('slo:sli_error:ratio_rate5m{slo="availability"}') == 0
-
-    # Every runbook query evaluates, and every curl the runbooks give works against the live lab.
-    errors = []
-    for runbook, query in catalog.runbook_promql():
-        resp = lab_http.post(f"{prometheus.url}/api/v1/query", data={"query": query}, timeout=10.0)
-        if resp.status_code != 200 or resp.json().get("status") != "success":
-            errors.append(f"{runbook}: {query!r}: {resp.text[:300]}")
-    ran = 0
-    env = _recorded_lab(service, prometheus, tmp_path / "lab-state")
-    for runbook, line in catalog.runbook_shell_lines():
-        if line.startswith("curl "):
-            outcome = _run_runbook_curl(line, env, tmp_path)
-            ran += outcome is not None
-            if outcome:
-                errors.append(f"{runbook}: {outcome}")
-    assert not errors, "\n".join(errors)
-    assert ran >= 8
-
-    # Kill the service: in lab mode ModelServiceDown (for: 1m / 12 = 5s) must fire within seconds.
-    service.process.stop()
-    wait_until(lambda: prometheus.vector('ALERTS{alertname="ModelServiceDown", alertstate="firing"}'),
-               timeout=30, interval=0.5, what="ModelServiceDown to fire after the service stopped")
+@pytest.mark.pool(JOBS[0].name)
+def test_lab_prometheus_against_the_live_service(drill_pool: DrillPool) -> None:
+    print(drill_pool.outcome(JOBS[0].name))

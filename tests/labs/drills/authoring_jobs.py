@@ -237,11 +237,15 @@ def the_clean_stop_check_names_what_was_left_behind(lab: Lab) -> str:
     return "; ".join(left)
 
 
+# The three rehearsals mostly wait on the CLI's own deadlines (a page's, a check's: 107-171 s) with one drill's
+# trickle of traffic: they run beside the heavy jobs, on labs that would otherwise idle (pool.py).
 JOBS = [
-    Job("rehearse_user_drill", rehearse_user_drill, cost_s=120, avoid_alerts=frozenset({EXAMPLE_ALERT})),
-    Job("rehearse_rejects_an_alert_that_never_fires", rehearse_rejects_an_alert_that_never_fires, cost_s=110),
+    Job("rehearse_user_drill", rehearse_user_drill, cost_s=120, avoid_alerts=frozenset({EXAMPLE_ALERT}),
+        beside_heavy=True),
+    Job("rehearse_rejects_an_alert_that_never_fires", rehearse_rejects_an_alert_that_never_fires, cost_s=110,
+        beside_heavy=True),
     Job("rehearse_rejects_a_mitigation_that_does_not_restore", rehearse_rejects_a_mitigation_that_does_not_restore,
-        cost_s=170),
+        cost_s=170, beside_heavy=True),
     Job("rehearse_rejects_a_stop_that_leaves_state_behind", rehearse_rejects_a_stop_that_leaves_state_behind,
         cost_s=30),
     Job("delayed_fault_starts_later_and_stop_cancels_it", delayed_fault_starts_later_and_stop_cancels_it, cost_s=40),

@@ -51,6 +51,8 @@ from tests.labs.gameday.team_job import JOBS as GAMEDAY_JOBS
 from tests.labs.pager.outages import JOBS as OUTAGE_JOBS
 from tests.labs.stack.alert_path import JOBS as ALERT_PATH_JOBS
 from tests.labs.stack.round_trip import JOBS as ROUND_TRIP_JOBS
+from tests.monitoring.alertmanager_job import JOBS as ALERTMANAGER_JOBS
+from tests.monitoring.prometheus_job import JOBS as PROMETHEUS_JOBS
 from tests.support.lab import CLI, allocate_ports
 from tests.support.speed import scaled
 
@@ -198,7 +200,7 @@ def all_jobs() -> list[Job]:
              Job("stop_after_down", stop_after_down, cost_s=35, last=True)]
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
     return (jobs + AUTHORING_JOBS + RENDER_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS
-            + OUTAGE_JOBS + GAMEDAY_JOBS + RESTART_CHECK_JOBS + DASHBOARD_JOBS)
+            + OUTAGE_JOBS + GAMEDAY_JOBS + RESTART_CHECK_JOBS + DASHBOARD_JOBS + PROMETHEUS_JOBS + ALERTMANAGER_JOBS)
 
 
 class DrillPool:

@@ -17,6 +17,10 @@ fit on two cores. The scheduling rules exist because labs on one machine are not
 * **quiet labs**: a job whose fix retrains on "the last N minutes" of traffic runs on a lab that had no
   other drill's traffic in that window (a fresh lab if one is left) -- otherwise it would train on the
   previous drill's world;
+* a job marked **beside_heavy** mostly waits (an alert's window, a check's deadline, scrapes) with a trickle
+  of traffic: up to ``MAX_BESIDE_HEAVY`` of them run on labs a heavy job leaves idle, outside the gate, as the
+  foreground's tests do -- the labs' idle minutes during the heavy jobs were the pool's biggest hole (~185 s
+  of six labs);
 * **follow-ups** run on the lab of the job they follow (e.g. ``drill list`` shows the best score of a drill
   that passed *there*); a **last** job runs when its lab has nothing else to do (it stops the lab);
 * a lab whose next drill's alert is still firing from the previous one is passed over for a drill that
@@ -37,6 +41,10 @@ from typing import Any
 
 from tests.labs.drills import priority
 from tests.labs.drills.lab import Lab, start_lab
+
+# Jobs beside a heavy one at most: each costs a few % of a core (a drill's background traffic, its checks, a
+# Prometheus), like one foreground test; more would eat the core the heavy job's alert needs.
+MAX_BESIDE_HEAVY = 3
 
 
 class CpuGate:
@@ -94,6 +102,7 @@ class Job:
     follows: str | None = None
     last: bool = False
     avoid_alerts: frozenset[str] = frozenset()
+    beside_heavy: bool = False  # mostly waiting: may run while a heavy job holds the CPU (module docstring)
     future: Future[Any] = field(default_factory=Future)
     lab: str = ""
     started: float = 0.0
@@ -158,8 +167,10 @@ class Pool:
         if job.heavy:
             # Only once every lab is up: start-ups are CPU-heavy, and ``up`` runs outside the gate.
             return self._up == self._alive
-        if any(j.heavy for j in self.queue):
-            return False  # a heavy job goes first: a normal job started now would hold it up for minutes
+        if self._heavy_ahead():
+            # A heavy job goes first: a normal job started now would hold it up for minutes. A job that mostly
+            # waits may run beside it, outside the gate, a few at a time.
+            return job.beside_heavy and self._beside_heavy_running() < MAX_BESIDE_HEAVY and job.follows is None
         if job.follows is not None:
             return job.follows in self._done_on.get(lab.name, [])
         if job.last:
@@ -167,6 +178,13 @@ class Pool:
         if job.quiet_window_s > 0 and lab.traffic_stopped_at is not None:
             return time.time() - lab.traffic_stopped_at >= job.quiet_window_s
         return True
+
+    def _heavy_ahead(self) -> bool:
+        """A heavy job is queued or running."""
+        return any(j.heavy for j in self.queue) or any(self.jobs[n].heavy for n in self._running.values())
+
+    def _beside_heavy_running(self) -> int:
+        return sum(1 for n in self._running.values() if self.jobs[n].beside_heavy)
 
     def _claim(self, lab: Lab, active_alerts: set[str]) -> tuple[Job | None, bool]:
         """(job, keep_going): the next job for this lab, or (None, True) to wait a little, (None, False)."""
@@ -238,7 +256,9 @@ class Pool:
         """Run one job; on failure keep its message and reset the lab. False: the lab is not usable."""
         job.lab = lab.name
         lab.history.clear()
-        gate = self.gate.exclusive() if job.heavy else self.gate.shared()
+        # A job beside a heavy one takes no part in the gate: it would hold up the heavy job waiting to start.
+        gate = (self.gate.exclusive() if job.heavy else contextlib.nullcontext() if job.beside_heavy
+                else self.gate.shared())
         boost = priority.boosted(lab.state) if job.heavy and priority.can_boost() else contextlib.nullcontext()
         job.started = time.monotonic()
         try:

@@ -16,7 +16,7 @@ from labs.drills import catalogue, rehearse
 from tests.labs.drills.jobs import pool_logger
 from tests.labs.drills.plan import Plan
 from tests.labs.drills.plans import PLANS
-from tests.labs.drills.pool import CpuGate
+from tests.labs.drills.pool import MAX_BESIDE_HEAVY, CpuGate, Job, LabSpec, Pool
 from tests.labs.drills.timing import alert_timings, retrain_window_s
 
 DRILLS = sorted(catalogue.catalogue())
@@ -82,6 +82,69 @@ def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() ->
     for t in [running, *threads]:
         t.join(10)
     assert order == ["running normal", "heavy", "later normal"]
+
+
+class _Lab:
+    def __init__(self, name: str) -> None:
+        self.name, self.traffic_stopped_at, self.state = name, None, Path(f"/nowhere/{name}")
+        self.history: list[str] = []
+
+
+def _scheduled(jobs: list[Job], labs: int) -> tuple[Pool, list[_Lab]]:
+    pool = Pool([LabSpec(f"lab{i}", Path(f"/nowhere/{i}"), {}) for i in range(labs)], jobs,
+                reset=lambda lab: None, log=lambda line: None)
+    pool._alive = pool._up = {f"lab{i}" for i in range(labs)}
+    return pool, [_Lab(f"lab{i}") for i in range(labs)]
+
+
+def _claim(pool: Pool, lab: _Lab) -> str | None:
+    job, _ = pool._claim(lab, set())  # type: ignore[arg-type]
+    return None if job is None else job.name
+
+
+def test_only_jobs_that_mostly_wait_run_beside_a_heavy_job_and_only_a_few() -> None:
+    """The heavy jobs (a surge, a capacity run) hold the CPU for ~3 minutes: the other labs take jobs marked
+    ``beside_heavy``, at most ``MAX_BESIDE_HEAVY`` at once; every other job waits until no heavy one is left."""
+    waiting = [Job(f"waits{i}", lambda lab: None, cost_s=100 + i, beside_heavy=True)
+               for i in range(MAX_BESIDE_HEAVY + 1)]
+    jobs = [Job("surge", lambda lab: None, heavy=True), Job("normal", lambda lab: None, cost_s=500), *waiting]
+    pool, labs = _scheduled(jobs, MAX_BESIDE_HEAVY + 3)
+    assert _claim(pool, labs[0]) == "surge"  # first, though the normal job is longer
+    beside = [_claim(pool, lab) for lab in labs[1:MAX_BESIDE_HEAVY + 1]]
+    assert sorted(beside) == sorted(j.name for j in waiting[1:])  # longest first
+    assert _claim(pool, labs[-1]) is None, "a normal job or a fourth waiting job must not start beside the surge"
+    pool._finish(labs[1], pool.jobs[beside[0]])  # type: ignore[arg-type,index]
+    assert _claim(pool, labs[1]) == "waits0"  # a slot beside the heavy job came free
+    assert _claim(pool, labs[-1]) is None
+    pool._finish(labs[0], pool.jobs["surge"])  # type: ignore[arg-type]
+    assert _claim(pool, labs[-1]) == "normal"
+
+
+def test_a_job_beside_a_heavy_one_does_not_hold_the_heavy_job_at_the_gate() -> None:
+    """A beside-heavy job takes no part in the CPU gate; a normal job's shared hold would make the heavy job
+    wait for it (minutes)."""
+    ran: list[str] = []
+    release = threading.Event()
+
+    def waits(lab: object) -> None:
+        ran.append("waits started")
+        assert release.wait(10)
+
+    def surge(lab: object) -> None:
+        ran.append("surge")
+
+    jobs = [Job("surge", surge, heavy=True), Job("waits", waits, beside_heavy=True)]
+    pool, labs = _scheduled(jobs, 2)
+    beside = threading.Thread(target=pool._run, args=(labs[1], pool.jobs["waits"]))
+    beside.start()
+    wait_until(lambda: ran == ["waits started"], timeout=5, interval=0.01, what="the waiting job to start")
+    heavy = threading.Thread(target=pool._run, args=(labs[0], pool.jobs["surge"]))
+    heavy.start()
+    heavy.join(5)
+    assert not heavy.is_alive() and ran == ["waits started", "surge"]
+    release.set()
+    beside.join(5)
+    assert pool.jobs["waits"].future.result(1) is None
 
 
 
