@@ -206,5 +206,6 @@ def check_rendered_dashboards(prometheus: TestPrometheus, out: Path, since_s: fl
             assert drawn == [p.series for p in result.panels]
 
 
+# Mostly waiting for scrapes, on processes of its own: it runs beside the pool's heavy jobs (pool.py).
 JOBS = [Job("every dashboard panel answers on a real Prometheus and draws", panels_answer_on_a_real_prometheus,
-            cost_s=45)]
+            cost_s=45, beside_heavy=True, uses_lab=False)]

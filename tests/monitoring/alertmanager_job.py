@@ -100,4 +100,4 @@ def _routing_heartbeat_and_inhibition(alertmanager: str, receiver: Receiver) -> 
 
 
 JOBS = [Job("monitoring: Alertmanager routing, heartbeat and inhibition", routing_heartbeat_and_inhibition,
-            cost_s=20, beside_heavy=True)]
+            cost_s=20, beside_heavy=True, uses_lab=False)]

@@ -138,4 +138,4 @@ def _against_the_live_service(service: ServiceUnderTest, prometheus: TestPrometh
 
 
 JOBS = [Job("monitoring: lab Prometheus against the live service", lab_prometheus_against_the_live_service,
-            cost_s=40, beside_heavy=True)]
+            cost_s=40, beside_heavy=True, uses_lab=False)]

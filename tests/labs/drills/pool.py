@@ -20,7 +20,8 @@ fit on two cores. The scheduling rules exist because labs on one machine are not
 * a job marked **beside_heavy** mostly waits (an alert's window, a check's deadline, scrapes) with a trickle
   of traffic: up to ``MAX_BESIDE_HEAVY`` of them run on labs a heavy job leaves idle, outside the gate, as the
   foreground's tests do -- the labs' idle minutes during the heavy jobs were the pool's biggest hole (~185 s
-  of six labs);
+  of six labs). One that sends traffic to its lab takes a fresh lab only while enough stay fresh for the
+  heavy and the quiet-lab jobs;
 * **follow-ups** run on the lab of the job they follow (e.g. ``drill list`` shows the best score of a drill
   that passed *there*); a **last** job runs when its lab has nothing else to do (it stops the lab);
 * a lab whose next drill's alert is still firing from the previous one is passed over for a drill that
@@ -103,6 +104,7 @@ class Job:
     last: bool = False
     avoid_alerts: frozenset[str] = frozenset()
     beside_heavy: bool = False  # mostly waiting: may run while a heavy job holds the CPU (module docstring)
+    uses_lab: bool = True  # False: it only borrows a directory and the trained models, the lab keeps no traffic
     future: Future[Any] = field(default_factory=Future)
     lab: str = ""
     started: float = 0.0
@@ -170,7 +172,9 @@ class Pool:
         if self._heavy_ahead():
             # A heavy job goes first: a normal job started now would hold it up for minutes. A job that mostly
             # waits may run beside it, outside the gate, a few at a time.
-            return job.beside_heavy and self._beside_heavy_running() < MAX_BESIDE_HEAVY and job.follows is None
+            if not job.beside_heavy or job.follows is not None or self._beside_heavy_running() >= MAX_BESIDE_HEAVY:
+                return False
+            return not job.uses_lab or lab.traffic_stopped_at is not None or self._fresh_to_spare(lab)
         if job.follows is not None:
             return job.follows in self._done_on.get(lab.name, [])
         if job.last:
@@ -185,6 +189,15 @@ class Pool:
 
     def _beside_heavy_running(self) -> int:
         return sum(1 for n in self._running.values() if self.jobs[n].beside_heavy)
+
+    def _fresh_to_spare(self, lab: Lab) -> bool:
+        """Whether ``lab``, still without any drill's traffic, may get some now: the labs left fresh must be
+        enough for the queued heavy jobs and the jobs that need a quiet lab. (Measured: three rehearsals on
+        fresh labs beside the heavy jobs left latency-regression waiting 300 s for a lab to become quiet.)"""
+        busy = {name for name, job in self._running.items() if self.jobs[job].uses_lab}
+        fresh = [name for name in self._alive if name != lab.name and name not in busy
+                 and (name not in self.labs or self.labs[name].traffic_stopped_at is None)]
+        return len(fresh) >= sum(1 for j in self.queue if j.heavy or j.quiet_window_s > 0)
 
     def _claim(self, lab: Lab, active_alerts: set[str]) -> tuple[Job | None, bool]:
         """(job, keep_going): the next job for this lab, or (None, True) to wait a little, (None, False)."""

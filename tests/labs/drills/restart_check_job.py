@@ -90,4 +90,4 @@ def _play(tmp_path: Path, healthy_target: str) -> str:
 
 
 JOBS = [Job("a restarted Prometheus's stale up series is ignored by the check",
-            restart_leaves_a_stale_up_series_that_the_check_ignores, cost_s=30)]
+            restart_leaves_a_stale_up_series_that_the_check_ignores, cost_s=30, beside_heavy=True, uses_lab=False)]

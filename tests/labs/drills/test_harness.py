@@ -120,6 +120,29 @@ def test_only_jobs_that_mostly_wait_run_beside_a_heavy_job_and_only_a_few() -> N
     assert _claim(pool, labs[-1]) == "normal"
 
 
+def test_a_job_beside_a_heavy_one_leaves_enough_fresh_labs_for_the_quiet_lab_jobs() -> None:
+    """A rehearsal's traffic would make its lab unfit for a job that retrains on the last minutes (measured:
+    three rehearsals on fresh labs left latency-regression waiting 300 s for a quiet lab). A job that only
+    borrows a directory (``uses_lab=False``) keeps its lab fresh and may take any."""
+    jobs = [Job("surge", lambda lab: None, heavy=True),
+            *[Job(f"quiet{i}", lambda lab: None, quiet_window_s=300) for i in range(2)],
+            *[Job(f"rehearsal{i}", lambda lab: None, cost_s=200 - i, beside_heavy=True) for i in range(2)],
+            Job("own processes", lambda lab: None, cost_s=10, beside_heavy=True, uses_lab=False)]
+    pool, labs = _scheduled(jobs, 4)
+    pool.labs = {lab.name: lab for lab in labs}  # type: ignore[misc]
+    assert _claim(pool, labs[0]) == "surge"
+    assert _claim(pool, labs[1]) == "rehearsal0"  # lab2 and lab3 stay fresh for quiet0 and quiet1
+    assert _claim(pool, labs[2]) == "own processes"  # a second rehearsal would leave one fresh lab for two
+    assert _claim(pool, labs[3]) is None
+    labs[1].traffic_stopped_at = 1.0
+    pool._finish(labs[1], pool.jobs["rehearsal0"])  # type: ignore[arg-type]
+    assert _claim(pool, labs[1]) == "rehearsal1"  # its own lab has had traffic already
+    pool._finish(labs[0], pool.jobs["surge"])  # type: ignore[arg-type]
+    labs[0].traffic_stopped_at = 1.0
+    pool._finish(labs[2], pool.jobs["own processes"])  # type: ignore[arg-type]
+    assert {_claim(pool, labs[2]), _claim(pool, labs[3])} == {"quiet0", "quiet1"}
+
+
 def test_a_job_beside_a_heavy_one_does_not_hold_the_heavy_job_at_the_gate() -> None:
     """A beside-heavy job takes no part in the CPU gate; a normal job's shared hold would make the heavy job
     wait for it (minutes)."""
