@@ -167,8 +167,12 @@ class Pool:
 
     def _eligible(self, job: Job, lab: Lab) -> bool:
         if job.heavy:
-            # Only once every lab is up: start-ups are CPU-heavy, and ``up`` runs outside the gate.
-            return self._up == self._alive
+            # Only once every lab is up (start-ups are CPU-heavy, and ``up`` runs outside the gate), one at a
+            # time (a second one claimed now would keep its lab waiting at the gate), and not on a fresh lab
+            # that a quiet-lab job needs (after the first, the lab that ran it takes the next).
+            if self._up != self._alive or any(self.jobs[n].heavy for n in self._running.values()):
+                return False
+            return lab.traffic_stopped_at is not None or self._fresh_to_spare(lab)
         if self._heavy_ahead():
             # A heavy job goes first: a normal job started now would hold it up for minutes. A job that mostly
             # waits may run beside it, outside the gate, a few at a time.
@@ -192,12 +196,12 @@ class Pool:
 
     def _fresh_to_spare(self, lab: Lab) -> bool:
         """Whether ``lab``, still without any drill's traffic, may get some now: the labs left fresh must be
-        enough for the queued heavy jobs and the jobs that need a quiet lab. (Measured: three rehearsals on
-        fresh labs beside the heavy jobs left latency-regression waiting 300 s for a lab to become quiet.)"""
+        enough for the queued jobs that need a quiet lab. (Measured: three rehearsals on fresh labs beside the
+        heavy jobs left latency-regression waiting 300 s for a lab to become quiet.)"""
         busy = {name for name, job in self._running.items() if self.jobs[job].uses_lab}
         fresh = [name for name in self._alive if name != lab.name and name not in busy
                  and (name not in self.labs or self.labs[name].traffic_stopped_at is None)]
-        return len(fresh) >= sum(1 for j in self.queue if j.heavy or j.quiet_window_s > 0)
+        return len(fresh) >= sum(1 for j in self.queue if j.quiet_window_s > 0)
 
     def _claim(self, lab: Lab, active_alerts: set[str]) -> tuple[Job | None, bool]:
         """(job, keep_going): the next job for this lab, or (None, True) to wait a little, (None, False)."""

@@ -143,6 +143,22 @@ def test_a_job_beside_a_heavy_one_leaves_enough_fresh_labs_for_the_quiet_lab_job
     assert {_claim(pool, labs[2]), _claim(pool, labs[3])} == {"quiet0", "quiet1"}
 
 
+def test_heavy_jobs_run_one_after_the_other_on_the_lab_that_already_had_traffic() -> None:
+    """A second heavy job claimed while the first runs would only keep its lab waiting at the gate; after the
+    first, a fresh lab is kept for the job that needs a quiet one."""
+    jobs = [Job("surge", lambda lab: None, heavy=True, cost_s=100), Job("capacity", lambda lab: None, heavy=True),
+            Job("quiet", lambda lab: None, quiet_window_s=300), Job("waits", lambda lab: None, beside_heavy=True)]
+    pool, labs = _scheduled(jobs, 3)
+    pool.labs = {lab.name: lab for lab in labs}  # type: ignore[misc]
+    assert _claim(pool, labs[0]) == "surge"
+    assert _claim(pool, labs[1]) == "waits"  # not capacity: the surge holds the CPU
+    assert _claim(pool, labs[2]) is None
+    labs[0].traffic_stopped_at = 1.0
+    pool._finish(labs[0], pool.jobs["surge"])  # type: ignore[arg-type]
+    assert _claim(pool, labs[2]) is None, "lab2 is the only fresh lab left: the quiet job needs it"
+    assert _claim(pool, labs[0]) == "capacity"
+
+
 def test_a_job_beside_a_heavy_one_does_not_hold_the_heavy_job_at_the_gate() -> None:
     """A beside-heavy job takes no part in the CPU gate; a normal job's shared hold would make the heavy job
     wait for it (minutes)."""
