@@ -66,7 +66,7 @@ def _pool_jobs(items: list[pytest.Item]) -> set[str]:
 
 
 # Fixtures that start a process: a test using one starts processes even where its module is not marked.
-PROCESS_FIXTURES = frozenset({"service", "shared_service", "live_lab", "browser"})
+PROCESS_FIXTURES = frozenset({"service", "shared_service", "browser"})
 
 
 def _runs_containers(item: pytest.Item) -> bool:

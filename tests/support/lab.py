@@ -7,17 +7,14 @@ test did not start (``tests.support.isolation``).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from click.testing import CliRunner, Result
 
@@ -108,29 +105,9 @@ class Lab:
         assert started.returncode == 0, f"aiops-lab up failed:\n{started.stdout}{started.stderr}"
         return started
 
-    def down(self) -> None:
-        stopped = self.cli("down", timeout=120)
-        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-
     @property
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {(self.state / 'admin-token').read_text().strip()}"}
 
     def prometheus_targets(self) -> list[dict[str, Any]]:
         return list(lab_http.get(self.url("prometheus") + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"])
-
-
-L = TypeVar("L", bound=Lab)
-
-
-@contextlib.contextmanager
-def running_lab(state: Path, registry: Path, kind: type[L] = Lab) -> Iterator[L]:  # type: ignore[assignment]
-    """A whole private lab (``aiops-lab up -d`` on free ports) whose models start as a copy of ``registry``,
-    stopped afterwards. ``kind``: a subclass of ``Lab`` with a test module's own helpers."""
-    shutil.copytree(registry, state / "models")
-    lab = kind.create(state)
-    lab.up()
-    try:
-        yield lab
-    finally:
-        lab.down()

@@ -241,7 +241,7 @@ def the_clean_stop_check_names_what_was_left_behind(lab: Lab) -> str:
 # trickle of traffic: they run beside the heavy jobs, on labs that would otherwise idle (pool.py).
 JOBS = [
     Job("rehearse_user_drill", rehearse_user_drill, cost_s=120, avoid_alerts=frozenset({EXAMPLE_ALERT}),
-        beside_heavy=True),
+        beside_heavy=True, dilutable=True),
     Job("rehearse_rejects_an_alert_that_never_fires", rehearse_rejects_an_alert_that_never_fires, cost_s=110,
         beside_heavy=True),
     Job("rehearse_rejects_a_mitigation_that_does_not_restore", rehearse_rejects_a_mitigation_that_does_not_restore,

@@ -38,6 +38,7 @@ from tests.compose.published_ports import JOBS as COMPOSE_JOBS
 from tests.grafana.dashboards_job import JOBS as DASHBOARD_JOBS
 from tests.labs.cli.monitoring_render_job import JOBS as RENDER_JOBS
 from tests.labs.curriculum.capacity_job import JOBS as CAPACITY_JOBS
+from tests.labs.curriculum.live_job import JOBS as CURRICULUM_JOBS
 from tests.labs.drills import scenario, steps, ttd
 from tests.labs.drills.authoring_jobs import JOBS as AUTHORING_JOBS
 from tests.labs.drills.lab import Lab, for_this_lab
@@ -51,6 +52,8 @@ from tests.labs.gameday.team_job import JOBS as GAMEDAY_JOBS
 from tests.labs.pager.outages import JOBS as OUTAGE_JOBS
 from tests.labs.stack.alert_path import JOBS as ALERT_PATH_JOBS
 from tests.labs.stack.round_trip import JOBS as ROUND_TRIP_JOBS
+from tests.labs.stack.squatter_job import JOBS as SQUATTER_JOBS
+from tests.model_service.integration.registry_job import JOBS as REGISTRY_JOBS
 from tests.monitoring.alertmanager_job import JOBS as ALERTMANAGER_JOBS
 from tests.monitoring.prometheus_job import JOBS as PROMETHEUS_JOBS
 from tests.support.lab import CLI, allocate_ports
@@ -182,13 +185,24 @@ def _heavy(drill: Drill) -> bool:
                for f in drill.faults)
 
 
+# Pages computed over all of a lab's recent requests (or labels): another job's traffic in their window
+# dilutes them, a heavy job's thousands of requests most (pool.py, "flooded").
+RATIO_PAGES = frozenset({"ModelServiceErrorBudgetBurn", "ModelServiceLatencyBudgetBurn", "ModelQualityDegraded"})
+
+
+def flood_seconds(timings: dict[str, AlertTiming]) -> float:
+    """How long a heavy job's traffic dilutes the ratio pages: their longest lookback."""
+    return max(timings[a].lookback_s for a in RATIO_PAGES if a in timings)
+
+
 def drill_job(drill_id: str, timings: dict[str, AlertTiming]) -> Job:
     drill = catalogue.get(drill_id)
     plan = PLANS.get(drill_id, Plan())
     return Job(drill_id, lambda lab: scenario.play(lab, drill_id, plan),
                cost_s=estimated_seconds(drill, plan, timings), heavy=_heavy(drill),
                quiet_window_s=quiet_window_s(drill, plan, timings),
-               avoid_alerts=frozenset(drill.expected_alerts))
+               avoid_alerts=frozenset(drill.expected_alerts),
+               dilutable=bool(drill.expected_alerts) and set(drill.expected_alerts) <= RATIO_PAGES)
 
 
 def all_jobs() -> list[Job]:
@@ -200,7 +214,8 @@ def all_jobs() -> list[Job]:
              Job("stop_after_down", stop_after_down, cost_s=35, last=True)]
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
     return (jobs + AUTHORING_JOBS + RENDER_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS
-            + OUTAGE_JOBS + GAMEDAY_JOBS + RESTART_CHECK_JOBS + DASHBOARD_JOBS + PROMETHEUS_JOBS + ALERTMANAGER_JOBS)
+            + OUTAGE_JOBS + GAMEDAY_JOBS + RESTART_CHECK_JOBS + DASHBOARD_JOBS + PROMETHEUS_JOBS + ALERTMANAGER_JOBS
+            + REGISTRY_JOBS + SQUATTER_JOBS + CURRICULUM_JOBS)
 
 
 class DrillPool:
@@ -258,7 +273,7 @@ def start_pool(tmp_path_factory: pytest.TempPathFactory, trained_registry: Path,
         shutil.copytree(trained_registry, state / "models")
         specs.append(LabSpec(f"lab{i}", state, ports, registry=trained_registry))
     journal = tmp_path_factory.getbasetemp() / "drill-pool.log"  # the schedule, readable after a CI run
-    pool = Pool(specs, jobs, reset=steps.reset, log=pool_logger(journal, echo))
+    pool = Pool(specs, jobs, reset=steps.reset, log=pool_logger(journal, echo), flood_s=flood_seconds(alert_timings()))
     pool.start()
     return DrillPool(pool)
 

@@ -35,6 +35,7 @@ class Lab(PrivateLab):
     ran: list[str] = field(default_factory=list)  # drill ids started on this lab, in order
     passed: list[str] = field(default_factory=list)  # drill ids whose check passed on this lab
     traffic_stopped_at: float | None = None  # when the last drill's traffic stopped (None: never had any)
+    flooded_until: float = 0.0  # a heavy job's thousands of requests dilute ratio pages until then (pool.py)
     seed_registry: Path | None = None  # the session's trained models the lab started with (copy to use them)
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -84,8 +85,7 @@ class Lab(PrivateLab):
 
 def start_lab(name: str, state: Path, ports: dict[str, str]) -> Lab:
     lab = Lab(lab_environment(state, ports), name=name)
-    started = lab.cli("up", "-d", "--timeout", "150", timeout=200)
-    assert started.returncode == 0, f"{name}: aiops-lab up failed:\n{started.stdout}{started.stderr}"
+    lab.up()
     wait_until(lambda: any(t["labels"].get("job") == "model-service" and t["health"] == "up"
                            for t in lab.prometheus_targets()),
                timeout=60, what=f"{name}: prometheus scraping the model service")

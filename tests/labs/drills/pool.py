@@ -24,6 +24,10 @@ fit on two cores. The scheduling rules exist because labs on one machine are not
   heavy and the quiet-lab jobs;
 * **follow-ups** run on the lab of the job they follow (e.g. ``drill list`` shows the best score of a drill
   that passed *there*); a **last** job runs when its lab has nothing else to do (it stops the lab);
+* after a heavy job its lab is **flooded** for ``flood_s`` (the lookback of the ratio pages): a surge's or
+  a capacity run's tens of thousands of requests dilute an error or latency ratio over the lab's recent
+  requests (measured: a team's error-burst paged after 2m53s there instead of ~30 s), so that lab prefers
+  a job that does not page on such a ratio (``dilutable``) until then;
 * a lab whose next drill's alert is still firing from the previous one is passed over for a drill that
   does not need that alert, when there is one (the drill itself waits for the alert to clear otherwise).
 """
@@ -105,6 +109,7 @@ class Job:
     avoid_alerts: frozenset[str] = frozenset()
     beside_heavy: bool = False  # mostly waiting: may run while a heavy job holds the CPU (module docstring)
     uses_lab: bool = True  # False: it only borrows a directory and the trained models, the lab keeps no traffic
+    dilutable: bool = False  # it pages on a ratio over all of the lab's recent requests (module docstring)
     future: Future[Any] = field(default_factory=Future)
     lab: str = ""
     started: float = 0.0
@@ -132,8 +137,8 @@ class LabSpec:
 
 class Pool:
     def __init__(self, specs: list[LabSpec], jobs: list[Job], reset: Callable[[Lab], None],
-                 log: Callable[[str], None]) -> None:
-        self.specs, self.reset, self.log = specs, reset, log
+                 log: Callable[[str], None], flood_s: float = 0.0) -> None:
+        self.specs, self.reset, self.log, self.flood_s = specs, reset, log, flood_s
         self.jobs = {j.name: j for j in jobs}
         self.queue = sorted(jobs, key=Job.sort_key)
         self.gate = CpuGate()
@@ -210,7 +215,8 @@ class Pool:
             others = [j for j in self.queue if j.follows is None and not j.last]
             ready = [j for j in others if self._eligible(j, lab)]
             clear = [j for j in ready if not (j.avoid_alerts & active_alerts)]
-            job = (mine or clear or ready or [None])[0]
+            undiluted = [j for j in clear if not j.dilutable] if time.time() < lab.flooded_until else []
+            job = (mine or undiluted or clear or ready or [None])[0]
             if job is None and others:
                 return None, True  # only quiet-window jobs left and this lab is not quiet yet
             if job is None:
@@ -281,7 +287,11 @@ class Pool:
         try:
             with gate, boost:
                 job.started = time.monotonic()  # the job's own time, not the wait for a heavy job
-                value = job.run(lab)
+                try:
+                    value = job.run(lab)
+                finally:
+                    if job.heavy:
+                        lab.flooded_until = time.time() + self.flood_s
         except Skipped as exc:
             job.seconds = time.monotonic() - job.started
             job.future.set_exception(exc)

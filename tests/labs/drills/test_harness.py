@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,7 @@ def test_a_heavy_job_runs_alone_and_before_normal_jobs_that_queue_behind_it() ->
 class _Lab:
     def __init__(self, name: str) -> None:
         self.name, self.traffic_stopped_at, self.state = name, None, Path(f"/nowhere/{name}")
+        self.flooded_until = 0.0
         self.history: list[str] = []
 
 
@@ -157,6 +159,28 @@ def test_heavy_jobs_run_one_after_the_other_on_the_lab_that_already_had_traffic(
     pool._finish(labs[0], pool.jobs["surge"])  # type: ignore[arg-type]
     assert _claim(pool, labs[2]) is None, "lab2 is the only fresh lab left: the quiet job needs it"
     assert _claim(pool, labs[0]) == "capacity"
+
+
+def test_after_a_heavy_job_its_lab_prefers_a_job_whose_page_its_traffic_cannot_dilute() -> None:
+    """A capacity run's ~30,000 requests stay in the ratio pages' 5-minute window: a team's error-burst paged
+    after 2m53s on that lab instead of ~30 s. Until ``flood_s`` has passed, the lab takes another job first."""
+    ran: list[str] = []
+    jobs = [Job("capacity", lambda lab: ran.append("capacity"), heavy=True),
+            Job("error-burst", lambda lab: None, cost_s=200, dilutable=True),
+            Job("memory-leak", lambda lab: None, cost_s=100)]
+    pool, labs = _scheduled(jobs, 2)
+    pool.flood_s = 300.0
+    pool._run(labs[0], pool.jobs["capacity"])  # type: ignore[arg-type]
+    pool._finish(labs[0], pool.jobs["capacity"])  # type: ignore[arg-type]
+    pool.queue.remove(pool.jobs["capacity"])
+    assert ran == ["capacity"] and labs[0].flooded_until > time.time() + 290  # type: ignore[attr-defined]
+    assert _claim(pool, labs[0]) == "memory-leak"  # though error-burst is longer
+    assert _claim(pool, labs[1]) == "error-burst"
+    pool._finish(labs[0], pool.jobs["memory-leak"])  # type: ignore[arg-type]
+    burst = Job("another burst", lambda lab: None, dilutable=True)
+    pool.jobs[burst.name] = burst
+    pool.queue.append(burst)
+    assert _claim(pool, labs[0]) == "another burst", "a flooded lab still takes a diluted job rather than idle"
 
 
 def test_a_job_beside_a_heavy_one_does_not_hold_the_heavy_job_at_the_gate() -> None:

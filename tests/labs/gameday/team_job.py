@@ -88,4 +88,4 @@ def team_plays_error_burst(lab: Lab) -> str:
 
 
 JOBS = [Job("gameday: a team plays error-burst", team_plays_error_burst, cost_s=150,
-            avoid_alerts=frozenset(catalogue.get(DRILL).expected_alerts))]
+            avoid_alerts=frozenset(catalogue.get(DRILL).expected_alerts), dilutable=True)]

@@ -90,4 +90,4 @@ def error_burst_pages_and_resolves(lab: Lab) -> str:
 
 
 JOBS = [Job("alert path: error burst pages and resolves", error_burst_pages_and_resolves, cost_s=70,
-            avoid_alerts=frozenset({ALERT}))]
+            avoid_alerts=frozenset({ALERT}), dilutable=True)]

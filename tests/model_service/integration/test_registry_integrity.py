@@ -13,34 +13,18 @@ from pathlib import Path
 import pytest
 
 from aiops_core import http as lab_http
-from aiops_core.polling import wait_until
-from tests.model_service.integration.launcher import launch
-from tests.monitoring import catalog
+from tests.labs.drills.jobs import DrillPool
+from tests.model_service.integration.registry_job import JOBS, broken_service
 from tests.support.lab import Lab
 from tests.support.processes import ADMIN_TOKEN, ServiceUnderTest
-from tests.support.prometheus import TestPrometheus, running_prometheus
-from tests.support.speed import scaled
 
 pytestmark = pytest.mark.integration
-
-# What the ModelStale rule read before the fix: any service's timestamp gauge, a 0 included.
-AGE_WITHOUT_GUARD = 'time() - aiops_model_created_timestamp_seconds{job="model-service"} > 30 * 24 * 3600'
 
 
 @pytest.fixture
 def broken(lab_state: Path) -> Iterator[ServiceUnderTest]:
-    """The service started on a registry whose active v1 has a truncated artifact (a copy cut short)."""
-    artifact = lab_state / "models" / "v1" / "model.skops"
-    artifact.write_bytes(artifact.read_bytes()[:300])
-    svc = launch(lab_state, wait_ready=False)
-    try:
+    with broken_service(lab_state) as svc:
         yield svc
-    finally:
-        svc.process.stop()
-
-
-def _rule(prom: TestPrometheus, name: str) -> dict:
-    return next(r for g in prom.rule_groups() for r in g["rules"] if r.get("name") == name)
 
 
 def test_a_corrupt_artifact_is_reported_as_corrupt_with_its_file(broken: ServiceUnderTest, lab_state: Path) -> None:
@@ -73,19 +57,7 @@ def test_a_corrupt_artifact_is_reported_as_corrupt_with_its_file(broken: Service
     assert lab_http.get(f"{broken.url}/readyz", timeout=10).status_code == 200
 
 
-def test_a_service_without_a_loadable_model_raises_no_model_stale_ticket(broken: ServiceUnderTest,
-                                                                        tmp_path: Path) -> None:
-    [stale] = [r for r in catalog.alerts() if r.name == "ModelStale"]
-    with running_prometheus(tmp_path, {"model-service": f"127.0.0.1:{broken.port}"}) as prom:
-        scraped = prom.vector('aiops_model_created_timestamp_seconds{job="model-service"}')
-        assert [value for _, value in scraped] == [0.0]  # the gauge the old rule read as "trained in 1970"
-        assert prom.vector(AGE_WITHOUT_GUARD), "the unguarded age would have opened the false ticket"
-        first_scrape = float(prom.vector('timestamp(up{job="model-service"})')[0][1])
-        # Rules are evaluated every 2 s in lab mode: three intervals after the first scrape, ModelStale has
-        # been evaluated on the scraped 0 at least twice (the unguarded rule would be pending by now).
-        wait_until(lambda: (prom.value("time()") or 0) > first_scrape + 6, timeout=scaled(30), interval=0.5,
-                   what="three rule evaluations after the first scrape")
-        rule = _rule(prom, "ModelStale")
-        assert rule["health"] == "ok" and rule["state"] == "inactive", rule
-        assert prom.vector(stale.expr) == []
-        assert not [a for a in prom.alerts() if a["labels"]["alertname"] == "ModelStale"]
+@pytest.mark.pool(JOBS[0].name)
+def test_a_service_without_a_loadable_model_raises_no_model_stale_ticket(drill_pool: DrillPool) -> None:
+    """With a real Prometheus evaluating the lab's rules: a job of the drill pool (``registry_job.py``)."""
+    print(drill_pool.outcome(JOBS[0].name))
