@@ -175,13 +175,16 @@ class Pool:
             # Only once every lab is up (start-ups are CPU-heavy, and ``up`` runs outside the gate), one at a
             # time (a second one claimed now would keep its lab waiting at the gate), and not on a fresh lab
             # that a quiet-lab job needs (after the first, the lab that ran it takes the next).
-            if self._up != self._alive or any(self.jobs[n].heavy for n in self._running.values()):
+            if self._up != self._alive or self._heavy_running():
                 return False
             return lab.traffic_stopped_at is not None or self._fresh_to_spare(lab)
         if self._heavy_ahead():
             # A heavy job goes first: a normal job started now would hold it up for minutes. A job that mostly
-            # waits may run beside it, outside the gate, a few at a time.
-            if not job.beside_heavy or job.follows is not None or self._beside_heavy_running() >= MAX_BESIDE_HEAVY:
+            # waits may run beside it, outside the gate, a few at a time -- once it runs: one claimed while
+            # the labs come up took the fresh lab the first heavy job needed (measured: the surge started 60 s
+            # late, on the lab of a rehearsal that had to finish first).
+            if (not job.beside_heavy or job.follows is not None or not self._heavy_running()
+                    or self._beside_heavy_running() >= MAX_BESIDE_HEAVY):
                 return False
             return not job.uses_lab or lab.traffic_stopped_at is not None or self._fresh_to_spare(lab)
         if job.follows is not None:
@@ -192,9 +195,12 @@ class Pool:
             return time.time() - lab.traffic_stopped_at >= job.quiet_window_s
         return True
 
+    def _heavy_running(self) -> bool:
+        return any(self.jobs[n].heavy for n in self._running.values())
+
     def _heavy_ahead(self) -> bool:
         """A heavy job is queued or running."""
-        return any(j.heavy for j in self.queue) or any(self.jobs[n].heavy for n in self._running.values())
+        return any(j.heavy for j in self.queue) or self._heavy_running()
 
     def _beside_heavy_running(self) -> int:
         return sum(1 for n in self._running.values() if self.jobs[n].beside_heavy)

@@ -111,6 +111,9 @@ def test_only_jobs_that_mostly_wait_run_beside_a_heavy_job_and_only_a_few() -> N
                for i in range(MAX_BESIDE_HEAVY + 1)]
     jobs = [Job("surge", lambda lab: None, heavy=True), Job("normal", lambda lab: None, cost_s=500), *waiting]
     pool, labs = _scheduled(jobs, MAX_BESIDE_HEAVY + 3)
+    pool._up = {"lab1"}
+    assert _claim(pool, labs[1]) is None, "nothing beside a heavy job before it starts (it needs every lab up)"
+    pool._up = set(pool._alive)
     assert _claim(pool, labs[0]) == "surge"  # first, though the normal job is longer
     beside = [_claim(pool, lab) for lab in labs[1:MAX_BESIDE_HEAVY + 1]]
     assert sorted(beside) == sorted(j.name for j in waiting[1:])  # longest first
