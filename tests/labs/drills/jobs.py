@@ -34,6 +34,7 @@ from labs.drills.rollback import is_traffic_process
 from labs.drills.schema import Drill, PromCheck
 from labs.drills.traffic import LAB_GONE_S
 from model_service.runtime_config import RuntimeConfig
+from tests.benchmarks.smoke_jobs import JOBS as BENCHMARK_JOBS
 from tests.compose.published_ports import JOBS as COMPOSE_JOBS
 from tests.grafana.dashboards_job import JOBS as DASHBOARD_JOBS
 from tests.labs.cli.monitoring_render_job import JOBS as RENDER_JOBS
@@ -215,7 +216,7 @@ def all_jobs() -> list[Job]:
     # Jobs of other test directories that need a whole lab: they play on the pool's labs too.
     return (jobs + AUTHORING_JOBS + RENDER_JOBS + COMPOSE_JOBS + ALERT_PATH_JOBS + ROUND_TRIP_JOBS + CAPACITY_JOBS
             + OUTAGE_JOBS + GAMEDAY_JOBS + RESTART_CHECK_JOBS + DASHBOARD_JOBS + PROMETHEUS_JOBS + ALERTMANAGER_JOBS
-            + REGISTRY_JOBS + SQUATTER_JOBS + CURRICULUM_JOBS)
+            + REGISTRY_JOBS + SQUATTER_JOBS + CURRICULUM_JOBS + BENCHMARK_JOBS)
 
 
 class DrillPool:
