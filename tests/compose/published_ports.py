@@ -149,7 +149,7 @@ def _on_a_pool_lab(body: Callable[[Stack], None]) -> Callable[[Lab], None]:
 JOBS = [
     Job("compose: native-only drill refused", _on_a_pool_lab(a_native_only_drill_is_refused_before_anything_happens),
         cost_s=5),
-    Job("compose: error-burst end to end", _on_a_pool_lab(error_burst_end_to_end_over_published_ports), cost_s=70,
+    Job("compose: error-burst end to end", _on_a_pool_lab(error_burst_end_to_end_over_published_ports), cost_s=100,
         avoid_alerts=frozenset({"ModelServiceErrorBudgetBurn"}), dilutable=True),
     Job("compose: bad release pushed and rolled back",
         _on_a_pool_lab(bad_release_is_pushed_into_the_services_registry_and_rolled_back), cost_s=20),

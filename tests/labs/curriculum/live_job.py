@@ -297,4 +297,4 @@ def modules_on_a_lab(pool_lab: Lab) -> dict[str, str]:
     return outcome
 
 
-JOBS = [Job("curriculum: modules 01-06 on a live lab", modules_on_a_lab, cost_s=90)]
+JOBS = [Job("curriculum: modules 01-06 on a live lab", modules_on_a_lab, cost_s=110)]

@@ -89,5 +89,5 @@ def error_burst_pages_and_resolves(lab: Lab) -> str:
     return f"injection -> page: {ttd:.1f}s"
 
 
-JOBS = [Job("alert path: error burst pages and resolves", error_burst_pages_and_resolves, cost_s=70,
+JOBS = [Job("alert path: error burst pages and resolves", error_burst_pages_and_resolves, cost_s=85,
             avoid_alerts=frozenset({ALERT}), dilutable=True)]
