@@ -82,10 +82,10 @@ def _containers_opted_in(config: pytest.Config) -> bool:
 
 
 # CPU-bound tests that time nothing but suffer most beside the drill pool's start-up (measured: the benchmark
-# smoke runs took 393 s at the start of a loaded session against ~25 s on a quiet machine): they run after
-# every other test and before the containers and pool tests, when the pool has mostly finished.
-LATE = ("tests/benchmarks/",
-        "tests/aiops_core/test_api_docs.py")
+# smoke runs took 393 s at the start of a loaded session against ~25 s on a quiet machine; they are pool jobs
+# now, tests/benchmarks/smoke_jobs.py): they run after every other test and before the containers and pool
+# tests, when the pool has mostly finished.
+LATE = ("tests/aiops_core/test_api_docs.py",)
 
 
 def _starts_processes(item: pytest.Item) -> bool:
