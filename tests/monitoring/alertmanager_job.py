@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from monitoring.binaries import APT_INSTALL
-from tests.labs.drills.lab import Lab
+from tests.labs.drills.lab import Lab, borrowed_dir
 from tests.labs.drills.pool import Job, Skipped
 from tests.support.alertmanager import running_alertmanager
 
@@ -60,8 +60,7 @@ def routing_heartbeat_and_inhibition(lab: Lab) -> str:
     """Its own Alertmanager and receiver, in a directory beside the pool lab's state; the lab is not used."""
     if shutil.which("prometheus-alertmanager") is None and shutil.which("alertmanager") is None:
         raise Skipped(f"Alertmanager is not installed; install it with: {APT_INSTALL}")
-    work = lab.state.parent / "alertmanager-integration"
-    shutil.rmtree(work, ignore_errors=True)
+    work = borrowed_dir(lab, "alertmanager-integration", binaries=(), models=False)
     receiver = Receiver()
     try:
         with running_alertmanager(work, receiver.url) as alertmanager:

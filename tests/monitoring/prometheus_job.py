@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,8 @@ from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from aiops_core.runstate import ComponentRecord, RunState
 from aiops_core.topology import MODEL_SERVICE, PROMETHEUS
-from monitoring.binaries import APT_INSTALL
-from tests.labs.drills.lab import Lab
-from tests.labs.drills.pool import Job, Skipped
+from tests.labs.drills.lab import Lab, borrowed_dir
+from tests.labs.drills.pool import Job
 from tests.monitoring import catalog
 from tests.monitoring.traffic import Burst
 from tests.support.processes import ServiceUnderTest, service_with_registry
@@ -70,11 +68,8 @@ def _run_runbook_curl(line: str, env: dict[str, str], cwd: Path) -> str | None:
 def lab_prometheus_against_the_live_service(lab: Lab) -> str:
     """Its own service (the session's trained models) and Prometheus, in a directory beside the pool lab's
     state; the lab itself is not used."""
-    if shutil.which("prometheus") is None:
-        raise Skipped(f"prometheus is not installed; install it with: {APT_INSTALL}")
+    work = borrowed_dir(lab, "prometheus-integration", models=False)
     assert lab.seed_registry is not None, "the pool gives every lab the session's trained models"
-    work = lab.state.parent / "prometheus-integration"
-    shutil.rmtree(work, ignore_errors=True)
     with service_with_registry(work / "service", lab.seed_registry) as service, \
             running_prometheus(work / "prometheus", {"model-service": f"127.0.0.1:{service.port}"}) as prometheus:
         return _against_the_live_service(service, prometheus, work)

@@ -18,36 +18,13 @@ pytestmark = pytest.mark.integration
 LIVE = LIVE_JOBS[0].name
 
 
-def _report(drill_pool: DrillPool, module: str) -> None:
+@pytest.mark.pool(LIVE)
+@pytest.mark.parametrize("module", MODULES)
+def test_module_played_on_a_live_lab(drill_pool: DrillPool, module: str) -> None:
     outcome = drill_pool.outcome(LIVE)
     assert isinstance(outcome, dict) and module in outcome, outcome
     if outcome[module] != OK:
         pytest.fail(f"{module}: {outcome[module]}", pytrace=False)
-
-
-@pytest.mark.pool(LIVE)
-def test_01_serve_a_model(drill_pool: DrillPool) -> None:
-    _report(drill_pool, MODULES[0])
-
-
-@pytest.mark.pool(LIVE)
-def test_02_observe_it(drill_pool: DrillPool) -> None:
-    _report(drill_pool, MODULES[1])
-
-
-@pytest.mark.pool(LIVE)
-def test_04_dashboards(drill_pool: DrillPool) -> None:
-    _report(drill_pool, MODULES[2])
-
-
-@pytest.mark.pool(LIVE)
-def test_05_slos_and_error_budgets(drill_pool: DrillPool) -> None:
-    _report(drill_pool, MODULES[3])
-
-
-@pytest.mark.pool(LIVE)
-def test_06_drift(drill_pool: DrillPool) -> None:
-    _report(drill_pool, MODULES[4])
 
 
 # --- 07 load and capacity: a heavy job of the drill pool, on a lab of its own (capacity_job.py) -------------

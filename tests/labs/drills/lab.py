@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import json
 import shlex
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from labs.drills import lab_state, rehearse
 from tests.support.lab import Lab as PrivateLab
 from tests.support.lab import allocate_ports, lab_environment
 
-__all__ = ["Lab", "allocate_ports", "for_this_lab", "start_lab"]
+__all__ = ["Lab", "allocate_ports", "borrowed_dir", "for_this_lab", "start_lab"]
 
 HISTORY = 8  # CLI outputs kept for a failure message
 OUTPUT_TAIL = 1500  # characters of each kept output
@@ -91,6 +92,25 @@ def start_lab(name: str, state: Path, ports: dict[str, str]) -> Lab:
                timeout=60, what=f"{name}: prometheus scraping the model service")
     lab.baseline_prometheus_yml = (state / "run" / "config" / "prometheus.yml").read_text()
     return lab
+
+
+def borrowed_dir(lab: Lab, name: str, binaries: tuple[str, ...] = ("prometheus",), models: bool = True) -> Path:
+    """A fresh directory beside the pool lab's state, for a job that runs processes of its own there
+    (``uses_lab=False``); with ``models``, ``<dir>/state/models`` is a copy of the session's trained models.
+    Raises ``Skipped`` naming the apt command when one of ``binaries`` is not installed."""
+    from monitoring.binaries import APT_INSTALL
+    from tests.labs.drills.pool import Skipped
+
+    for binary in binaries:
+        if shutil.which(binary) is None:
+            raise Skipped(f"{binary} is not installed; install it with: {APT_INSTALL}")
+    work = lab.state.parent / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    if models:
+        assert lab.seed_registry is not None, "the pool gives every lab the session's trained models"
+        shutil.copytree(lab.seed_registry, work / "state" / "models")
+    return work
 
 
 def for_this_lab(lab: Lab, line: str) -> str:

@@ -9,7 +9,6 @@ scrapes: 15 s, 2 CPU-s alone) on processes of its own. ``test_port_squatter.py``
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +16,9 @@ from pathlib import Path
 from aiops_core.polling import wait_until
 from labs.stack.plan import ProcessSpec
 from labs.stack.supervisor import Supervisor, port_in_use
-from monitoring.binaries import APT_INSTALL
 from tests.labs.drills.lab import Lab as PoolLab
-from tests.labs.drills.pool import Job, Skipped
+from tests.labs.drills.lab import borrowed_dir
+from tests.labs.drills.pool import Job
 from tests.support.lab import Lab
 from tests.support.ports import free_port
 from tests.support.prometheus import running_prometheus
@@ -47,12 +46,7 @@ def squat(port: int, squatters: list[subprocess.Popen]) -> subprocess.Popen:
 
 def squatter_named(pool_lab: PoolLab) -> str:
     """A private state dir (the session's trained models) beside the pool lab's; the lab itself is not used."""
-    if shutil.which("prometheus") is None:
-        raise Skipped(f"prometheus is not installed; install it with: {APT_INSTALL}")
-    assert pool_lab.seed_registry is not None, "the pool gives every lab the session's trained models"
-    work = pool_lab.state.parent / "port-squatter"
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(pool_lab.seed_registry, work / "state" / "models")
+    work = borrowed_dir(pool_lab, "port-squatter")
     squatters: list[subprocess.Popen] = []
     try:
         return _squatter_named(Lab.create(work / "state"), work, squatters)

@@ -9,14 +9,12 @@ its heavy jobs: it mostly waits for scrapes and evaluations (13 s, 2 CPU-s alone
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from aiops_core.polling import wait_until
-from monitoring.binaries import APT_INSTALL
-from tests.labs.drills.lab import Lab
-from tests.labs.drills.pool import Job, Skipped
+from tests.labs.drills.lab import Lab, borrowed_dir
+from tests.labs.drills.pool import Job
 from tests.model_service.integration.launcher import launch
 from tests.monitoring import catalog
 from tests.support.processes import ServiceUnderTest
@@ -45,12 +43,7 @@ def _rule(prom: TestPrometheus, name: str) -> dict:
 
 def no_model_stale_ticket(lab: Lab) -> str:
     """Its own service and Prometheus, in a directory beside the pool lab's state; the lab is not used."""
-    if shutil.which("prometheus") is None:
-        raise Skipped(f"prometheus is not installed; install it with: {APT_INSTALL}")
-    assert lab.seed_registry is not None, "the pool gives every lab the session's trained models"
-    work = lab.state.parent / "registry-integrity"
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(lab.seed_registry, work / "state" / "models")
+    work = borrowed_dir(lab, "registry-integrity")
     with broken_service(work / "state") as broken:
         return _no_ticket(broken, work / "prometheus")
 
