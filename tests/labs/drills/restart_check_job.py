@@ -12,7 +12,6 @@ foreground), so it waits beside the pool's drills instead. ``test_checks_after_r
 
 from __future__ import annotations
 
-import shutil
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -21,9 +20,8 @@ from aiops_core.prometheus import Prometheus
 from labs.drills import catalogue, checks
 from labs.drills.schema import PromCheck
 from monitoring import render
-from monitoring.binaries import APT_INSTALL
-from tests.labs.drills.lab import Lab
-from tests.labs.drills.pool import Job, Skipped
+from tests.labs.drills.lab import Lab, borrowed_dir
+from tests.labs.drills.pool import Job
 from tests.support.http_server import serving
 from tests.support.lab import lab_environment
 from tests.support.ports import free_port
@@ -46,10 +44,7 @@ class _Metrics(BaseHTTPRequestHandler):
 
 def restart_leaves_a_stale_up_series_that_the_check_ignores(lab: Lab) -> str:
     """Its own Prometheus and scrape target, in a directory beside the lab's state (the lab is not used)."""
-    if shutil.which("prometheus") is None:
-        raise Skipped(f"prometheus is not installed; install it with: {APT_INSTALL}")
-    tmp_path = lab.state.parent / "restart-check"
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    tmp_path = borrowed_dir(lab, "restart-check", models=False)
     with serving(_Metrics) as url:
         return _play(tmp_path, url.removeprefix("http://"))
 
