@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hmac
 import re
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from model_service import metrics, promotion
 from model_service.errors import ApiError, from_validation
@@ -29,6 +32,22 @@ from model_service.schemas import ConfigChange, DeployRequest, ErrorResponse, Mo
 from model_service.state import ServiceState
 
 _ACTOR_RE = re.compile(r"^[A-Za-z0-9@._:-]{1,64}$")
+# Registry changes run in a worker thread (below) and one at a time, as they did on the event loop.
+_REGISTRY_CHANGES = threading.Lock()
+
+
+async def _off_loop(work: Callable[[], Any]) -> Any:
+    """Run blocking registry work in a worker thread, one change at a time.
+
+    An upload imports scikit-learn, pandas and skops the first time (seconds of CPU) and a deploy reads and
+    checks a version's files; on the event loop either stalled every /predict and every Prometheus scrape
+    until it ended -- long enough, on a busy laptop, for the latency alerts the learner is practising on.
+    """
+    def locked() -> Any:
+        with _REGISTRY_CHANGES:
+            return work()
+
+    return await run_in_threadpool(locked)
 
 
 def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -122,7 +141,7 @@ async def upload_model(request: Request, who: Actor) -> dict[str, Any]:
     upload = await _body(request, ModelUpload)
     svc = _svc(request)
     try:
-        version = register_upload(svc.registry, upload)
+        version = await _off_loop(lambda: register_upload(svc.registry, upload))
     except UploadError as exc:
         raise ApiError(422, f"{exc.field}: {exc}", [{"field": exc.field, "rule": "upload", "message": str(exc)}]
                        ) from None
@@ -141,26 +160,34 @@ async def deploy(request: Request, who: Actor,
                  = promotion.DEFAULT_MAX_MAE_INCREASE) -> dict[str, Any]:
     req = await _body(request, DeployRequest)
     svc = _svc(request)
-    try:
-        svc.registry.verify(req.version)  # a damaged version is a 404 naming the file, gate or no gate
-        if not force:
-            promotion.check(svc.registry, req.version, max_mae_increase)
-    except promotion.PromotionRefused as exc:
-        raise ApiError(409, f"version: {_one_line(exc)}") from None
-    except RegistryError as exc:
-        raise ApiError(404, f"version: {_one_line(exc)}") from None
-    return _switch(svc, req.version, who, "deploy", forced=force)
+
+    def gated_switch() -> dict[str, Any]:
+        try:
+            svc.registry.verify(req.version)  # a damaged version is a 404 naming the file, gate or no gate
+            if not force:
+                promotion.check(svc.registry, req.version, max_mae_increase)
+        except promotion.PromotionRefused as exc:
+            raise ApiError(409, f"version: {_one_line(exc)}") from None
+        except RegistryError as exc:
+            raise ApiError(404, f"version: {_one_line(exc)}") from None
+        return _switch(svc, req.version, who, "deploy", forced=force)
+
+    return await _off_loop(gated_switch)
 
 
 @router.post("/model/rollback", summary="Re-activate the version that was active before this one",
              responses={409: {"model": ErrorResponse}})
 async def rollback(request: Request, who: Actor) -> dict[str, Any]:
     svc = _svc(request)
-    try:
-        target = svc.registry.rollback_target()
-    except RegistryError as exc:
-        raise ApiError(409, f"version: {exc}") from None
-    return _switch(svc, target, who, "rollback")
+
+    def switch_back() -> dict[str, Any]:
+        try:
+            target = svc.registry.rollback_target()
+        except RegistryError as exc:
+            raise ApiError(409, f"version: {exc}") from None
+        return _switch(svc, target, who, "rollback")
+
+    return await _off_loop(switch_back)
 
 
 @router.get("/config", summary="Current runtime flags and what each one does")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import copy
 import io
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from aiops_core import http as lab_http
 from model_service import training
 from model_service.model_upload import encode
 from tests.support.processes import ServiceUnderTest
+from tests.support.speed import scaled
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +43,43 @@ def admin(api: ServiceUnderTest) -> Iterator[httpx.Client]:
 
 def _versions(admin: httpx.Client) -> list[str]:
     return [v["version"] for v in admin.get("/admin/models").json()["versions"]]
+
+
+def test_the_service_keeps_answering_while_an_upload_imports_scikit_learn(api: ServiceUnderTest,
+                                                                         admin: httpx.Client) -> None:
+    """An upload is blocking work (the service's first one imports scikit-learn, pandas and skops: seconds of
+    CPU); done on the event loop it stalled /predict and /metrics scrapes until it ended, and schemathesis
+    timed out on it in CI. Runs first in the module, so the import is cold. /healthz is polled throughout:
+    on a blocked loop one of its answers waits for the whole upload."""
+    done = threading.Event()
+    result: dict[str, object] = {}
+
+    def upload() -> None:
+        started = time.perf_counter()
+        try:
+            result["resp"] = admin.post("/admin/model/upload",
+                                        json={"card": {}, "model_skops_b64": "AAAA", "reference_csv": "a,b\n1,2\n3,4"},
+                                        timeout=scaled(120))
+        finally:
+            result["took"] = time.perf_counter() - started
+            done.set()
+
+    worker = threading.Thread(target=upload)
+    waits: list[float] = []
+    with api.client() as probe:
+        worker.start()
+        while not done.is_set():
+            sent = time.perf_counter()
+            assert probe.get("/healthz", timeout=scaled(120)).status_code == 200
+            waits.append(time.perf_counter() - sent)  # sent while the upload ran, however long it waited
+            time.sleep(0.02)
+    worker.join()
+    resp = result["resp"]
+    assert isinstance(resp, httpx.Response) and resp.status_code == 422, resp
+    took = float(result["took"])  # type: ignore[arg-type]
+    assert took > 0.3, f"the upload took {took:.2f}s: scikit-learn was already imported, the probe proves nothing"
+    assert waits and max(waits) < took / 2, (f"/healthz waited up to {max(waits, default=0):.2f}s while the "
+                                             f"upload took {took:.2f}s: the upload blocks the event loop")
 
 
 def test_an_upload_is_registered_inactive_and_deployable(api: ServiceUnderTest, admin: httpx.Client,
