@@ -73,12 +73,17 @@ def _runs_containers(item: pytest.Item) -> bool:
     return item.get_closest_marker("containers") is not None
 
 
+# Read once, when the session starts: ``_isolated_from_other_labs`` removes every AIOPS_* variable from the
+# environment before the session fixtures that ask (the stack then never started in the background).
+_CONTAINERS_ENV = os.environ.get("AIOPS_CONTAINER_TESTS") == "1"
+
+
 def _containers_opted_in(config: pytest.Config) -> bool:
     """The compose stack on Podman is opt-in: ``-m containers`` or ``AIOPS_CONTAINER_TESTS=1``. Measured on this
     2-core machine, the whole suite with it took 31 min (images cached) against the CI budget of 20: building
     and running six containers beside the drill pool slows every other test. ``./lab.sh test -m containers``
     runs them alone (~4 min cached, ~9 min on a fresh machine)."""
-    return "containers" in (config.getoption("markexpr") or "") or os.environ.get("AIOPS_CONTAINER_TESTS") == "1"
+    return "containers" in (config.getoption("markexpr") or "") or _CONTAINERS_ENV
 
 
 # CPU-bound tests that time nothing but suffer most beside the drill pool's start-up (measured: the benchmark
