@@ -149,7 +149,12 @@ def ca_bundle() -> str:
 
 
 # --format docker: Podman's default (OCI) image format has no HEALTHCHECK and would drop the Dockerfile's.
-BUILD_OPTIONS = ("--format", "docker", "--network", "host", *ULIMITS, "--build-arg", f"PYTHON_IMAGE={IMAGES['base']}")
+# --layers=false: one commit per stage instead of one per step. Measured on a fresh 2-core machine, the project
+# image took 161 s and 170 CPU-s instead of 205 s and ~230 CPU-s (each committed step diffs and digests the
+# 1.2 GB venv again). Podman's step cache is lost, but it hardly served: a code-only change still copied the
+# venv into the runtime stage and re-committed it (177 s), and context_key() skips unchanged builds outright.
+BUILD_OPTIONS = ("--format", "docker", "--layers=false", "--network", "host", *ULIMITS,
+                 "--build-arg", f"PYTHON_IMAGE={IMAGES['base']}")
 
 
 def context_key() -> str:
