@@ -1,0 +1,50 @@
+"""docker/podman_stack.py's own logic that needs no engine: the niced build.
+
+The suite builds the images beside its drills (tests/compose/container_stack.py); only the build may run at a
+lower priority. The engine's API service is started after it by the same process, and every container
+inherits that service's priority: a stack left niced answered its drill's probes late under load.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from aiops_core.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "docker"))
+import podman_stack  # docker/podman_stack.py
+
+
+def test_only_the_build_runs_niced_and_the_priority_comes_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("restoring a priority needs root (as rootful Podman does)")
+    seen: list[int] = []
+    monkeypatch.setattr(podman_stack, "build", lambda timings: seen.append(os.getpriority(os.PRIO_PROCESS, 0)))
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    podman_stack.niced_build({}, 10)
+    assert seen == [max(before, 10)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
+
+
+def test_a_failed_build_still_restores_the_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("restoring a priority needs root (as rootful Podman does)")
+
+    def broken(timings: dict[str, float]) -> None:
+        raise SystemExit("mmdebstrap failed")
+
+    monkeypatch.setattr(podman_stack, "build", broken)
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    with pytest.raises(SystemExit):
+        podman_stack.niced_build({}, 10)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
+
+
+def test_build_nice_is_checked_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        podman_stack.main(["up", "--build-nice", "25"])
+    assert exited.value.code == 2
+    assert "--build-nice" in capsys.readouterr().err
