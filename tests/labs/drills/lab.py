@@ -80,8 +80,12 @@ class Lab(PrivateLab):
         body = lab_http.get(self.url("prometheus") + "/api/v1/alerts", timeout=5).json()
         return list(body["data"]["alerts"])
 
-    def active_alert_names(self) -> set[str]:
-        return {a["labels"].get("alertname", "") for a in self.alerts()}
+    def page_alert_names(self) -> set[str]:
+        """Names of the page-severity alerts Prometheus holds now (pending or firing): what keeps a drill
+        expecting one of them from paging, and what ``drill start`` refuses to start over. A leftover
+        *ticket* of the same name does not (labs/drills/preflight.py): the slowest burn-rate window's ticket
+        stays firing ~30 min after a 3-min error burst, and waiting for it timed a rehearsal out after 917 s."""
+        return {a["labels"].get("alertname", "") for a in self.alerts() if a["labels"].get("severity") == "page"}
 
 
 def start_lab(name: str, state: Path, ports: dict[str, str]) -> Lab:

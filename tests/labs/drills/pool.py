@@ -265,7 +265,7 @@ class Pool:
     def _serve(self, lab: Lab) -> None:
         while True:
             try:
-                alerts = lab.active_alert_names()
+                alerts = lab.page_alert_names()
             except Exception:  # Prometheus busy: schedule without the alert preference
                 alerts = set()
             job, keep_going = self._claim(lab, alerts)

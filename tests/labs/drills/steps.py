@@ -48,10 +48,10 @@ def wait_alerts_clear(lab: Lab, names: set[str], timeout: float | None = None) -
     """An expected alert still firing from the previous drill on this lab would never page again (same
     episode), and ``drill start`` refuses to start over a leftover page: wait for it to resolve.
 
-    The default deadline stretches with the machine's load: beside the container build an error burst's
-    ErrorBudgetBurn was measured still firing after 300 s."""
+    Page-severity alerts only, as ``drill start`` itself (``Lab.page_alert_names``); the default deadline
+    stretches with the machine's load."""
     if names:
-        wait_until(lambda: not (lab.active_alert_names() & names), timeout=timeout or scaled(CLEAR_TIMEOUT_S),
+        wait_until(lambda: not (lab.page_alert_names() & names), timeout=timeout or scaled(CLEAR_TIMEOUT_S),
                    interval=2.0,
                    what=f"{sorted(names)} from an earlier drill on {lab.name} to resolve")
 

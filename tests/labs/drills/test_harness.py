@@ -226,3 +226,17 @@ def test_a_workers_progress_line_never_lands_in_a_foreground_tests_stdout(tmp_pa
         worker.join()
     assert foreground.getvalue() == ""
     assert journal.read_text().rstrip().endswith("[drills] lab0 error-burst: ok in 90s")
+
+
+def test_only_page_severity_alerts_hold_a_lab_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The burn-rate rules share one alert name across severities; the slowest window's ticket stays firing
+    ~30 min after a short error burst. ``drill start`` only refuses over a page (labs/drills/preflight.py), so
+    the pool waits for pages only: waiting for the ticket timed a rehearsal out after 917 s."""
+    from tests.labs.drills.lab import Lab
+
+    lab = Lab.__new__(Lab)
+    held = [{"labels": {"alertname": "ModelServiceErrorBudgetBurn", "severity": "ticket"}, "state": "firing"},
+            {"labels": {"alertname": "ModelServiceLatencyBudgetBurn", "severity": "page"}, "state": "pending"},
+            {"labels": {"alertname": "Watchdog", "severity": "none"}, "state": "firing"}]
+    monkeypatch.setattr(lab, "alerts", lambda: held)
+    assert lab.page_alert_names() == {"ModelServiceLatencyBudgetBurn"}
