@@ -56,3 +56,8 @@ def stop_cleanly(svc: ServiceUnderTest, timeout: float = 30.0) -> None:
     assert code in (0, -signal.SIGTERM), f"exit status {code}:\n{output[-3000:]}"
     assert "prediction log flushed" in output, output[-3000:]
     assert "Traceback" not in output and '"level": "error"' not in output, output[-3000:]
+
+
+# Passes the schema, fails in register_upload (422): the cheapest request that walks the whole upload path,
+# scikit-learn import included.
+SCHEMA_VALID_BAD_UPLOAD = {"card": {}, "model_skops_b64": "AAAA", "reference_csv": "a,b\n1,2\n3,4"}

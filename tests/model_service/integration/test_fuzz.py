@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from aiops_core import http as lab_http
 from model_service.features import FEATURE_NAMES
 from tests.labs.traffic_feed.feed import start_feed
-from tests.model_service.integration.launcher import launch
+from tests.model_service.integration.launcher import SCHEMA_VALID_BAD_UPLOAD, launch
 from tests.support.processes import ServiceUnderTest
 from tests.support.speed import scaled
 
@@ -56,7 +56,7 @@ def _warm_the_upload_path(api: ServiceUnderTest) -> None:
     the drill pool shares the cores. schemathesis counts a read timeout as an error (CI saw exactly that on
     /admin/model/upload); it is here to find 5xx answers and schema lies, not a slow first import."""
     resp = lab_http.post(api.url + "/admin/model/upload", headers=api.admin_headers, timeout=scaled(120),
-                         json={"card": {}, "model_skops_b64": "AAAA", "reference_csv": "a,b\n1,2\n3,4"})
+                         json=SCHEMA_VALID_BAD_UPLOAD)
     assert resp.status_code == 422, resp.text
 
 

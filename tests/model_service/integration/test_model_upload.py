@@ -24,6 +24,7 @@ from sklearn.tree import DecisionTreeRegressor
 from aiops_core import http as lab_http
 from model_service import training
 from model_service.model_upload import encode
+from tests.model_service.integration.launcher import SCHEMA_VALID_BAD_UPLOAD
 from tests.support.processes import ServiceUnderTest
 from tests.support.speed import scaled
 
@@ -58,7 +59,7 @@ def test_the_service_keeps_answering_while_an_upload_imports_scikit_learn(api: S
         started = time.perf_counter()
         try:
             result["resp"] = admin.post("/admin/model/upload",
-                                        json={"card": {}, "model_skops_b64": "AAAA", "reference_csv": "a,b\n1,2\n3,4"},
+                                        json=SCHEMA_VALID_BAD_UPLOAD,
                                         timeout=scaled(120))
         finally:
             result["took"] = time.perf_counter() - started
