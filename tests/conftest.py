@@ -23,7 +23,7 @@ from model_service.registry import Registry  # noqa: E402
 from tests.labs.drills import priority  # noqa: E402
 from tests.support import cpu_hogs  # noqa: E402
 from tests.support.browser import Browser, chromium  # noqa: E402
-from tests.support.isolation import Tripwire, closed_ports, mark_session  # noqa: E402
+from tests.support.isolation import Tripwire, closed_ports, freeze_session_environment, mark_session  # noqa: E402
 from tests.support.processes import ServiceUnderTest, start_service  # noqa: E402
 
 _tripwire: Tripwire | None = None
@@ -46,6 +46,7 @@ def _isolated_from_other_labs(tmp_path_factory: pytest.TempPathFactory) -> Itera
         del os.environ[key]
     os.environ.update(ports)
     os.environ["AIOPS_STATE_DIR"] = str(tmp_path_factory.mktemp("default-state"))
+    freeze_session_environment()  # what labs and pool jobs start from, whatever a test sets later
     try:
         yield
     finally:

@@ -78,3 +78,33 @@ def test_the_tripwire_blames_only_the_sessions_own_processes() -> None:
         wire.stop()
     assert len(wire.ignored) == 1 and "GET /readyz" in wire.ignored[0], (wire.ignored, wire.hits)
     assert len(wire.hits) == 1 and "GET /readyz" in wire.hits[0], wire.hits
+
+
+def test_labs_and_pool_jobs_start_from_the_session_environment_not_a_tests_monkeypatch(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The drill pool's jobs build environments in worker threads while the main thread's tests run, and a
+    test's ``monkeypatch.setenv`` changes ``os.environ`` for every thread. CI (stop 25) saw it: the Prometheus
+    job copied an ``AIOPS_PROMETHEUS_URL`` a test had pointed at its own Prometheus, stopped seconds later, so
+    every runbook ``curl "$(aiops-lab url prometheus)..."`` was refused. A lab's environment comes from the
+    environment the session isolated itself with, whatever a test set since."""
+    from types import SimpleNamespace
+
+    from tests.monitoring.prometheus_job import _recorded_lab
+    from tests.support.isolation import SESSION_MARKER
+    from tests.support.lab import lab_environment
+
+    session_path = os.environ["PATH"]
+    monkeypatch.setenv("AIOPS_PROMETHEUS_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("SOME_TEST_ONLY_VARIABLE", "1")
+
+    env = lab_environment(tmp_path / "state")
+    assert env["PATH"] == session_path and "SOME_TEST_ONLY_VARIABLE" not in env
+    assert env[SESSION_MARKER] == os.environ[SESSION_MARKER], "labs carry the session's marker (the tripwire)"
+
+    service, prom = SimpleNamespace(url="http://127.0.0.1:1001"), SimpleNamespace(url="http://127.0.0.1:1002")
+    recorded = _recorded_lab(service, prom, tmp_path / "recorded")  # type: ignore[arg-type]
+    assert "AIOPS_PROMETHEUS_URL" not in recorded and "SOME_TEST_ONLY_VARIABLE" not in recorded
+    assert str(tmp_path / "empty") not in recorded["PATH"].split(os.pathsep)
+    for comp in COMPONENTS:  # the suite's refusing ports stay: a runbook line that does not ask the lab fails
+        assert recorded[comp.port_env] == os.environ[comp.port_env]

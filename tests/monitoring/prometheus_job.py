@@ -23,6 +23,7 @@ from tests.labs.drills.lab import Lab, borrowed_dir
 from tests.labs.drills.pool import Job
 from tests.monitoring import catalog
 from tests.monitoring.traffic import Burst
+from tests.support.isolation import session_environment
 from tests.support.processes import ServiceUnderTest, service_with_registry
 from tests.support.prometheus import TestPrometheus, running_prometheus
 
@@ -50,8 +51,9 @@ def _recorded_lab(service: ServiceUnderTest, prom: TestPrometheus, state: Path) 
     run = state / "run"
     run.mkdir(parents=True, exist_ok=True)
     lab.save(run / "lab.json")
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the venv's aiops-lab
-    return {**os.environ, "AIOPS_STATE_DIR": str(state), "PATH": path}
+    env = session_environment()  # not os.environ: a test on the main thread may be monkeypatching it
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # the venv's aiops-lab
+    return {**env, "AIOPS_STATE_DIR": str(state)}
 
 
 def _run_runbook_curl(line: str, env: dict[str, str], cwd: Path) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from aiops_core import http as lab_http
 from aiops_core.polling import wait_until
 from monitoring import render
+from tests.support.isolation import session_environment
 from tests.support.ports import free_port
 from tests.support.processes import ManagedProcess
 from tests.support.speed import scaled
@@ -27,7 +27,7 @@ def running_alertmanager(tmp_path: Path, pager_url: str) -> Iterator[str]:
     rendered = render.render(tmp_path / "am-config", targets={"alertmanager": f"127.0.0.1:{port}"},
                              pager_url=pager_url, lab_mode=True)
     proc = ManagedProcess(render.alertmanager_command(rendered.alertmanager_yml, tmp_path / "am-data", port),
-                          dict(os.environ), tmp_path / "alertmanager.log").start()
+                          session_environment(), tmp_path / "alertmanager.log").start()
     try:
         def ready() -> bool:
             if proc.proc is not None and proc.proc.poll() is not None:

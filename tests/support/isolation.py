@@ -36,6 +36,26 @@ from aiops_core.topology import COMPONENTS, LOOPBACK
 SESSION_MARKER = "AIOPSLAB_TEST_SESSION"  # not AIOPS_*: the session fixture clears those
 
 
+_session_environment: dict[str, str] | None = None
+
+
+def freeze_session_environment() -> None:
+    """Keep the environment the session isolated itself with (closed ports, its state dir, its marker).
+
+    Why: the drill pool plays in worker threads while the main thread's tests run, and a test's
+    ``monkeypatch.setenv`` changes ``os.environ`` for every thread at once. A pool job that copied
+    ``os.environ`` at the wrong moment carried a test's ``AIOPS_PROMETHEUS_URL`` (a Prometheus stopped
+    seconds later) into a lab's shell: CI, stop 25. Labs and jobs start from this copy instead.
+    """
+    global _session_environment
+    _session_environment = dict(os.environ)
+
+
+def session_environment() -> dict[str, str]:
+    """A copy of the session's environment (``os.environ`` outside a test session, e.g. a benchmark script)."""
+    return dict(os.environ if _session_environment is None else _session_environment)
+
+
 def mark_session() -> str:
     """Give this process (and so every process it starts) the session's marker; returns it."""
     return os.environ.setdefault(SESSION_MARKER, uuid.uuid4().hex)

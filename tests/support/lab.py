@@ -8,7 +8,6 @@ test did not start (``tests.support.isolation``).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from click.testing import CliRunner, Result
 from aiops_core import http as lab_http
 from aiops_core.topology import BY_NAME, COMPONENTS, LOOPBACK
 from tests.support import cli_fork
+from tests.support.isolation import session_environment
 from tests.support.ports import free_port
 from tests.support.speed import scaled
 
@@ -46,8 +46,9 @@ def allocate_ports(count: int = 1) -> list[dict[str, str]]:
 
 def lab_environment(state: Path, ports: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
     """The environment of a private lab: nothing inherited from ``AIOPS_*``/``LOCUST_*``, its own state dir,
-    a port of its own for every component, and a wide terminal for rich's tables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIOPS_", "LOCUST_"))}
+    a port of its own for every component, and a wide terminal for rich's tables. The rest is the session's
+    environment, not ``os.environ``: the pool builds labs in threads while tests monkeypatch it."""
+    env = {k: v for k, v in session_environment().items() if not k.startswith(("AIOPS_", "LOCUST_"))}
     env.update({"AIOPS_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
     env.update(ports if ports is not None else allocate_ports()[0])
     env.update(extra)

@@ -35,13 +35,18 @@ def _start(state: Path, **env: str) -> tuple[ManagedProcess, str]:
 def test_run_needs_the_lab_token_and_reads_stay_open(lab_state: Path) -> None:
     proc, url = _start(lab_state, AIOPS_ADMIN_TOKEN=ADMIN_TOKEN)
     try:
+        # The monitor runs once by itself a second after it starts (then hourly here): wait for that run, so
+        # "the refused calls ran nothing" compares against it. (Asserting no run at all raced that first run
+        # on a slow CI machine, stop 25.)
+        scheduled = wait_until(lambda: lab_http.get(url + "/healthz", timeout=5).json()["last_run"],
+                               timeout=scaled(30), what="the monitor's own first run")
         anonymous = lab_http.post(url + "/run", timeout=10)
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
         assert anonymous.json()["detail"].startswith("authorization: POST /run accepts only the lab's own callers")
         assert "admin-token" in anonymous.json()["detail"]
         forged = lab_http.post(url + "/run", headers={"Authorization": "Bearer forged-token-0123456789"}, timeout=10)
         assert forged.status_code == 403 and "bearer token is wrong" in forged.json()["detail"]
-        assert lab_http.get(url + "/healthz", timeout=5).json()["last_run"] is None, "a refused run did not run"
+        assert lab_http.get(url + "/healthz", timeout=5).json()["last_run"] == scheduled, "a refused run ran"
 
         ran = lab_http.post(url + "/run", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=120)
         assert ran.status_code == 200, ran.text
