@@ -31,7 +31,7 @@ import podman_engine  # docker/podman_engine.py: the engine set-up the script us
 import podman_stack  # docker/podman_stack.py, the script under test
 
 SCRIPT = REPO_ROOT / "docker" / "podman_stack.py"
-# A fresh machine: apt install ~40 s, base ~40 s, stand-ins ~70 s, project image ~4.5 min, up ~30 s; doubled
+# A fresh machine: apt install ~40 s, base ~40 s, stand-ins ~4 s, project image ~2.5-4.5 min, up ~30 s; doubled
 # for a loaded machine, then stretched with the load like every CPU-bound deadline.
 UP_DEADLINE_S = 20 * 60
 BUILD_NICE = 10

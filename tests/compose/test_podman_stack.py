@@ -48,3 +48,21 @@ def test_build_nice_is_checked_on_the_command_line(capsys: pytest.CaptureFixture
         podman_stack.main(["up", "--build-nice", "25"])
     assert exited.value.code == 2
     assert "--build-nice" in capsys.readouterr().err
+
+
+def test_the_stand_ins_take_the_hosts_debian_packages_at_the_compose_tags_versions() -> None:
+    """The monitoring image is the base + the host's installed prometheus/prometheus-alertmanager files (not a
+    second bootstrapped rootfs): the binaries and the classic UI's assets, no docs; another version is refused
+    with the command that installs the right one. Real dpkg-query on the host's packages (.ci/run installs them)."""
+    import shutil
+
+    if shutil.which("dpkg-query") is None or shutil.which("prometheus") is None:
+        pytest.skip("needs Debian's prometheus package on the host: apt-get install -y prometheus")
+    files = podman_stack._package_files("prometheus", podman_stack.MONITORING_PACKAGES["prometheus"])
+    names = {str(f) for f in files}
+    assert "/usr/bin/prometheus" in names and "/usr/bin/promtool" in names
+    assert any(n.startswith("/usr/share/prometheus/web/") for n in names)
+    assert not any(n.startswith(("/usr/share/doc", "/usr/share/man", "/etc/", "/lib/")) for n in names)
+    with pytest.raises(SystemExit, match="apt-get install -y prometheus prometheus-alertmanager"):
+        podman_stack._package_files("prometheus", "9.99.0")
+    assert podman_stack.monitoring_key() == podman_stack.monitoring_key()
