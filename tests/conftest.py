@@ -16,7 +16,8 @@ import pytest
 pytest.register_assert_rewrite("tests.labs.drills", "tests.compose.published_ports", "tests.labs.stack.alert_path",
                               "tests.labs.stack.round_trip", "tests.labs.curriculum.capacity_job",
                               "tests.labs.cli.monitoring_render_job", "tests.labs.gameday.team_job",
-                              "tests.labs.pager.outages", "tests.grafana.dashboards_job")
+                              "tests.labs.pager.outages", "tests.grafana.dashboards_job",
+                              "tests.compose.podman_scenario")
 
 from model_service import training  # noqa: E402
 from model_service.registry import Registry  # noqa: E402

@@ -2,9 +2,11 @@
 
 Building the images takes minutes on a fresh machine (docs/compose.md has the measured times), most of it
 waiting on downloads and unpacking, so -- like the drill pool -- the stack starts **with the session**
-(``tests/conftest.py``) in a background thread running ``docker/podman_stack.py up``, and the
-``containers`` tests run at the end (before the pool's tests), when it is usually up. The session's end runs
-``down`` again as a safety net; the test of ``down`` itself is the last ``containers`` test.
+(``tests/conftest.py``) in a background thread running ``docker/podman_stack.py up``. The same thread then
+plays what the ``containers`` tests prove (``tests/compose/podman_scenario.py``: mostly waiting for a
+heartbeat, a page, a check) beside the rest of the suite; the tests, at the end (before the pool's), report
+each step's outcome. The last step takes the stack down; the session's end runs ``down`` again as a safety
+net.
 
 Where Podman cannot be installed (not root, no apt-get) or Compose v2's binary is missing, the tests skip
 with that reason; everything else that goes wrong fails them.
@@ -16,9 +18,12 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,6 +39,7 @@ SCRIPT = REPO_ROOT / "docker" / "podman_stack.py"
 # A fresh machine: apt install ~40 s, base ~40 s, stand-ins ~4 s, project image ~2.5-4.5 min, up ~30 s; doubled
 # for a loaded machine, then stretched with the load like every CPU-bound deadline.
 UP_DEADLINE_S = 20 * 60
+STEPS_DEADLINE_S = 10 * 60  # all of podman_scenario's steps after ``up``: ~2-3 min measured
 BUILD_NICE = 10
 
 
@@ -55,14 +61,27 @@ class Started:
     log: Path = podman_engine.WORKDIR / "up.log"
 
 
-class Background:
-    """``podman_stack.py up`` in a thread; ``wait()`` returns when it finished (or fails the asking test)."""
+@dataclass
+class Step:
+    """One step of ``podman_scenario.STEPS``, played by the background thread once the stack is up."""
 
-    def __init__(self) -> None:
+    name: str
+    run: Callable[[Path], str]
+    future: Future[str] = field(default_factory=Future)
+    seconds: float = 0.0
+
+
+class Background:
+    """``podman_stack.py up`` in a thread, then the scenario's steps (``tests/compose/podman_scenario.py``);
+    ``wait()`` returns when ``up`` finished (or fails the asking test), ``outcome(step)`` when that step did."""
+
+    def __init__(self, steps: list[tuple[str, Callable[[Path], str]]], start: bool = True) -> None:
         self.result = Started()
         self.reason = skip_reason()
+        self.steps = {name: Step(name, run) for name, run in steps}
+        self._up_done = threading.Event()
         self._thread = threading.Thread(target=self._up, name="podman-stack-up", daemon=True)
-        if self.reason is None:
+        if self.reason is None and start:
             self._thread.start()
 
     def _up(self) -> None:
@@ -71,21 +90,53 @@ class Background:
         pool's CPU gate instead: the heavy drills then waited for all of it, and the pool took 940 s, not 590.)
         The stack itself runs at normal priority: its drill has a page to wait for."""
         start = time.monotonic()
-        podman_engine.WORKDIR.mkdir(parents=True, exist_ok=True)
-        with open(self.result.log, "w") as log:
-            done = subprocess.run([sys.executable, str(SCRIPT), "up", "--build-nice", str(BUILD_NICE)], stdout=log,
-                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=UP_DEADLINE_S,
-                                  check=False)
-        self.result.returncode, self.result.seconds = done.returncode, time.monotonic() - start
+        try:
+            podman_engine.WORKDIR.mkdir(parents=True, exist_ok=True)
+            with open(self.result.log, "w") as log:
+                done = subprocess.run([sys.executable, str(SCRIPT), "up", "--build-nice", str(BUILD_NICE)],
+                                      stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      timeout=UP_DEADLINE_S, check=False)
+            self.result.returncode = done.returncode
+        except BaseException as exc:  # killed at its deadline, or could not start: its log and this say why
+            with open(self.result.log, "a") as log:
+                log.write(f"\n[container_stack] {type(exc).__name__}: {exc}\n")
+        finally:
+            self.result.seconds = time.monotonic() - start
+            self._up_done.set()
+        self._play()
+
+    def _play(self) -> None:
+        """Every step in order, each with its outcome in its future; a failed ``up`` fails them all at once."""
+        if self.result.returncode != 0:
+            for step in self.steps.values():
+                step.future.set_exception(AssertionError(f"docker/podman_stack.py up failed: see {self.result.log}"))
+            return
+        with tempfile.TemporaryDirectory(prefix="compose-host-") as state:
+            for step in self.steps.values():
+                begun = time.monotonic()
+                try:
+                    step.future.set_result(step.run(Path(state)))
+                except BaseException as exc:  # reported by the step's test, with its traceback
+                    step.future.set_exception(exc)
+                step.seconds = time.monotonic() - begun
 
     def wait(self) -> Started:
         if self.reason is not None:
             pytest.skip(self.reason)
-        self._thread.join(UP_DEADLINE_S * speed.slowdown())
-        assert not self._thread.is_alive(), f"docker/podman_stack.py up still runs; see {self.result.log}"
+        self._up_done.wait(UP_DEADLINE_S * speed.slowdown())
+        assert self._up_done.is_set(), f"docker/podman_stack.py up still runs; see {self.result.log}"
         tail = "".join(self.result.log.read_text().splitlines(keepends=True)[-40:])
         assert self.result.returncode == 0, f"docker/podman_stack.py up failed:\n{tail}"
         return self.result
+
+    def outcome(self, name: str) -> str:
+        """The step's summary once it ran, or its failure raised here, in the test that reports it."""
+        self.wait()
+        step = self.steps[name]
+        try:
+            return step.future.result(timeout=STEPS_DEADLINE_S * speed.slowdown())
+        except TimeoutError:
+            pytest.fail(f"the compose scenario's step {name!r} did not finish in time", pytrace=False)
 
 
 BACKGROUND: Background | None = None
@@ -94,7 +145,9 @@ BACKGROUND: Background | None = None
 def start() -> Background:
     global BACKGROUND
     if BACKGROUND is None:
-        BACKGROUND = Background()
+        from tests.compose import podman_scenario  # it uses this module's helpers
+
+        BACKGROUND = Background(podman_scenario.STEPS)
     return BACKGROUND
 
 
