@@ -53,6 +53,8 @@ from podman_engine import (
     start_api,
 )
 
+from monitoring.binaries import APT_INSTALL
+
 REPO = podman_override.REPO_ROOT
 PROJECT = os.environ.get("PODMAN_STACK_PROJECT", "aiops-lab-podman")
 PORT_BASE = int(os.environ.get("PODMAN_STACK_PORT_BASE", "18700"))  # a free range, away from 8000-8089/9090
@@ -123,8 +125,7 @@ def _package_files(package: str, version: str) -> list[Path]:
     shown = run("dpkg-query", "-W", "-f", "${Version}", package, check=False, capture=True)
     if shown.returncode != 0 or not shown.stdout.startswith(version):
         found = shown.stdout.strip() or "not installed"
-        raise SystemExit(f"{package} {version} is needed on the host for the stand-in image ({found}): "
-                         "apt-get install -y prometheus prometheus-alertmanager")
+        raise SystemExit(f"{package} {version} is needed on the host for the stand-in image ({found}): {APT_INSTALL}")
     listed = run("dpkg-query", "-L", package, capture=True).stdout.splitlines()
     return [Path(f) for f in listed if f.startswith(("/usr/bin/", "/usr/share/prometheus/")) and Path(f).is_file()]
 
