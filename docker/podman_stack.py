@@ -120,11 +120,17 @@ def debian_image(kind: str) -> None:
         tar.unlink(missing_ok=True)
 
 
+def _host_version(package: str) -> str:
+    """The version of a package installed on the host ("" if it is not)."""
+    shown = run("dpkg-query", "-W", "-f", "${Version}", package, check=False, capture=True)
+    return shown.stdout.strip() if shown.returncode == 0 else ""
+
+
 def _package_files(package: str, version: str) -> list[Path]:
     """The installed files of a host package (not docs, man pages, init scripts or /etc defaults)."""
-    shown = run("dpkg-query", "-W", "-f", "${Version}", package, check=False, capture=True)
-    if shown.returncode != 0 or not shown.stdout.startswith(version):
-        found = shown.stdout.strip() or "not installed"
+    installed = _host_version(package)
+    if not installed.startswith(version):
+        found = installed or "not installed"
         raise SystemExit(f"{package} {version} is needed on the host for the stand-in image ({found}): {APT_INSTALL}")
     listed = run("dpkg-query", "-L", package, capture=True).stdout.splitlines()
     return [Path(f) for f in listed if f.startswith(("/usr/bin/", "/usr/share/prometheus/")) and Path(f).is_file()]
@@ -132,8 +138,7 @@ def _package_files(package: str, version: str) -> list[Path]:
 
 def monitoring_key() -> str:
     """The monitoring image's cache key: the base image's recipe, the packages' versions, this recipe."""
-    versions = [run("dpkg-query", "-W", "-f", "${Version}", p, check=False, capture=True).stdout
-                for p in MONITORING_PACKAGES]
+    versions = [_host_version(p) for p in MONITORING_PACKAGES]
     recipe = repr((RECIPES["base"], MONITORING_PACKAGES, versions, MONITORING_CONTAINERFILE))
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 

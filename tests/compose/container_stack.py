@@ -68,7 +68,6 @@ class Step:
     name: str
     run: Callable[[Path], str]
     future: Future[str] = field(default_factory=Future)
-    seconds: float = 0.0
 
 
 class Background:
@@ -113,12 +112,10 @@ class Background:
             return
         with tempfile.TemporaryDirectory(prefix="compose-host-") as state:
             for step in self.steps.values():
-                begun = time.monotonic()
                 try:
                     step.future.set_result(step.run(Path(state)))
                 except BaseException as exc:  # reported by the step's test, with its traceback
                     step.future.set_exception(exc)
-                step.seconds = time.monotonic() - begun
 
     def wait(self) -> Started:
         if self.reason is not None:
