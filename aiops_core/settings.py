@@ -8,6 +8,7 @@ the same exit: status 2, no traceback. It also starts the app under uvicorn with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any, TypeVar
@@ -76,7 +77,14 @@ def serve(app: Any, *, host: str, port: int, log_level: str, grace_s: float, fac
     import uvicorn
 
     from aiops_core.logging_setup import configure, log_config
+    from aiops_core.uvicorn_server import QuietServer
 
     configure(log_level)
-    uvicorn.run(app, factory=factory, host=host, port=port, log_config=log_config(log_level), access_log=False,
-                timeout_graceful_shutdown=int(grace_s), server_header=False)
+    # What uvicorn.run does for one worker without reload, with the once-a-second server (uvicorn_server.py).
+    config = uvicorn.Config(app, factory=factory, host=host, port=port, log_config=log_config(log_level),
+                            access_log=False, timeout_graceful_shutdown=int(grace_s), server_header=False)
+    server = QuietServer(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(uvicorn.config.STARTUP_FAILURE)  # e.g. the port is taken, as uvicorn.run exits

@@ -23,6 +23,7 @@ from aiops_core.atomic import atomic_write
 from aiops_core.errors import LabError
 from aiops_core.logging_setup import configure, log_config
 from aiops_core.topology import LOOPBACK
+from aiops_core.uvicorn_server import QuietServer
 from labs.gameday.app import create_app
 from labs.gameday.store import GameStore, game_dir, server_file
 
@@ -65,10 +66,10 @@ def main() -> None:
     configure("warning")
     try:
         store = GameStore(game_dir())
-        holder: dict[str, uvicorn.Server] = {}
+        holder: dict[str, QuietServer] = {}
 
         def stop_soon() -> None:
-            threading.Timer(STOP_AFTER_END_S, lambda: setattr(holder["server"], "should_exit", True)).start()
+            threading.Timer(STOP_AFTER_END_S, lambda: holder["server"].stop()).start()
 
         app = create_app(store, on_end=stop_soon, on_stop=_forget_server)
     except LabError as exc:
@@ -82,7 +83,7 @@ def main() -> None:
         sys.exit(3)
     port = sock.getsockname()[1]
     atomic_write(game_dir() / "port", str(port))
-    server = holder["server"] = uvicorn.Server(uvicorn.Config(app, log_config=log_config("warning"), access_log=False,
+    server = holder["server"] = QuietServer(uvicorn.Config(app, log_config=log_config("warning"), access_log=False,
                                                               server_header=False, timeout_graceful_shutdown=5))
     record = {"url": f"http://{LOOPBACK}:{port}", "pid": os.getpid()}
 
@@ -93,7 +94,7 @@ def main() -> None:
             atomic_write(server_file(), json.dumps(record))
 
     threading.Thread(target=announce, daemon=True).start()
-    limit = threading.Timer(cfg.max_hours * 3600, lambda: setattr(server, "should_exit", True))
+    limit = threading.Timer(cfg.max_hours * 3600, server.stop)
     limit.daemon = True
     limit.start()
     server.run(sockets=[sock])

@@ -68,6 +68,33 @@ def test_rows_from_many_requests_share_one_commit(db: Path) -> None:
         log.close()
 
 
+def test_an_idle_writer_sleeps_until_a_row_arrives_instead_of_polling(db: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing to write, the writer wakes every IDLE_CHECK_S, not every flush interval (twenty times a
+    second, ~6 ms of CPU a second in an idle lab); the first row still wakes it at once, and a sync-mode
+    append (which must not wait out a flush interval) and a feedback row too."""
+    from model_service import prediction_log
+
+    monkeypatch.setattr(prediction_log, "IDLE_CHECK_S", 3600.0)  # only an arrival can wake it in this test
+    log = PredictionLog(db, flush_ms=20)
+    cycles = []
+    follow = log._file.follow
+    monkeypatch.setattr(log._file, "follow", lambda *a, **kw: cycles.append(1) or follow(*a, **kw))
+    log.start()
+    try:
+        time.sleep(0.5)  # 25 flush intervals of an idle log (an old-style writer cycles ~25 times)
+        assert len(cycles) <= 2, f"an idle writer cycled {len(cycles)} times in 0.5 s"
+        log.append_predictions([_row("first")])
+        wait_until(lambda: _count(db) == 1, timeout=scaled(10), what="the first row after an idle spell")
+        time.sleep(0.2)  # idle again
+        log.append_predictions([_row("sync")], wait=True).result(timeout=scaled(10))
+        log.append_feedback(("first", time.time(), 25.0, "v1", 20.0))
+        wait_until(lambda: _count(db, "feedback") == 1, timeout=scaled(10), what="feedback after an idle spell")
+    finally:
+        log.close()
+    assert _count(db) == 2
+
+
 def test_lookup_finds_pending_rows_before_commit(slow_log: PredictionLog, db: Path) -> None:
     slow_log.append_predictions([_row("pending-1", prediction=17.5)])
     assert _count(db) == 0
