@@ -15,6 +15,12 @@ Two figures, both CPU time (user + system, from ``/proc``), not wall time, so a 
   one after another, with ``labs/drills/traffic_http.py`` (what a drill's traffic process sends with) and
   with httpx's AsyncClient (the lab's general client; what the traffic used before), alternating. Target:
   at most 0.25x httpx.
+* **idle service**: CPU per second of that running service with no traffic, against the bare app under
+  plain uvicorn idling in the same window, and the wake-ups per second of each (every thread's voluntary
+  context switches). An idle lab is what a learner's laptop runs most of the time; on this project's VMs
+  each wake-up of an idle Python process costs ~0.25 ms. Target: at most 2x the bare app (the service's
+  event-loop lag probe wakes it ten times a second by design; uvicorn's own tick and the prediction-log
+  writer's polling made it ~4x).
 
 Loopback only, free ports, and every process is stopped at the end. The result is written to
 ``benchmarks/results/footprint-<time>.json`` and compared with the previous one.
@@ -47,6 +53,7 @@ from labs.drills.traffic_http import Http1Client  # noqa: E402
 
 START_RATIO_TARGET = 3.0
 CLIENT_RATIO_TARGET = 0.25
+IDLE_RATIO_TARGET = 2.0
 RECORD = {"distance_km": 3.5, "items_count": 2, "is_peak_hour": 1, "traffic_index": 4.0,
           "courier_experience_months": 12.0}
 
@@ -60,6 +67,29 @@ def _free_port() -> int:
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wakeups(pid: int) -> int:
+    """Voluntary context switches of every thread of ``pid``: one per return from an idle wait."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # the thread ended
+            continue
+        total += int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+    return total
+
+
+def _idle(procs: dict[str, subprocess.Popen[bytes]], seconds: float) -> dict[str, dict[str, float]]:
+    """CPU ms and wake-ups per second of each process over the same ``seconds`` with no traffic."""
+    before = {name: (_cpu_s(p.pid), _wakeups(p.pid)) for name, p in procs.items()}
+    time.sleep(seconds)
+    out = {}
+    for name, p in procs.items():
+        cpu, wakeups = _cpu_s(p.pid) - before[name][0], _wakeups(p.pid) - before[name][1]
+        out[name] = {"cpu_ms_per_s": round(cpu * 1000 / seconds, 3), "wakeups_per_s": round(wakeups / seconds, 2)}
+    return out
 
 
 def _started(argv: list[str], env: dict[str, str], url: str, timeout_s: float) -> tuple[subprocess.Popen[bytes], float]:
@@ -127,11 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=3, help="service starts (and bare app starts) to measure")
     parser.add_argument("--requests", type=int, default=2000, help="requests per client round")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per client")
-    parser.add_argument("--smoke", action="store_true", help="one start each, 100 requests, one round")
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds of the idle measurement")
+    parser.add_argument("--smoke", action="store_true", help="one start each, 100 requests, one round, 2 s idle")
     parser.add_argument("--out", type=Path, default=bench_record.RESULTS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.starts, args.requests, args.rounds = 1, 100, 1
+        args.starts, args.requests, args.rounds, args.idle = 1, 100, 1, 2.0
     start_timeout = float(os.environ.get("AIOPS_BENCH_START_TIMEOUT_S", "60"))
     machine = bench_record.machine()
     state = _trained_state()
@@ -156,6 +187,20 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
 
     url = f"http://127.0.0.1:{port}"
+    bport = _free_port()
+    bare, _ = _started([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE), "--host", "127.0.0.1",
+                        "--port", str(bport), "--log-level", "warning"], env, f"http://127.0.0.1:{bport}/healthz",
+                       start_timeout)
+    try:
+        time.sleep(1.0)  # the start-up's connections close
+        idle = _idle({"service": proc, "bare": bare}, args.idle)
+    finally:
+        _stop(bare)
+    for name, figure in idle.items():
+        print(f"idle {name:7s}: {figure['cpu_ms_per_s']:.2f} ms CPU/s, {figure['wakeups_per_s']:.1f} wake-ups/s",
+              flush=True)
+    # CPU is counted in clock ticks (10 ms): a bare app idling below one tick in the window counts as one.
+    idle_ratio = idle["service"]["cpu_ms_per_s"] / max(idle["bare"]["cpu_ms_per_s"], 10.0 / args.idle)
     per_request: dict[str, list[float]] = {"lean": [], "httpx": []}
     try:
         for _ in range(args.rounds):
@@ -170,17 +215,21 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"service_start_cpu_s": service_cpu, "bare_app_start_cpu_s": bare_cpu,
                "start_ratio": round(start_ratio, 3),
                "client_cpu_us": {k: [round(v * 1e6, 1) for v in vs] for k, vs in per_request.items()},
-               "client_ratio": round(client_ratio, 3), "requests": args.requests}
+               "client_ratio": round(client_ratio, 3), "requests": args.requests,
+               "idle": idle, "idle_seconds": args.idle, "idle_ratio": round(idle_ratio, 3)}
     old = bench_record.previous_announced("footprint", args.out)
     if old is not None:
         before = old.get("figures", {})
         print(f"  service start / bare app   {bench_record.change(before.get('start_ratio'), start_ratio)}")
         print(f"  lean / httpx client CPU    {bench_record.change(before.get('client_ratio'), client_ratio)}")
+        print(f"  idle service / bare app    {bench_record.change(before.get('idle_ratio'), idle_ratio)}")
     verdicts = [
         {"name": "model service start CPU vs a bare FastAPI app", "value": f"{start_ratio:.2f}x",
          "target": f"<= {START_RATIO_TARGET}x", "pass": start_ratio <= START_RATIO_TARGET},
         {"name": "drill traffic client CPU per request vs httpx", "value": f"{client_ratio:.2f}x",
          "target": f"<= {CLIENT_RATIO_TARGET}x", "pass": client_ratio <= CLIENT_RATIO_TARGET},
+        {"name": "idle model service CPU vs an idle bare uvicorn app", "value": f"{idle_ratio:.2f}x",
+         "target": f"<= {IDLE_RATIO_TARGET}x", "pass": idle_ratio <= IDLE_RATIO_TARGET},
     ]
     result = {"kind": "footprint", "machine": machine, "versions": bench_record.versions(), "figures": figures,
               "targets": verdicts, "smoke": args.smoke}

@@ -43,11 +43,7 @@ def _load_and_capacity(lab: Lab) -> str:
 
     # the learner measures with quick steps (the README suggests twice and the higher knee; once is enough
     # here: a knee a step low is the case the check's bracket below is for)
-    code, _, out = _run(lab, "load", "capacity", "--start-users", "16", "--max-users", "256", "--step", "5s",
-                        "--budget", "60s")
-    assert code == 0, out
-    report = max((lab.state / "reports" / "load").glob("*-capacity/capacity.json"), key=lambda p: p.stat().st_mtime)
-    knee = json.loads(report.read_text())["knee"]["rps"]
+    knee = _quick_knee(lab)
 
     answers = lab.state / "workspace" / CAPACITY / "capacity.yaml"
     answers.write_text(yaml.safe_dump({"max_rps": round(knee)}))
@@ -61,6 +57,11 @@ def _load_and_capacity(lab: Lab) -> str:
         bracket = re.search(r"(\d+)-(\d+) passes", text)
         assert bracket is not None, out
         low, high = int(bracket.group(1)), int(bracket.group(2))
+        if knee < low / 2.5:
+            # One 5-s step's p99 is the ~7 slowest of ~700 requests: a stall elsewhere on a shared machine can
+            # breach it (final65: 32 users at p99 280 ms, a knee of 102 rps against the check's 587). The FAIL's
+            # hint says to measure again with nothing else loading the machine; the learner keeps the higher.
+            knee = max(knee, _quick_knee(lab))
         assert knee >= low / 2.5, f"load capacity measured {knee} rps, far below the check's bracket {low}-{high}"
         answers.write_text(yaml.safe_dump({"max_rps": (low + high) // 2}))
         too_high = 2 * high  # the learner's knee can be far below the check's (beside busy CPU hogs: 283 rps
@@ -75,6 +76,15 @@ def _load_and_capacity(lab: Lab) -> str:
     assert "measuring the knee now" not in text, "a recent measurement is reused"
     assert "(measured in the last 10 min)" in text and "aiops-lab load capacity" in text
     return f"knee {knee:.0f} rps"
+
+
+def _quick_knee(lab: Lab) -> float:
+    """The learner's quick stepped run (5-s steps): the knee it reports, in requests per second."""
+    code, _, out = _run(lab, "load", "capacity", "--start-users", "16", "--max-users", "256", "--step", "5s",
+                        "--budget", "60s")
+    assert code == 0, out
+    report = max((lab.state / "reports" / "load").glob("*-capacity/capacity.json"), key=lambda p: p.stat().st_mtime)
+    return float(json.loads(report.read_text())["knee"]["rps"])
 
 
 JOBS = [Job("curriculum: 07 load and capacity", load_and_capacity, cost_s=120, heavy=True)]
