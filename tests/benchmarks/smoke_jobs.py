@@ -58,10 +58,12 @@ def footprint_smoke(lab: Lab) -> str:
     assert figures["service_start_cpu_s"][0] > 0 and figures["bare_app_start_cpu_s"][0] > 0
     assert len(figures["client_cpu_us"]["lean"]) == len(figures["client_cpu_us"]["httpx"]) == 1
     assert figures["start_ratio"] > 0 and figures["client_ratio"] > 0
+    assert set(figures["idle"]) == {"service", "bare"} and figures["idle_ratio"] > 0
+    assert all(f["wakeups_per_s"] > 0 for f in figures["idle"].values())  # every uvicorn loop wakes, at least
     assert "compared with footprint-20000101-000000.json" in done.stdout
     assert "service start / bare app   7 -> " in done.stdout
     verdicts = [line.split()[0] for line in done.stdout.splitlines() if line.strip().startswith(("PASS", "FAIL"))]
-    assert len(verdicts) == 2
+    assert len(verdicts) == 3
     return "footprint_bench.py --smoke ran and compared"
 
 

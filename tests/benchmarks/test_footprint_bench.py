@@ -1,4 +1,4 @@
-"""benchmarks/footprint_bench.py still runs end to end (a smoke run: one start each, 100 requests per client;
+"""benchmarks/footprint_bench.py still runs end to end (a smoke run: one start each, 100 requests per client, 2 s idle;
 no figure is judged here, only that both were measured, written and compared with the previous result). A
 job of the drill pool (``smoke_jobs.py``); this test reports it."""
 
