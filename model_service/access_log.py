@@ -8,6 +8,10 @@ timestamp, so a reader can merge them with the other logs; ``close()`` writes ev
 Even that one string was 5 % of a single-row /predict under py-spy (issue 18): ``datetime.isoformat`` and
 ``json.dumps`` per request. The timestamp's date and time are now formatted once per second, and the path
 goes through ``json.dumps`` only when it holds a character JSON must escape -- the same text either way.
+
+While no request comes, the thread sleeps until the first line arrives (then ``flush_s`` more, so lines are
+still written in batches) instead of waking every ``flush_s``: five wake-ups a second were a third of an idle
+service's CPU (benchmarks/PROFILE.md, "Idle lab"). ``IDLE_CHECK_S`` bounds the wait if a wake-up is missed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import threading
 import time
 from datetime import UTC, datetime
 from typing import IO
+
+IDLE_CHECK_S = 1.0  # the longest a line can wait if its wake-up was missed (see ``_run``)
 
 
 def json_string(text: str) -> str:
@@ -35,6 +41,7 @@ class AccessLog:
         self._prefix = ""
         self._flush_s = flush_s
         self._stop = threading.Event()
+        self._arrived = threading.Event()  # a line went into an empty list
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
         self._thread.start()
 
@@ -46,6 +53,8 @@ class AccessLog:
             self._second = second
         # As datetime.now(UTC).isoformat(timespec="milliseconds") writes it.
         ts = f"{self._prefix}.{int((now - second) * 1000):03d}+00:00"
+        if not self._lines:
+            self._arrived.set()
         # request_id is validated against [A-Za-z0-9._:-]; only the path can need escaping.
         self._lines.append(
             f'{{"ts": "{ts}", "level": "info", "logger": "aiops.access", "msg": "request", '
@@ -62,10 +71,18 @@ class AccessLog:
                 pass
 
     def _run(self) -> None:
-        while not self._stop.wait(self._flush_s):
+        while not self._stop.is_set():
+            # Idle: wait for a line. A record can look at the old list just before ``flush`` swaps it, then
+            # append to the new, empty one without setting the event: that line waits at most IDLE_CHECK_S.
+            if not self._lines and not self._arrived.wait(IDLE_CHECK_S) and not self._lines:
+                continue
+            if self._stop.wait(self._flush_s):
+                return
+            self._arrived.clear()
             self.flush()
 
     def close(self) -> None:
         self._stop.set()
+        self._arrived.set()
         self._thread.join(timeout=5)
         self.flush()

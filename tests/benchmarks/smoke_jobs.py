@@ -58,7 +58,8 @@ def footprint_smoke(lab: Lab) -> str:
     assert figures["service_start_cpu_s"][0] > 0 and figures["bare_app_start_cpu_s"][0] > 0
     assert len(figures["client_cpu_us"]["lean"]) == len(figures["client_cpu_us"]["httpx"]) == 1
     assert figures["start_ratio"] > 0 and figures["client_ratio"] > 0
-    assert set(figures["idle"]) == {"service", "bare"} and figures["idle_ratio"] > 0
+    # CPU comes in 10-ms clock ticks: 2 idle seconds of the service can round to 0 (final66). Wake-ups cannot.
+    assert set(figures["idle"]) == {"service", "bare"} and figures["idle_ratio"] >= 0
     assert all(f["wakeups_per_s"] > 0 for f in figures["idle"].values())  # every uvicorn loop wakes, at least
     assert "compared with footprint-20000101-000000.json" in done.stdout
     assert "service start / bare app   7 -> " in done.stdout

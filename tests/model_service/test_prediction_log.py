@@ -75,7 +75,8 @@ def test_an_idle_writer_sleeps_until_a_row_arrives_instead_of_polling(db: Path,
     append (which must not wait out a flush interval) and a feedback row too."""
     from model_service import prediction_log
 
-    monkeypatch.setattr(prediction_log, "IDLE_CHECK_S", 3600.0)  # only an arrival can wake it in this test
+    # only an arrival can wake it in this test (raising=False: the old code has no such constant, and must fail below)
+    monkeypatch.setattr(prediction_log, "IDLE_CHECK_S", 3600.0, raising=False)
     log = PredictionLog(db, flush_ms=20)
     cycles = []
     follow = log._file.follow
