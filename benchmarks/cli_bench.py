@@ -148,7 +148,9 @@ def main() -> int:
         try:
             phases = {"quiet": phase(env, args.repeat, args.drills, set(args.drills))}
             if args.hogs:
-                hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(s=1800)]) for _ in range(args.hogs)]
+                # Each in a session of its own, as another program would be (tests/support/cpu_hogs.py says why).
+                hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(s=1800)], start_new_session=True)
+                        for _ in range(args.hogs)]
                 phases[f"{args.hogs} hogs"] = phase(env, args.repeat, args.drills, set())
         finally:
             for hog in hogs:
