@@ -13,7 +13,9 @@ fit on two cores. The scheduling rules exist because labs on one machine are not
   elsewhere the suite's other process-starting tests pause too. (Tried and measured: as root, the heavy job
   reniced *beside* the other labs' jobs instead of alone paged after 241 s instead of 53 s, the drills beside
   it took 2-4x longer in start and report, and the run was slower overall: 40 % of the tests done after
-  12 min against 62 %, with a compose drill's page timing out);
+  12 min against 62 %, with a compose drill's page timing out. That trial, and every run before ``ec337df``,
+  had a boost that did not work: it reniced threads, which weigh only within their own session -- see
+  ``priority.py``);
 * **quiet labs**: a job whose fix retrains on "the last N minutes" of traffic runs on a lab that had no
   other drill's traffic in that window (a fresh lab if one is left) -- otherwise it would train on the
   previous drill's world;
