@@ -8,11 +8,14 @@ inherits that service's priority: a stack left niced answered its drill's probes
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
 
+from aiops_core import cpu_priority
 from aiops_core.paths import REPO_ROOT
+from aiops_core.polling import wait_until
 
 sys.path.insert(0, str(REPO_ROOT / "docker"))
 import podman_stack  # docker/podman_stack.py
@@ -66,3 +69,28 @@ def test_the_stand_ins_take_the_hosts_debian_packages_at_the_compose_tags_versio
     with pytest.raises(SystemExit, match="apt-get install -y prometheus prometheus-alertmanager"):
         podman_stack._package_files("prometheus", "9.99.0")
     assert podman_stack.monitoring_key() == podman_stack.monitoring_key()
+
+
+@pytest.mark.skipif(cpu_priority.autogroup_nice(os.getpid()) is None, reason="no session autogroups on this kernel")
+def test_a_build_step_in_a_session_of_its_own_is_niced_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``RUN`` step runs in a session of its own (measured under ``nice -n 10 podman build``: the step's
+    autogroup at nice 0, so it competed at full weight). The stand-in step here is a real process started the
+    same way; the caller's own session is left alone."""
+    if os.geteuid() != 0:
+        pytest.skip("restoring a priority needs root (as rootful Podman does)")
+    own = cpu_priority.autogroup_nice(os.getpid())
+    seen: list[int | None] = []
+
+    def build(timings: dict[str, float]) -> None:
+        step = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+        try:
+            wait_until(lambda: cpu_priority.autogroup_nice(step.pid) == 10, timeout=15, interval=0.1,
+                       what="the build step's session niced")
+            seen.append(cpu_priority.autogroup_nice(os.getpid()))
+        finally:
+            step.kill()
+            step.wait()
+
+    monkeypatch.setattr(podman_stack, "build", build)
+    podman_stack.niced_build({}, 10)
+    assert seen == [own] and cpu_priority.autogroup_nice(os.getpid()) == own

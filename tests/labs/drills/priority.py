@@ -6,13 +6,10 @@ used to hold the pool's CPU gate exclusively, pausing every other test that star
 processes to ``BOOST_NICE`` gives them ~9x the CPU weight of everything else (CFS weights 9548 vs 1024), so
 they get the core they need while the foreground's tests keep the rest, as on a learner's busy laptop.
 
-Where the kernel groups processes by session (``/proc/sys/kernel/sched_autogroup_enabled``, on by default on
-Debian's and this project's machines), a thread's nice value only weighs against the threads of its own
-session: every lab component starts in a session of its own (``start_new_session``), so the CPU is shared
-between *sessions*, and renicing the threads alone did nothing (measured: two spinners in separate sessions
-on one core, one reniced to -10: 2.0 and 2.0 CPU-s in 4 s; its session's autogroup set to -10: 3.6 and 0.4).
-So the boost sets the session's autogroup nice too -- never for the suite's own session (a CLI call forked
-from the suite's zygote is in it), which would boost the suite and the CPU hogs with it.
+The renice covers the threads *and* the sessions' autogroups (``aiops_core.cpu_priority`` says why: until
+``ec337df`` it reniced threads only, which weigh nothing against other sessions, and the boost did nothing).
+The suite's own session is never boosted: a CLI call forked from the suite's zygote is in it, and so the
+suite itself would be.
 
 Raising a priority needs root (CI runs as root); elsewhere ``can_boost()`` is False and the gate pauses the
 foreground as before. Processes are found by the lab's state dir in their environment, rescanned every
@@ -27,6 +24,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from aiops_core import cpu_priority
 from tests.support import cli_fork
 
 BOOST_NICE = -10
@@ -52,29 +50,6 @@ def lab_processes(state: Path) -> list[int]:
     return pids + [pid for pid in cli_fork.running(state) if pid not in pids]
 
 
-def autogroup_nice(pid: int) -> int | None:
-    """The nice value of ``pid``'s session autogroup; None without autogroups (or once ``pid`` is gone)."""
-    try:
-        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _renice(pid: int, nice: int) -> None:
-    """Every thread of ``pid`` (on Linux a nice value belongs to a thread, not to the process), and its
-    session's autogroup unless that is the suite's own session (module docstring)."""
-    try:
-        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        return
-    for tid in tids:
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
-    with contextlib.suppress(OSError):
-        if os.getsid(pid) != os.getsid(0):
-            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
-
-
 @contextlib.contextmanager
 def boosted(state: Path) -> Iterator[None]:
     """While the block runs, the lab at ``state`` (and whatever it starts) runs at ``BOOST_NICE``."""
@@ -85,7 +60,7 @@ def boosted(state: Path) -> Iterator[None]:
         while not done.is_set():
             for pid in lab_processes(state):
                 seen.add(pid)
-                _renice(pid, BOOST_NICE)
+                cpu_priority.set_priority(pid, BOOST_NICE)
             done.wait(RESCAN_S)
 
     thread = threading.Thread(target=loop, name=f"boost-{state.parent.name}", daemon=True)
@@ -96,4 +71,4 @@ def boosted(state: Path) -> Iterator[None]:
         done.set()
         thread.join(5)
         for pid in seen:
-            _renice(pid, 0)
+            cpu_priority.set_priority(pid, 0)

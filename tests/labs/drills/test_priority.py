@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aiops_core import cpu_priority
 from aiops_core.polling import wait_until
 from tests.labs.drills import priority
 
@@ -55,7 +56,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.mark.skipif(priority.autogroup_nice(os.getpid()) is None, reason="no session autogroups on this kernel")
+@pytest.mark.skipif(cpu_priority.autogroup_nice(os.getpid()) is None, reason="no session autogroups on this kernel")
 def test_the_boosted_lab_gets_the_core_against_a_busy_process_of_another_session(tmp_path: Path) -> None:
     """On a kernel that shares the CPU between sessions, renicing threads alone changes nothing: both spinners
     got half the core (2.0 and 2.0 CPU-s in 4 s) until the boost set the session's autogroup too. The suite's
@@ -63,20 +64,20 @@ def test_the_boosted_lab_gets_the_core_against_a_busy_process_of_another_session
     cpu = max(os.sched_getaffinity(0))
     lab, other = tmp_path / "lab" / "state", tmp_path / "other" / "state"
     boosted_proc, rival = _spinner(lab, cpu), _spinner(other, cpu)
-    own_before = priority.autogroup_nice(os.getpid())
+    own_before = cpu_priority.autogroup_nice(os.getpid())
     try:
         with priority.boosted(lab):
-            wait_until(lambda: priority.autogroup_nice(boosted_proc.pid) == priority.BOOST_NICE, timeout=10,
+            wait_until(lambda: cpu_priority.autogroup_nice(boosted_proc.pid) == priority.BOOST_NICE, timeout=10,
                        interval=0.1, what="the lab's session boosted")
-            assert priority.autogroup_nice(rival.pid) == 0
-            assert priority.autogroup_nice(os.getpid()) == own_before
+            assert cpu_priority.autogroup_nice(rival.pid) == 0
+            assert cpu_priority.autogroup_nice(os.getpid()) == own_before
             start = _cpu_s(boosted_proc.pid), _cpu_s(rival.pid)
             # Enough CPU time for the shares to show over the clock tick; bounded for a very slow machine.
             wait_until(lambda: _cpu_s(boosted_proc.pid) - start[0] + _cpu_s(rival.pid) - start[1] >= 2.0,
                        timeout=60, interval=0.2, what="two CPU-seconds spent on the shared core")
             got, rival_got = _cpu_s(boosted_proc.pid) - start[0], _cpu_s(rival.pid) - start[1]
         assert got > 3 * rival_got, f"boosted lab {got:.2f} CPU-s, the other session {rival_got:.2f}"
-        assert priority.autogroup_nice(boosted_proc.pid) == 0  # given back
+        assert cpu_priority.autogroup_nice(boosted_proc.pid) == 0  # given back
     finally:
         for proc in (boosted_proc, rival):
             proc.kill()
