@@ -47,15 +47,14 @@ class GameStore:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
+        self.game_path = directory / "game.json"
+        self.participants_path = directory / "participants.json"  # token hashes: 0600
+        self.timeline_path = directory / "timeline.jsonl"  # append-only, one entry per line
         self._lock = threading.RLock()
         self.entries: list[Entry] = self._load_entries()
         self.participants: list[Participant] = self._load_participants()
 
     # --- the game -----------------------------------------------------------------------------------
-
-    @property
-    def game_path(self) -> Path:
-        return self.dir / "game.json"
 
     def load_game(self) -> Game | None:
         return Game.model_validate_json(self.game_path.read_text()) if self.game_path.is_file() else None
@@ -65,10 +64,6 @@ class GameStore:
             atomic_write(self.game_path, game.model_dump_json(indent=2), fsync=True)
 
     # --- participants and tokens ------------------------------------------------------------------
-
-    @property
-    def participants_path(self) -> Path:
-        return self.dir / "participants.json"
 
     def _load_participants(self) -> list[Participant]:
         if not self.participants_path.is_file():
@@ -104,10 +99,6 @@ class GameStore:
         return [p for p in self.participants if p.scope == "responder"]
 
     # --- the timeline ------------------------------------------------------------------------------
-
-    @property
-    def timeline_path(self) -> Path:
-        return self.dir / "timeline.jsonl"
 
     def _load_entries(self) -> list[Entry]:
         if not self.timeline_path.is_file():
