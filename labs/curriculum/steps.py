@@ -9,10 +9,12 @@ sees how far they got and what to do next.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
+    """One line of a check's report: what was verified, whether it held, and on failure what to do next."""
+
     name: str
     passed: bool
     detail: str = ""
