@@ -17,7 +17,18 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["autogroup_nice", "descendants", "set_priority"]
+__all__ = ["autogroup_nice", "cpu_seconds", "descendants", "set_priority"]
+
+
+def _stat(pid: int) -> list[str]:
+    """``/proc/PID/stat`` after the command name (which may itself hold spaces and parentheses)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used so far (raises OSError once it is gone)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def autogroup_nice(pid: int) -> int | None:
@@ -48,7 +59,7 @@ def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            ppid = int(_stat(int(entry))[1])
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry))

@@ -47,6 +47,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_record  # noqa: E402
 
+from aiops_core import cpu_priority  # noqa: E402
 from aiops_core import http as lab_http  # noqa: E402
 from aiops_core.topology import COMPONENTS  # noqa: E402
 from labs.drills.traffic_http import Http1Client  # noqa: E402
@@ -64,11 +65,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wakeups(pid: int) -> int:
     """Voluntary context switches of every thread of ``pid``: one per return from an idle wait."""
     total = 0
@@ -83,11 +79,11 @@ def _wakeups(pid: int) -> int:
 
 def _idle(procs: dict[str, subprocess.Popen[bytes]], seconds: float) -> dict[str, dict[str, float]]:
     """CPU ms and wake-ups per second of each process over the same ``seconds`` with no traffic."""
-    before = {name: (_cpu_s(p.pid), _wakeups(p.pid)) for name, p in procs.items()}
+    before = {name: (cpu_priority.cpu_seconds(p.pid), _wakeups(p.pid)) for name, p in procs.items()}
     time.sleep(seconds)
     out = {}
     for name, p in procs.items():
-        cpu, wakeups = _cpu_s(p.pid) - before[name][0], _wakeups(p.pid) - before[name][1]
+        cpu, wakeups = cpu_priority.cpu_seconds(p.pid) - before[name][0], _wakeups(p.pid) - before[name][1]
         out[name] = {"cpu_ms_per_s": round(cpu * 1000 / seconds, 3), "wakeups_per_s": round(wakeups / seconds, 2)}
     return out
 
@@ -101,7 +97,7 @@ def _started(argv: list[str], env: dict[str, str], url: str, timeout_s: float) -
             raise SystemExit(f"{' '.join(argv)} exited with {proc.returncode} before {url} answered")
         try:
             if lab_http.get(url, timeout=1.0).status_code == 200:
-                return proc, _cpu_s(proc.pid)
+                return proc, cpu_priority.cpu_seconds(proc.pid)
         except Exception:
             pass
         time.sleep(0.02)

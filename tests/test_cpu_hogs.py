@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+from aiops_core import cpu_priority
 from aiops_core.polling import wait_until
 from tests.support import cpu_hogs
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_each_hog_spins_in_a_session_of_its_own_and_stops_when_told() -> None:
@@ -21,7 +16,7 @@ def test_each_hog_spins_in_a_session_of_its_own_and_stops_when_told() -> None:
     try:
         sessions = {os.getsid(h.pid) for h in hogs}
         assert os.getsid(0) not in sessions and len(sessions) == 2, sessions
-        wait_until(lambda: all(_cpu_s(h.pid) > 0.05 for h in hogs), timeout=30, interval=0.1,
+        wait_until(lambda: all(cpu_priority.cpu_seconds(h.pid) > 0.05 for h in hogs), timeout=30, interval=0.1,
                    what="both hogs spending CPU")
     finally:
         cpu_hogs.stop(hogs)

@@ -65,6 +65,19 @@ def test_the_callers_own_session_is_never_reprioritised() -> None:
         child.wait()
 
 
+def test_cpu_seconds_counts_what_a_process_spent_and_nothing_while_it_sleeps() -> None:
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.process_time() + 0.3\n"
+                                "while time.process_time() < end: pass\ntime.sleep(60)"])
+    try:
+        spent = wait_until(lambda: (s := cpu_priority.cpu_seconds(spinner.pid)) >= 0.3 and s, timeout=30,
+                           interval=0.05, what="the spinner's 0.3 CPU-s")
+        assert spent < 2.0  # it then sleeps: the count stops growing
+        assert cpu_priority.cpu_seconds(spinner.pid) < 2.0
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 def test_a_process_that_is_gone_is_no_error() -> None:
     gone = _sleeper()
     gone.kill()

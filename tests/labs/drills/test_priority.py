@@ -51,19 +51,15 @@ def _spinner(state: Path, cpu: int) -> subprocess.Popen[bytes]:
                             preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 
 @pytest.mark.skipif(cpu_priority.autogroup_nice(os.getpid()) is None, reason="no session autogroups on this kernel")
 def test_the_boosted_lab_gets_the_core_against_a_busy_process_of_another_session(tmp_path: Path) -> None:
     """On a kernel that shares the CPU between sessions, renicing threads alone changes nothing: both spinners
     got half the core (2.0 and 2.0 CPU-s in 4 s) until the boost set the session's autogroup too. The suite's
     own session (where the CPU hogs and the forked CLI calls live) is never boosted."""
-    cpu = max(os.sched_getaffinity(0))
+    core = max(os.sched_getaffinity(0))
     lab, other = tmp_path / "lab" / "state", tmp_path / "other" / "state"
-    boosted_proc, rival = _spinner(lab, cpu), _spinner(other, cpu)
+    boosted_proc, rival = _spinner(lab, core), _spinner(other, core)
     own_before = cpu_priority.autogroup_nice(os.getpid())
     try:
         with priority.boosted(lab):
@@ -71,11 +67,12 @@ def test_the_boosted_lab_gets_the_core_against_a_busy_process_of_another_session
                        interval=0.1, what="the lab's session boosted")
             assert cpu_priority.autogroup_nice(rival.pid) == 0
             assert cpu_priority.autogroup_nice(os.getpid()) == own_before
-            start = _cpu_s(boosted_proc.pid), _cpu_s(rival.pid)
+            cpu = cpu_priority.cpu_seconds
+            start = cpu(boosted_proc.pid), cpu(rival.pid)
             # Enough CPU time for the shares to show over the clock tick; bounded for a very slow machine.
-            wait_until(lambda: _cpu_s(boosted_proc.pid) - start[0] + _cpu_s(rival.pid) - start[1] >= 2.0,
+            wait_until(lambda: cpu(boosted_proc.pid) - start[0] + cpu(rival.pid) - start[1] >= 2.0,
                        timeout=60, interval=0.2, what="two CPU-seconds spent on the shared core")
-            got, rival_got = _cpu_s(boosted_proc.pid) - start[0], _cpu_s(rival.pid) - start[1]
+            got, rival_got = cpu(boosted_proc.pid) - start[0], cpu(rival.pid) - start[1]
         assert got > 3 * rival_got, f"boosted lab {got:.2f} CPU-s, the other session {rival_got:.2f}"
         assert cpu_priority.autogroup_nice(boosted_proc.pid) == 0  # given back
     finally:
