@@ -46,7 +46,22 @@ def engine_env() -> dict[str, str]:
     """What every podman / docker-compose call of this stack runs with. The shell's ``AIOPS_*`` / ``COMPOSE_*``
     are dropped: compose lets them override the stack's env file (a test session's ports, a learner's .env)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIOPS_", "COMPOSE_"))}
-    return {**env, "CONTAINERS_CONF": str(WORKDIR / "containers.conf"), "DOCKER_HOST": f"unix://{SOCKET}"}
+    return {**env, "CONTAINERS_CONF": str(write_conf()), "DOCKER_HOST": f"unix://{SOCKET}"}
+
+
+def write_conf() -> Path:
+    """The private ``containers.conf``, written when it is missing.
+
+    Why here and not only at install: podman refuses every command whose ``CONTAINERS_CONF`` names no file
+    ("finding config on system"), and ``clean``/``down`` ran with ``check=False``, so after the work dir was
+    removed (``clean`` itself, a /var/tmp cleanup, a reboot) while the images stayed in Podman's store, ``clean``
+    removed nothing and said nothing.
+    """
+    path = WORKDIR / "containers.conf"
+    if not path.is_file() or path.read_text() != CONTAINERS_CONF:
+        WORKDIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(CONTAINERS_CONF)
+    return path
 
 
 def run(*cmd: str, check: bool = True, capture: bool = False, timeout: float = 1800) -> subprocess.CompletedProcess:
@@ -74,8 +89,7 @@ def install() -> None:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
-    WORKDIR.mkdir(parents=True, exist_ok=True)
-    (WORKDIR / "containers.conf").write_text(CONTAINERS_CONF)
+    write_conf()
 
 # --- the engine's API and the health-check runner ---------------------------------------------------------
 def _pid_alive(name: str) -> int | None:

@@ -1,4 +1,4 @@
-"""docker/podman_stack.py's own logic that needs no engine: the niced build.
+"""docker/podman_stack.py's own logic: the niced build (no engine), and `clean` on a real Podman.
 
 The suite builds the images beside its drills (tests/compose/container_stack.py); only the build may run at a
 lower priority. The engine's API service is started after it by the same process, and every container
@@ -8,8 +8,10 @@ inherits that service's priority: a stack left niced answered its drill's probes
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +96,24 @@ def test_a_build_step_in_a_session_of_its_own_is_niced_too(monkeypatch: pytest.M
     monkeypatch.setattr(podman_stack, "build", build)
     podman_stack.niced_build({}, 10)
     assert seen == [own] and cpu_priority.autogroup_nice(os.getpid()) == own
+
+
+@pytest.mark.skipif(not shutil.which("podman"), reason="podman is not installed (.ci/run installs it)")
+def test_clean_removes_the_images_when_the_work_dir_is_gone(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by hand: with the images in Podman's store but ``/var/tmp/aiops-lab-podman`` gone, every podman
+    call of the stack failed ("finding config on system: CONTAINERS_CONF file: ... no such file") and ``clean``
+    ignored it. A real engine, a throw-away image of our own (never one the suite's stack uses)."""
+    import podman_engine
+
+    monkeypatch.setattr(podman_engine, "WORKDIR", tmp_path / "gone")
+    image = f"localhost/aiops-lab-test-clean:{os.getpid()}"
+    archive = tmp_path / "empty.tar"
+    subprocess.run(["tar", "cf", str(archive), "-T", "/dev/null"], check=True)
+    subprocess.run(["podman", "import", "-q", str(archive), image], check=True, capture_output=True)
+    try:
+        assert podman_stack.remove_images([image, f"{image}-never-built"]) == [image]
+        assert subprocess.run(["podman", "image", "exists", image]).returncode == 1
+        assert (tmp_path / "gone" / "containers.conf").read_text() == podman_engine.CONTAINERS_CONF
+    finally:
+        subprocess.run(["podman", "rmi", "--force", image], capture_output=True)
