@@ -7,14 +7,15 @@ from fixed lists). Rules, dashboards and runbooks are checked against this modul
 Per-feature and prediction-value histograms are fed in bulk (one call per request, not per row) through
 ``BulkHistogram``: a batch of 1000 rows must not cost 5000 ``observe()`` calls on the hot path. Batches
 arrive as lists (``observe_many``, a bisect per value: cheapest for a few rows) or as numpy arrays
-(``observe_array``, one vectorised bucketing: what the batch path of /predict already holds).
+(``observe_array``, one vectorised bucketing). The batch path of /predict hands its arrays to
+``SERVED_VALUES``, which buckets many requests' arrays at once, before any scrape reads the histograms.
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -152,6 +153,7 @@ class BulkHistogram(Collector):
         self._sum = 0.0
         self._lock = threading.Lock()
         self._array_bounds: np.ndarray | None = None
+        self.before_collect: Callable[[], None] | None = None  # brings in observations still held elsewhere
 
     def observe_many(self, values: Sequence[float]) -> None:
         bounds, counts = self.bounds, self._counts
@@ -181,6 +183,8 @@ class BulkHistogram(Collector):
             self._sum += total
 
     def collect(self) -> Iterable[HistogramMetricFamily]:
+        if self.before_collect is not None:
+            self.before_collect()
         with self._lock:
             counts, total = list(self._counts), self._sum
         cumulative, running = [], 0
@@ -198,6 +202,67 @@ FEATURE_VALUES: dict[str, BulkHistogram] = {
                           f.buckets)
     for f in FEATURES
 }
+
+
+
+class ServedValues:
+    """The served-values histograms of numpy batches (the prediction, and every feature), bucketed many
+    requests at a time.
+
+    Why (issue 18): bucketing six histograms is ~12 numpy calls, ~40 µs a request at 100 rows whatever the
+    batch holds -- a tenth of a batch request's CPU. A request now only hands its arrays over (one append);
+    they are bucketed when a scrape collects any of these histograms, or in the request that brings the
+    pending rows to ``max_rows`` (so memory stays bounded when nobody scrapes). Every scrape therefore sees
+    every value served before it, in the same buckets; only ``_sum`` may differ in its last bits, as a float
+    total added in another order does.
+
+    The arrays are kept, not copied: the caller must not change them afterwards (the route does not).
+    """
+
+    def __init__(self, predicted: BulkHistogram, features: Sequence[BulkHistogram],
+                 nullable: Sequence[bool], max_rows: int = 20_000) -> None:
+        self.predicted = predicted
+        self.features = list(features)
+        self.nullable = list(nullable)
+        self.max_rows = max_rows
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._rows = 0
+        self._lock = threading.Lock()  # the pending list
+        self._flushing = threading.Lock()  # a collect waits for a flush in progress, so it misses nothing
+        for hist in (predicted, *features):
+            hist.before_collect = self.flush
+
+    def add(self, matrix: np.ndarray, predicted: np.ndarray) -> None:
+        """A batch's feature matrix (FEATURES order, NaN for a null: not observed) and its predictions
+        (minutes; observed in seconds)."""
+        with self._lock:
+            self._pending.append((matrix, predicted))
+            self._rows += len(predicted)
+            full = self._rows >= self.max_rows
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        import numpy as np
+
+        with self._flushing:
+            with self._lock:
+                pending, self._pending, self._rows = self._pending, [], 0
+            if not pending:
+                return
+            if len(pending) == 1:
+                matrix, predicted = pending[0]
+            else:
+                matrix = np.concatenate([m for m, _ in pending])
+                predicted = np.concatenate([p for _, p in pending])
+            self.predicted.observe_array(predicted * 60.0)
+            for i, (hist, nullable) in enumerate(zip(self.features, self.nullable, strict=True)):
+                column = matrix[:, i]
+                hist.observe_array(column[~np.isnan(column)] if nullable else column)
+
+
+SERVED_VALUES = ServedValues(PREDICTED_DELIVERY, [FEATURE_VALUES[f.name] for f in FEATURES],
+                             [f.nullable for f in FEATURES])
 
 _registered = False
 

@@ -24,3 +24,13 @@ def test_a_batch_gets_consecutive_ids_in_row_order() -> None:
 
 def test_two_processes_do_not_share_a_prefix() -> None:
     assert IdGenerator().next().split("-")[0] != IdGenerator().next().split("-")[0]
+
+
+def test_ids_sort_in_the_order_they_were_made() -> None:
+    """The log's ``id`` index only appends when they do (issue 18). With a counter from 1, "-10" sorted before
+    "-9", and the writer dirtied index pages all over the file on every commit."""
+    ids = IdGenerator()
+    made = [ids.next(), *ids.take(300), ids.next()]
+    made += ids.take(0x10000)  # counters from 1 would have crossed four digit boundaries by now
+    assert made == sorted(made)
+    assert all(re.fullmatch(r"p[0-9a-f]{10}-[0-9a-f]{8}", pid) for pid in made)
