@@ -204,13 +204,13 @@ FEATURE_VALUES: dict[str, BulkHistogram] = {
 }
 
 
-
 class ServedValues:
     """The served-values histograms of numpy batches (the prediction, and every feature), bucketed many
     requests at a time.
 
-    Why (issue 18): bucketing six histograms is ~12 numpy calls, ~40 µs a request at 100 rows whatever the
-    batch holds -- a tenth of a batch request's CPU. A request now only hands its arrays over (one append);
+    Why (issue 18): bucketing the six histograms is ~20 numpy calls a request whatever the batch holds: 24 µs
+    for 100 rows in-process, ~5 % of a batch request's CPU, against 4 µs with the flushes spread over the
+    requests (benchmarks/PROFILE.md, round 4). A request now only hands its arrays over (one append);
     they are bucketed when a scrape collects any of these histograms, or in the request that brings the
     pending rows to ``max_rows`` (so memory stays bounded when nobody scrapes). Every scrape therefore sees
     every value served before it, in the same buckets; only ``_sum`` may differ in its last bits, as a float
