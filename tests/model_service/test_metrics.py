@@ -14,6 +14,11 @@ def _fresh(bounds: tuple[float, ...]) -> metrics.BulkHistogram:
     return metrics.BulkHistogram("aiops_test_values", "test", bounds)
 
 
+def _buckets(hist: metrics.BulkHistogram) -> dict[str, float]:
+    [family] = hist.collect()
+    return {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
+
+
 def test_array_and_list_observations_agree_bucket_for_bucket() -> None:
     rnd = random.Random(7)
     bounds = metrics.FEATURE_VALUES["distance_km"].bounds
@@ -28,20 +33,13 @@ def test_array_and_list_observations_agree_bucket_for_bucket() -> None:
 def test_a_value_on_a_boundary_counts_in_that_bucket() -> None:
     hist = _fresh((1.0, 2.0))
     hist.observe_array(np.array([1.0, 2.0, 2.5]))
-    [family] = hist.collect()
-    buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
-    assert buckets == {"1.0": 1, "2.0": 2, "+Inf": 3}
+    assert _buckets(hist) == {"1.0": 1, "2.0": 2, "+Inf": 3}
 
 
 def _served(max_rows: int = 1000) -> tuple[metrics.ServedValues, metrics.BulkHistogram, list[metrics.BulkHistogram]]:
     predicted = _fresh((10.0, 20.0, 30.0))
     features = [_fresh((1.0, 5.0)), _fresh((0.5,))]
     return metrics.ServedValues(predicted, features, [False, True], max_rows=max_rows), predicted, features
-
-
-def _buckets(hist: metrics.BulkHistogram) -> dict[str, float]:
-    [family] = hist.collect()
-    return {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
 
 
 def test_served_values_handed_over_are_in_the_next_scrape_of_any_of_their_histograms() -> None:
