@@ -21,12 +21,13 @@ Durability guarantee (tested):
 * Failed writes are logged once per kind with SQLite's message, then counted (``prediction_log_failures``);
   ``depth()`` counts every row not yet committed, the batch being retried included.
 
-Cost per row, on the serving core (measured for issue 18, batches of 100): the buffer is one flat list of
-column values, so a request appends its rows with one ``extend`` and the writer hands SQLite slices of it,
-``ROWS_PER_INSERT`` rows per statement (~1.6 µs a row instead of ~2.5 µs with ``executemany``: one SQLite
-step, and one GIL release, per statement instead of per row; ``PAGE_SIZE`` takes another ~15 %). The index
-that lets ``/feedback`` find a row before it is committed is built by ``lookup`` for the rows that arrived
-since the previous lookup, instead of by every prediction.
+Cost per request, on the serving core (issue 18): a request appends one tuple (its rows, predictions and ids
+as prefix + first counter) and the writer stores it as one row of ``prediction_batches`` (its rows as one JSON
+text, ``prediction_log_schema``), ``ROWS_PER_INSERT`` requests per statement: one SQLite step and one GIL
+release per statement. For batches of 100 that is ~0.6 µs a prediction in the writer, against ~1.6 µs for a
+table row per prediction (benchmarks/PROFILE.md, round 5). The index that lets ``/feedback`` find a row
+before it is committed is built by ``lookup`` for the rows that arrived since the previous lookup, instead of
+by every prediction.
 
 Idle cost: while nothing is waiting to be written, the writer sleeps until the first row arrives (its flush
 interval starts then) or ``IDLE_CHECK_S`` passes (to follow the file and apply retention), instead of waking
@@ -40,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import logging
 import sqlite3
 import threading
@@ -51,24 +51,38 @@ from pathlib import Path
 from model_service import metrics
 from model_service.prediction_log_failures import FailureReport
 from model_service.prediction_log_file import LogFile
-from model_service.prediction_log_schema import COLUMNS, FB_COLUMNS, PAGE_SIZE, SCHEMA, WIDTH, connect
+from model_service.prediction_log_schema import (
+    BATCH_COLUMNS,
+    COLUMNS,
+    FB_COLUMNS,
+    OWN_ID,
+    PAGE_SIZE,
+    SCHEMA,
+    WIDTH,
+    connect,
+    encode_rows,
+    find,
+)
 
-__all__ = ["PAGE_SIZE", "ROWS_PER_INSERT", "SCHEMA", "WIDTH", "LogDetached", "LogFull", "LogRefused",
+__all__ = ["PAGE_SIZE", "ROWS_PER_INSERT", "SCHEMA", "WIDTH", "Batch", "LogDetached", "LogFull", "LogRefused",
            "PredictionLog", "connect", "wait_committed"]
 
 log = logging.getLogger("aiops.service.prediction_log")
 
-_ROW_PARAMS = f"({', '.join('?' * len(COLUMNS))})"
-_INSERT_PRED = f"INSERT OR IGNORE INTO predictions ({', '.join(COLUMNS)}) VALUES {_ROW_PARAMS}"
-# 2,200 parameters per statement. Fewer statements mean fewer GIL hand-overs between the writer and the event
+_ROW_PARAMS = f"({', '.join('?' * len(BATCH_COLUMNS))})"
+_INSERT_PRED = f"INSERT OR IGNORE INTO prediction_batches ({', '.join(BATCH_COLUMNS)}) VALUES {_ROW_PARAMS}"
+# 1,800 parameters per statement. Fewer statements mean fewer GIL hand-overs between the writer and the event
 # loop (SQLite runs each statement with the GIL released); a build of SQLite with a lower parameter limit
-# (999 before 3.32) gets as many rows as fit.
-ROWS_PER_INSERT = 200
+# (999 before 3.32) gets as many requests as fit.
+ROWS_PER_INSERT = 200  # requests (``prediction_batches`` rows) per INSERT statement
 IDLE_CHECK_S = 1.0  # while idle, the writer still follows the file and applies retention this often
 _INSERT_FB = f"INSERT OR REPLACE INTO feedback ({', '.join(FB_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
 
 PredictionRow = tuple  # matches COLUMNS
 FeedbackRow = tuple  # (prediction_id, ts, actual, model_version, prediction)
+# One request's predictions: (id prefix, first counter or OWN_ID, rows, ts, model_version, rows' features,
+# predictions, latency_ms, request_id); the ids are prefix + "%x" % (first + i).
+Batch = tuple[str, int, int, float, str, list, list, float | None, str | None]
 
 
 class LogRefused(Exception):
@@ -94,16 +108,18 @@ class PredictionLog:
         self.queue_max_rows = queue_max_rows
         self.retention_s = retention_days * 86400.0
         self.retention_rows = retention_rows
-        # Prediction rows as one flat list of values (row after row, WIDTH values each), in arrival order.
-        self._preds: list[object] = []
+        # Requests' predictions (``Batch``), in arrival order; ``_pending`` counts their rows.
+        self._preds: list[Batch] = []
+        self._pending = 0
         self._fbs: list[FeedbackRow] = []
         self._waiters: list[Future[None]] = []
         # Rows not yet committed are in ``_preds`` (waiting) or ``_inflight`` (being committed). ``lookup``
-        # indexes them lazily: ``_index`` covers the first ``_indexed`` values of each list.
-        self._inflight: list[object] = []
+        # indexes them lazily: ``_index`` covers the first ``_indexed`` batches of each list.
+        self._inflight: list[Batch] = []
+        self._inflight_rows = 0
         self._inflight_fbs = 0  # feedback rows being committed (for depth())
         self._index: dict[str, tuple[str, float]] = {}
-        self._indexed = [0, 0]  # values of _preds, values of _inflight
+        self._indexed = [0, 0]  # batches of _preds, batches of _inflight
         self._lock = threading.Lock()
         self._wake = threading.Event()  # commit now: a sync-mode waiter, a big buffer, or closing
         self._arrived = threading.Event()  # the first row (or feedback) since the writer took the buffer
@@ -154,38 +170,50 @@ class PredictionLog:
     def depth(self) -> int:
         """Rows not yet committed (predictions and feedback): waiting, and the batch being committed or retried."""
         with self._lock:
-            return (len(self._preds) + len(self._inflight)) // WIDTH + len(self._fbs) + self._inflight_fbs
+            return self._pending + self._inflight_rows + len(self._fbs) + self._inflight_fbs
 
     # --- writing (event-loop side) -------------------------------------------------------------
     def append_predictions(self, rows: list[PredictionRow], wait: bool = False) -> Future[None] | None:
-        """Queue rows (each with every column of ``COLUMNS``, in order); with ``wait`` returns a future that
-        completes once they are committed. A malformed row is refused here, not by the writer thread."""
+        """Queue rows with any ids (each with every column of ``COLUMNS``, in order), each kept as a batch of
+        one; with ``wait`` returns a future that completes once they are committed. A malformed row is refused
+        here, not by the writer thread. The request path uses ``append_batch``."""
+        batches: list[Batch] = []
         for r in rows:
             if len(r) != WIDTH:
                 raise ValueError(f"a prediction-log row has {len(r)} values, expected {WIDTH}: {COLUMNS}")
-        return self.append_values(list(itertools.chain.from_iterable(rows)), wait)
+            pid, ts, version, *rest = r
+            batches.append((str(pid), OWN_ID, 1, ts, version, [rest[:-3]], [rest[-3]], rest[-2], rest[-1]))
+        return self._append(batches, len(batches), wait)
+
+    def append_batch(self, prefix: str, first: int, ts: float, version: str, rows: list, preds: list,
+                     latency_ms: float | None, request_id: str | None, wait: bool = False) -> Future[None] | None:
+        """Queue one request's predictions: ``rows[i]`` (features in ``FEATURE_NAMES`` order) predicted
+        ``preds[i]`` under the id ``prefix + "%x" % (first + i)``. The lists are the log's from now on."""
+        if len(rows) != len(preds) or first < 0:
+            raise ValueError(f"a prediction batch needs one prediction per row and a counter >= 0, got "
+                             f"{len(rows)} rows, {len(preds)} predictions, first {first}")
+        return self._append([(prefix, first, len(rows), ts, version, rows, preds, latency_ms, request_id)],
+                            len(rows), wait)
 
     def backlogged(self) -> bool:
         """More than half of ``queue_max_rows`` waiting: the request path lets the writer catch up (one core
         can accept rows faster than the writer, which shares it and the GIL, commits them)."""
-        return len(self._preds) > self.queue_max_rows * WIDTH // 2
+        return self._pending > self.queue_max_rows // 2
 
-    def append_values(self, values: list[object], wait: bool = False) -> Future[None] | None:
-        """``append_predictions`` for rows already laid end to end (WIDTH values each): the request path."""
-        if len(values) % WIDTH:
-            raise ValueError(f"{len(values)} values are not whole prediction-log rows of {WIDTH}: {COLUMNS}")
+    def _append(self, batches: list[Batch], rows: int, wait: bool) -> Future[None] | None:
         if self._file.detached is not None:
             raise LogDetached(self._file.detached)
         with self._lock:
-            if (len(self._preds) + len(values)) // WIDTH > self.queue_max_rows:
+            if self._pending + rows > self.queue_max_rows:
                 raise LogFull(f"prediction log backlog is full ({self.queue_max_rows} rows)")
             first = not self._preds
-            self._preds += values
+            self._preds += batches
+            self._pending += rows
             fut = self._waiter() if wait else None
-            size = len(self._preds)
+            size = self._pending
         if first:
             self._arrived.set()
-        if wait or size >= 5000 * WIDTH:
+        if wait or size >= 5000:
             self._wake.set()
         return fut
 
@@ -210,21 +238,20 @@ class PredictionLog:
     def lookup(self, prediction_id: str) -> tuple[str, float] | None:
         """(model_version, prediction) of a logged or still-buffered prediction."""
         with self._lock:
-            for i, values in enumerate((self._preds, self._inflight)):
-                if self._indexed[i] < len(values):
-                    new = values[self._indexed[i]:]
-                    self._index.update(zip(new[0::WIDTH], zip(new[2::WIDTH], new[WIDTH - 3::WIDTH], strict=True),
-                                           strict=True))
-                    self._indexed[i] = len(values)
+            for i, batches in enumerate((self._preds, self._inflight)):
+                for prefix, first, _, _, version, _, preds, _, _ in batches[self._indexed[i]:]:
+                    if first == OWN_ID:
+                        self._index[prefix] = (version, preds[0])
+                    else:
+                        self._index.update((f"{prefix}{c:x}", (version, p)) for c, p in enumerate(preds, first))
+                self._indexed[i] = len(batches)
             hit = self._index.get(prediction_id)
         if hit is not None:
             return hit
         with self._reader_lock:
             if self._reader is None:  # the writer is reopening the file (its sidecars were removed)
                 raise LogDetached(self._file.detached or f"the prediction log is reopening {self.path}")
-            row = self._reader.execute("SELECT model_version, prediction FROM predictions WHERE id = ?",
-                                       (prediction_id,)).fetchone()
-        return (row[0], row[1]) if row else None
+            return find(self._reader, prediction_id)
 
     # --- writer thread -------------------------------------------------------------------------
     def _run(self, conn: sqlite3.Connection | None) -> None:
@@ -246,6 +273,7 @@ class PredictionLog:
                 continue
             with self._lock:
                 preds, self._preds = self._preds, []
+                self._inflight_rows, self._pending = self._pending, 0
                 fbs, self._fbs = self._fbs, []
                 waiters, self._waiters = self._waiters, []
                 self._arrived.clear()  # (under the lock: the next append into the empty buffer sets it again)
@@ -307,13 +335,14 @@ class PredictionLog:
                 self._reader.close()
             self._reader = reader
 
-    def _commit(self, conn: sqlite3.Connection, preds: list[object], fbs: list[FeedbackRow],
+    def _commit(self, conn: sqlite3.Connection, preds: list[Batch], fbs: list[FeedbackRow],
                 waiters: list[Future[None]]) -> bool:
         """Whether the rows were committed; if not, they and their ``waiters`` are back in the buffer."""
         started = time.perf_counter()
         for attempt in range(1, 6):
             try:
                 with conn:
+                    conn.execute("BEGIN IMMEDIATE")
                     _insert_predictions(conn, preds)
                     conn.executemany(_INSERT_FB, fbs)
                 break
@@ -326,6 +355,7 @@ class PredictionLog:
         else:
             with self._lock:  # give the rows back; the next cycle retries them first
                 self._preds[:0] = preds
+                self._pending += self._inflight_rows
                 self._fbs[:0] = fbs
                 self._waiters[:0] = waiters
                 self._forget_inflight()
@@ -333,7 +363,7 @@ class PredictionLog:
         self._healthy = True
         self._failures.succeeded("commit")
         metrics.LOG_COMMIT_SECONDS.observe(time.perf_counter() - started)
-        metrics.LOG_ROWS_WRITTEN.labels("predictions").inc(len(preds) // WIDTH)
+        metrics.LOG_ROWS_WRITTEN.labels("predictions").inc(self._inflight_rows)
         metrics.LOG_ROWS_WRITTEN.labels("feedback").inc(len(fbs))
         with self._lock:
             self._forget_inflight()
@@ -342,6 +372,7 @@ class PredictionLog:
     def _forget_inflight(self) -> None:
         """The in-flight rows are committed (or back in ``_preds``): drop them and re-index lazily."""
         self._inflight = []
+        self._inflight_rows = 0
         self._inflight_fbs = 0
         self._index.clear()
         self._indexed = [0, 0]
@@ -350,10 +381,11 @@ class PredictionLog:
         try:
             with conn:
                 cutoff = now - self.retention_s
-                conn.execute("DELETE FROM predictions WHERE ts < ?", (cutoff,))
+                conn.execute("DELETE FROM prediction_batches WHERE ts < ?", (cutoff,))
                 conn.execute("DELETE FROM feedback WHERE ts < ?", (cutoff,))
-                conn.execute("DELETE FROM predictions WHERE rowid <= (SELECT MAX(rowid) FROM predictions) - ?",
-                             (self.retention_rows,))
+                # Whole requests: a request with rows on both sides of the limit is kept.
+                conn.execute("DELETE FROM prediction_batches "
+                             "WHERE seq <= (SELECT MAX(seq) FROM prediction_batches) - ?", (self.retention_rows,))
         except sqlite3.Error as exc:
             metrics.LOG_WRITE_ERRORS.inc()
             self._failures.failed("retention", exc, self.depth())
@@ -366,16 +398,26 @@ def _insert_many(rows: int) -> str:
     return _INSERT_PRED + (", " + _ROW_PARAMS) * (rows - 1)
 
 
-def _insert_predictions(conn: sqlite3.Connection, values: list[object]) -> None:
-    """``ROWS_PER_INSERT`` rows per statement, the remainder one by one (whole rows were checked on append)."""
-    rows = min(ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // WIDTH)
-    step = rows * WIDTH
-    whole = len(values) - len(values) % step
-    sql = _insert_many(rows)
+def _insert_predictions(conn: sqlite3.Connection, batches: list[Batch]) -> None:
+    """One ``prediction_batches`` row per request, numbered on from the file's last ``seq`` (read in the same
+    transaction, so a file replaced and recovered since the last commit is numbered correctly);
+    ``ROWS_PER_INSERT`` requests per statement, the remainder in one ``executemany``."""
+    if not batches:
+        return
+    seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM prediction_batches").fetchone()[0]
+    params: list[object] = []
+    for prefix, first, n, ts, version, rows, preds, latency_ms, request_id in batches:
+        seq += n
+        params += (seq, ts, version, latency_ms, request_id, prefix, first, n, encode_rows(rows, preds))
+    width = len(BATCH_COLUMNS)
+    per = min(ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    step = per * width
+    whole = len(params) - len(params) % step
+    sql = _insert_many(per)
     for start in range(0, whole, step):
-        conn.execute(sql, values[start:start + step])
-    if whole < len(values):
-        conn.executemany(_INSERT_PRED, [values[i:i + WIDTH] for i in range(whole, len(values), WIDTH)])
+        conn.execute(sql, params[start:start + step])
+    if whole < len(params):
+        conn.executemany(_INSERT_PRED, [params[i:i + width] for i in range(whole, len(params), width)])
 
 
 async def wait_committed(fut: Future[None] | None) -> None:

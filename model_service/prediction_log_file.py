@@ -30,12 +30,12 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from model_service import metrics
 from model_service.prediction_log_failures import FailureReport
-from model_service.prediction_log_schema import TABLES, connect, open_writer
+from model_service.prediction_log_schema import BATCH_COLUMNS, FB_COLUMNS, connect, open_writer
 
 log = logging.getLogger("aiops.service.prediction_log")
 
@@ -55,20 +55,27 @@ def file_id(path: Path) -> FileId | None:
     return (st.st_dev, st.st_ino)
 
 
-def copy_rows(old: sqlite3.Connection, path: Path, tables: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Copy every row of ``tables`` that ``old``'s main database holds into the database at ``path`` (which must
-    already have the tables); rows whose key the target already has are kept as they are. One transaction,
-    so the target gets all of them or none. Returns the rows copied per table."""
+def copy_rows(old: sqlite3.Connection, path: Path) -> dict[str, int]:
+    """Copy every prediction and feedback row that ``old``'s main database holds into the database at ``path``
+    (which must already have the tables); a request or feedback whose key (its ids, its prediction id) the
+    target already has is kept as the target has it. Copied requests are numbered on after the target's own
+    (``seq``), in the old file's order. One transaction, so the target gets all of them or none. Returns the
+    rows copied per table (``predictions``: the predictions, not the requests)."""
     old.execute("ATTACH DATABASE ? AS recovered", (str(path),))
     try:
-        copied = {}
         with old:
-            for table, columns in tables.items():
-                names = ", ".join(columns)
-                cursor = old.execute(f"INSERT OR IGNORE INTO recovered.{table} ({names}) "
-                                     f"SELECT {names} FROM main.{table} ORDER BY rowid")
-                copied[table] = cursor.rowcount
-        return copied
+            old.execute("BEGIN IMMEDIATE")
+            total = "SELECT COALESCE(SUM(n), 0), COALESCE(MAX(seq), 0) FROM recovered.prediction_batches"
+            before, base = old.execute(total).fetchone()
+            others = ", ".join(c for c in BATCH_COLUMNS if c != "seq")
+            old.execute(f"INSERT OR IGNORE INTO recovered.prediction_batches (seq, {others}) "
+                        f"SELECT ? + SUM(n) OVER (ORDER BY seq), {others} FROM main.prediction_batches ORDER BY seq",
+                        (base,))
+            names = ", ".join(FB_COLUMNS)
+            feedback = old.execute(f"INSERT OR IGNORE INTO recovered.feedback ({names}) "
+                                   f"SELECT {names} FROM main.feedback ORDER BY rowid").rowcount
+            after, _ = old.execute(total).fetchone()
+        return {"predictions": after - before, "feedback": feedback}
     finally:
         old.execute("DETACH DATABASE recovered")
 
@@ -179,7 +186,7 @@ class LogFile:
                 self._sidecar(suffix).unlink()
         fresh = open_writer(self.path, self.busy_timeout_ms)
         try:
-            copied = copy_rows(old, self.path, TABLES)
+            copied = copy_rows(old, self.path)
             reader = connect(self.path)
         except BaseException:
             fresh.close()

@@ -25,17 +25,17 @@ class IdGenerator:
     much cheaper than uuid4 on the hot path.
 
     The counter starts at ``FIRST`` (0x10000000), so it is written with eight hex digits and one process's
-    ids sort in the order they were made. Why (issue 18): the prediction log's ``id`` index then only ever
-    appends. From 1, a new id sorted among every older id of its process ("-1000" between "-100" and
-    "-101"), so each commit dirtied index pages all over the file: the log writer spent ~17 % more CPU per row
-    (benchmarks/PROFILE.md). Starting high instead of zero-padding ``%08x``: the same ids' width, a third
-    cheaper to format. After 0xffffffff (4 billion ids a process) a ninth digit only costs speed again.
+    ids sort in the order they were made (issue 18: an index on ids then only appends; from 1, "-1000" sorted
+    between "-100" and "-101" and each commit dirtied index pages all over the file, benchmarks/PROFILE.md
+    round 4). The prediction log stores a request's ids as ``prefix`` and the first counter (``reserve``).
+    Starting high instead of zero-padding ``%08x``: the same ids' width, a third cheaper to format.
     """
 
     FIRST = 0x10000000
 
     def __init__(self) -> None:
-        self._template = "p" + secrets.token_hex(5) + "-%x"
+        self.prefix = "p" + secrets.token_hex(5) + "-"
+        self._template = self.prefix + "%x"
         self._lock = threading.Lock()
         self._next = self.FIRST
 
@@ -47,11 +47,16 @@ class IdGenerator:
 
     def take(self, n: int) -> list[str]:
         """``n`` consecutive ids for one batch (one reservation instead of ``n`` calls)."""
+        return self.reserve(n)[1]
+
+    def reserve(self, n: int) -> tuple[int, list[str]]:
+        """``n`` consecutive ids and the counter of the first: the prediction log stores a batch's ids as
+        ``prefix`` and that counter."""
         with self._lock:
             first = self._next
             self._next += n
         template = self._template  # a quarter cheaper than an f-string per id
-        return [template % i for i in range(first, first + n)]
+        return first, [template % i for i in range(first, first + n)]
 
 
 @dataclass

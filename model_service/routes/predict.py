@@ -225,17 +225,13 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
     latency_ms = (time.perf_counter() - started) * 1000.0
     request_id = scope["state"].get("request_id")
     version = model.version
-    ids = svc.ids.take(len(rows))
-    log_values: list[object] = []  # the log's rows laid end to end: one extend per piece, no tuple per row
-    extend = log_values.extend
-    for pid, row, pred in zip(ids, rows, preds, strict=True):
-        extend((pid, now, version))
-        extend(row)
-        extend((pred, latency_ms, request_id))
+    first, ids = svc.ids.reserve(len(rows))
     if svc.log.backlogged():
         await _let_the_writer_catch_up(svc.log)
     try:
-        fut = svc.log.append_values(log_values, wait=svc.settings.log_mode == "sync")
+        # One entry for the whole request: the writer stores it as one row (prediction_log_schema says why).
+        fut = svc.log.append_batch(svc.ids.prefix, first, now, version, rows, preds, latency_ms, request_id,
+                                   wait=svc.settings.log_mode == "sync")
         if fut is not None:  # sync mode: the file can be lost while the rows wait (LogDetached)
             await wait_committed(fut)
     except LogRefused as exc:  # full, or its file lost: refuse rather than acknowledge rows that may be lost

@@ -18,7 +18,7 @@ from aiops_core.polling import wait_until
 from model_service import prediction_log_failures
 from model_service.prediction_log import ROWS_PER_INSERT, LogDetached, LogFull, LogRefused, PredictionLog, connect
 from model_service.prediction_log_failures import FailureReport
-from model_service.prediction_log_schema import PAGE_SIZE, SCHEMA
+from model_service.prediction_log_schema import COLUMNS, PAGE_SIZE, SCHEMA
 from tests.model_service.log_file_faults import SIDECARS, remove, remove_and_block
 from tests.support.speed import scaled
 
@@ -168,7 +168,7 @@ def test_retention_removes_old_rows_and_caps_row_count(db: Path) -> None:
     log.start()  # retention runs in the writer's first cycle, right after the first commit
     log.close()
     conn = connect(db, readonly=True)
-    ids = [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY rowid")]
+    ids = [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY seq")]
     feedback = [r[0] for r in conn.execute("SELECT prediction_id FROM feedback")]
     conn.close()
     assert ids == ["new-2", "new-3", "new-4"]  # old by age, then the oldest beyond the row cap
@@ -195,12 +195,14 @@ def test_rows_of_many_requests_are_committed_in_the_order_they_were_acknowledged
     for r in range(requests):
         rows = [_row(f"o{r}-{i}") for i in range(per_request)]
         log.append_predictions(rows[:10])
-        log.append_values([v for row in rows[10:] for v in row])
-        expected += [row[0] for row in rows]
+        first = 0x10000000 + 100 * r
+        log.append_batch("pfeed-", first, time.time(), "v1", [list(row[3:-3]) for row in rows[10:]],
+                         [row[-3] for row in rows[10:]], 0.5, "req-1")
+        expected += [row[0] for row in rows[:10]] + [f"pfeed-{first + i:x}" for i in range(per_request - 10)]
     log.start()
     log.close()
     conn = connect(db, readonly=True)
-    assert [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY rowid")] == expected
+    assert [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY seq")] == expected
     conn.close()
 
 
@@ -209,29 +211,40 @@ def test_every_column_of_a_row_lands_in_its_column(db: Path) -> None:
     now = time.time()
     rows = [("c-" + str(i), now + i, "v7", 1.5 * i, 3, 1, None if i % 2 else 2.5, 48.0, 30.0 + i, 0.25, "req")
             for i in range(ROWS_PER_INSERT + 7)]
-    log.append_values([v for row in rows for v in row])
+    log.append_predictions(rows)
+    batch = [("p0123456789-%x" % (0x10000000 + i), now + 500, "v8", 2.5 * i, 4, 0, 1.0 + i, 12.0, 20.0 - i, 7.5,
+              "req-b") for i in range(3)]
+    log.append_batch("p0123456789-", 0x10000000, now + 500, "v8", [list(r[3:-3]) for r in batch],
+                     [r[-3] for r in batch], 7.5, "req-b")
+    rows += batch
     log.start()
     log.close()
     conn = connect(db, readonly=True)
-    logged = conn.execute("SELECT * FROM predictions ORDER BY rowid").fetchall()
+    logged = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM predictions ORDER BY seq").fetchall()
     conn.close()
-    assert logged == [tuple(float(v) if isinstance(v, int) else v for v in row) for row in rows]
+    assert logged == rows
+    # Integers stay integers (the request's counts), floats floats:
+    assert [type(v) for v in logged[1][3:8]] == [float, int, int, type(None), float]
 
 
 def test_malformed_rows_are_refused_on_append_and_nothing_is_queued(db: Path) -> None:
     log = PredictionLog(db)
     with pytest.raises(ValueError, match="has 10 values, expected 11"):
         log.append_predictions([_row("ok"), _row("short")[:-1]])
-    with pytest.raises(ValueError, match="not whole prediction-log rows"):
-        log.append_values([*_row("a"), "stray"])
+    with pytest.raises(ValueError, match="one prediction per row"):
+        log.append_batch("pabc-", 0x10000000, time.time(), "v1", [[3.0, 2, 0, None, 12.0]] * 2, [20.0], 0.5, None)
+    with pytest.raises(ValueError, match="counter >= 0"):
+        log.append_batch("pabc-", -1, time.time(), "v1", [[3.0, 2, 0, None, 12.0]], [20.0], 0.5, None)
     assert log.depth() == 0
 
 
 def test_lookup_finds_rows_appended_after_an_earlier_lookup(slow_log: PredictionLog) -> None:
     slow_log.append_predictions([_row("early", prediction=1.0)])
     assert slow_log.lookup("early") == ("v1", 1.0)
-    slow_log.append_values(list(_row("late-1", prediction=2.0)) + list(_row("late-2", prediction=3.0)))
-    assert slow_log.lookup("late-2") == ("v1", 3.0)
+    slow_log.append_batch("plate-", 0x10000000, time.time(), "v2", [[3.0, 2, 0, None, 12.0]] * 2, [2.0, 3.0],
+                          0.5, None)
+    assert slow_log.lookup("plate-10000001") == ("v2", 3.0)
+    assert slow_log.lookup("plate-10000002") is None  # past the batch's end
     assert slow_log.lookup("early") == ("v1", 1.0)
     assert slow_log.depth() == 3
 
@@ -287,7 +300,7 @@ def _metric(name: str, **labels: str) -> float:
 def _ids(path: Path) -> list[str]:
     conn = connect(path, readonly=True)
     try:
-        return [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY rowid")]
+        return [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY seq")]
     finally:
         conn.close()
 
@@ -303,7 +316,7 @@ def _after_a_crash(db: Path, tmp_path: Path) -> list[str]:
             shutil.copyfile(db.with_name(db.name + suffix), crashed / f"predictions.db{suffix}")
     conn = sqlite3.connect(crashed / "predictions.db")
     try:
-        return [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY rowid")]
+        return [r[0] for r in conn.execute("SELECT id FROM predictions ORDER BY seq")]
     finally:
         conn.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labs.curriculum import live
-from model_service.prediction_log_schema import COLUMNS, open_writer
+from model_service.prediction_log_schema import BATCH_COLUMNS, COLUMNS, one_row_batch, open_writer
 
 SQL = "SELECT id FROM predictions WHERE request_id = ?"
 
@@ -27,8 +27,8 @@ def _insert(path: Path, request_id: str) -> None:
                                        "request_id": request_id}
     conn = open_writer(path, 5000)
     with conn:
-        conn.execute(f"INSERT INTO predictions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                     [row[c] for c in COLUMNS])
+        conn.execute(f"INSERT INTO prediction_batches ({', '.join(BATCH_COLUMNS)}) "
+                     f"VALUES ({', '.join('?' * len(BATCH_COLUMNS))})", one_row_batch(1, [row[c] for c in COLUMNS]))
     conn.close()
 
 

@@ -26,13 +26,13 @@ def launch(state_dir: Path, admin_token: str | None = ADMIN_TOKEN, wait_ready: b
 
 
 def logged_rows(state_dir: Path, columns: str = "id") -> list[tuple]:
-    """Prediction-log rows in commit order (rowid), read the way the drift monitor reads them."""
+    """Prediction-log rows in commit order (seq), read the way the drift monitor reads them."""
     db = state_dir / "predictions.db"
     if not db.exists():
         return []
     conn = connect(db, readonly=True)
     try:
-        return conn.execute(f"SELECT {columns} FROM predictions ORDER BY rowid").fetchall()
+        return conn.execute(f"SELECT {columns} FROM predictions ORDER BY seq").fetchall()
     except sqlite3.OperationalError:  # table not created yet
         return []
     finally:

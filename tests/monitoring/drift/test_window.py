@@ -30,12 +30,12 @@ def test_values_are_floats_and_nulls_are_nan(tmp_path: Path) -> None:
 
 
 def test_a_value_that_is_not_a_number_reads_as_nan_instead_of_failing_the_run(tmp_path: Path) -> None:
-    """A log edited by hand (SQLite stores text in a REAL column as text) must not break the monitor."""
+    """A log edited by hand (text where a number belongs) must not break the monitor."""
     now = time.time()
     _log(tmp_path / "p.db", [("a", now, "v1", 3.5, 2, 1, 4.0, 12.0, 20.0, 1.0, None)])
     conn = connect(tmp_path / "p.db")
     with conn:
-        conn.execute("UPDATE predictions SET distance_km = 'far' WHERE id = 'a'")
+        conn.execute("UPDATE prediction_batches SET rows = json_set(rows, '$[0][0][0]', 'far') WHERE id_prefix = 'a'")
     conn.close()
     frame = read_window(tmp_path / "p.db", "v1", now + 1, 0, 0).frame
     assert math.isnan(frame["distance_km"].iloc[0]) and frame["items_count"].iloc[0] == 2.0
