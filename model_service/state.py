@@ -47,16 +47,18 @@ class IdGenerator:
 
     def take(self, n: int) -> list[str]:
         """``n`` consecutive ids for one batch (one reservation instead of ``n`` calls)."""
-        return self.reserve(n)[1]
+        first = self.reserve(n)
+        template = self._template  # a quarter cheaper than an f-string per id
+        return [template % i for i in range(first, first + n)]
 
-    def reserve(self, n: int) -> tuple[int, list[str]]:
-        """``n`` consecutive ids and the counter of the first: the prediction log stores a batch's ids as
-        ``prefix`` and that counter."""
+    def reserve(self, n: int) -> int:
+        """The counter of the first of ``n`` consecutive ids: ``prefix + "%x" % (first + i)``. /predict writes
+        them straight into its answer and the prediction log stores them as ``prefix`` and ``first``, so a batch
+        never makes an id string per row."""
         with self._lock:
             first = self._next
             self._next += n
-        template = self._template  # a quarter cheaper than an f-string per id
-        return first, [template % i for i in range(first, first + n)]
+        return first
 
 
 @dataclass

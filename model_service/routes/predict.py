@@ -100,8 +100,8 @@ def minutes_text(preds: list[float]) -> list[str]:
 
 
 @functools.lru_cache(maxsize=64)
-def _items_template(n: int) -> str:
-    return ",".join(['{"prediction_id":"%s","predicted_minutes":%s}'] * n)
+def _items_template(n: int, prefix: str) -> str:
+    return ",".join(['{"prediction_id":"' + prefix + '%x","predicted_minutes":%s}'] * n)
 
 
 def _rounded_in_numpy(predicted: np.ndarray) -> list[float] | None:
@@ -123,22 +123,24 @@ def _rounded_in_numpy(predicted: np.ndarray) -> list[float] | None:
     return values
 
 
-def predictions_json(ids: list[str], preds: list[float], predicted: np.ndarray | None = None) -> str:
-    """The response's prediction objects, comma-separated, with ``minutes_text``'s numbers.
+def predictions_json(prefix: str, first: int, preds: list[float], predicted: np.ndarray | None = None) -> str:
+    """The response's prediction objects, comma-separated, with ``minutes_text``'s numbers; the ids are
+    ``prefix`` and the counters from ``first`` (``IdGenerator.reserve``).
 
     With the batch's predictions as an array: rounded in numpy (``_rounded_in_numpy``), their shortest
     text written by msgspec in one call (the same digits as ``repr``, checked with ``minutes_text``'s
-    values), and the objects by one ``%`` over a template of ``n`` of them -- instead of an f-string and a
-    ``%.3f`` per row. Ids are ours ([A-Za-z0-9-]) and predictions finite, so the text is valid JSON.
+    values), and the objects, ids included, by one ``%`` over a template of ``n`` of them -- instead of an
+    f-string and a ``%.3f`` per row, and an id string per row. The prefix is ours ([a-z0-9-], no ``%``) and
+    predictions finite, so the text is valid JSON.
     """
-    values = None if predicted is None or len(ids) != len(predicted) else _rounded_in_numpy(predicted)
+    values = None if predicted is None or len(preds) != len(predicted) else _rounded_in_numpy(predicted)
     if values is None:
-        return ",".join([f'{{"prediction_id":"{pid}","predicted_minutes":{minutes}}}'
-                         for pid, minutes in zip(ids, minutes_text(preds), strict=True)])
+        return ",".join([f'{{"prediction_id":"{prefix}{c:x}","predicted_minutes":{minutes}}}'
+                         for c, minutes in enumerate(minutes_text(preds), first)])
     args: list[object] = [None] * (2 * len(values))
-    args[0::2] = ids
+    args[0::2] = range(first, first + len(values))
     args[1::2] = msgspec.json.encode(values).decode()[1:-1].split(",")
-    return _items_template(len(values)) % tuple(args)
+    return _items_template(len(values), prefix) % tuple(args)
 
 
 @functools.lru_cache(maxsize=32)
@@ -225,7 +227,7 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
     latency_ms = (time.perf_counter() - started) * 1000.0
     request_id = scope["state"].get("request_id")
     version = model.version
-    first, ids = svc.ids.reserve(len(rows))
+    first = svc.ids.reserve(len(rows))
     if svc.log.backlogged():
         await _let_the_writer_catch_up(svc.log)
     try:
@@ -241,14 +243,14 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
     if explanations is None:
         # Ids are ours ([A-Za-z0-9-]) and predictions finite, so a format string is valid JSON -- and 4x
         # cheaper than building a dict per row and encoding it.
-        items = predictions_json(ids, preds, predicted)
+        items = predictions_json(svc.ids.prefix, first, preds, predicted)
         if is_batch:
             await asgi.send_json(send, f'{{"model_version":"{version}","predictions":[{items}]}}')
         else:
             await asgi.send_json(send, f'{items[:-1]},"model_version":"{version}"}}')
         return
-    out = [{"prediction_id": pid, "predicted_minutes": round(pred, 3), "explanation": explanations[j]}
-           for j, (pid, pred) in enumerate(zip(ids, preds, strict=True))]
+    out = [{"prediction_id": f"{svc.ids.prefix}{first + j:x}", "predicted_minutes": round(pred, 3),
+            "explanation": explanations[j]} for j, pred in enumerate(preds)]
     answer = {"model_version": version, "predictions": out} if is_batch else {**out[0], "model_version": version}
     await asgi.send_json(send, _ENCODER.encode(answer))
 

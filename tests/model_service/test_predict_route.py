@@ -50,15 +50,17 @@ def test_predictions_json_is_the_objects_the_service_always_sent() -> None:
     for size in (100, 7, 1):  # mixed magnitudes
         chunks += [values[i:i + size] for i in range(0, 200 * size, size)]
     for n, chunk in enumerate(chunks):
-        ids = [f"p0a1b2c3d4e-{i:x}" for i in range(n * 1000, n * 1000 + len(chunk))]
+        first = 0x10000000 + n * 1000 - 3  # counters crossing a digit boundary too
+        ids = [f"p0a1b2c3d4e-{i:x}" for i in range(first, first + len(chunk))]
         expected = [{"prediction_id": pid, "predicted_minutes": round(v, 3)}
                     for pid, v in zip(ids, chunk, strict=True)]
-        text = predictions_json(ids, chunk, np.array(chunk))
+        text = predictions_json("p0a1b2c3d4e-", first, chunk, np.array(chunk))
         assert json.loads(f"[{text}]") == expected
         assert text == ",".join(f'{{"prediction_id":"{pid}","predicted_minutes":{round(v, 3)!r}}}'
                                 for pid, v in zip(ids, chunk, strict=True))
-        assert predictions_json(ids, chunk) == text  # the row path (no array) writes the same
-    assert predictions_json([], []) == predictions_json([], [], np.array([])) == ""
+        assert predictions_json("p0a1b2c3d4e-", first, chunk) == text  # the row path (no array) writes the same
+    assert predictions_json("p-", 1, []) == predictions_json("p-", 1, [], np.array([])) == ""
+    assert predictions_json("p-", 0xff, [1.0, 2.0], np.array([1.0, 2.0])).count('"p-100"') == 1
 
 
 def test_a_documented_route_answers_with_what_its_handler_sends() -> None:

@@ -189,9 +189,9 @@ def test_rows_of_many_requests_are_committed_in_the_order_they_were_acknowledged
     """Several multi-row statements and a remainder, in one commit: the log keeps the arrival order."""
     log = PredictionLog(db, flush_ms=20)
     expected = []
-    per_request = 61
-    requests = (2 * ROWS_PER_INSERT) // per_request + 1  # two whole statements and a remainder row by row
-    assert (requests * per_request) % ROWS_PER_INSERT
+    per_request = 61  # 10 rows of their own (a log entry each) and one batch of 51: 11 entries
+    requests = (2 * ROWS_PER_INSERT) // 11 + 1  # two whole statements and a remainder
+    assert requests * 11 > 2 * ROWS_PER_INSERT and (requests * 11) % ROWS_PER_INSERT
     for r in range(requests):
         rows = [_row(f"o{r}-{i}") for i in range(per_request)]
         log.append_predictions(rows[:10])
