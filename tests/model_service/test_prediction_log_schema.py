@@ -4,6 +4,7 @@ whole requests and a recovery numbers the copied requests after the target's own
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import sqlite3
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from aiops_core.polling import wait_until
 from model_service.features import FEATURE_NAMES
 from model_service.prediction_log import PredictionLog
 from model_service.prediction_log_file import copy_rows
 from model_service.prediction_log_schema import COLUMNS, connect, find, open_writer, split_id
+from tests.support.speed import scaled
 
 # The layout before issue 18's round 5: one table row per prediction (kept here to prove the conversion).
 OLD_SCHEMA = f"""
@@ -115,14 +118,17 @@ def _old_file(path: Path, rows: list[tuple], feedback: list[tuple]) -> None:
     conn.close()
 
 
-def test_a_log_of_the_old_layout_is_converted_with_every_row_and_value(tmp_path: Path) -> None:
+def test_a_log_of_the_old_layout_is_converted_with_every_row_and_value(tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
     rng = random.Random(7)
     path = tmp_path / "p.db"
     old = [(f"p1111111111-{i + 1:x}", NOW - 25_000 + i, "v1", _double(rng), 2.0, 0.0, None if i % 3 else _double(rng),
             12.0, _double(rng), 0.25, f"req-{i // 10}") for i in range(25_000)]  # more than one conversion chunk
     _old_file(path, old, [(old[5][0], NOW, 30.0, "v1", old[5][8])])
     log = PredictionLog(path, flush_ms=10)
-    log.start()
+    with caplog.at_level(logging.WARNING, "aiops.service.prediction_log"):
+        log.start()
+    assert "converting 25000 rows of the old layout" in caplog.text and "converted 25000 rows" in caplog.text
     try:
         assert log.lookup(old[5][0]) == ("v1", old[5][8])  # found in the converted file
         assert log.lookup(old[24_999][0]) == ("v1", old[24_999][8])
@@ -169,3 +175,21 @@ def test_a_recovery_numbers_the_copied_requests_after_the_targets_own(tmp_path: 
     rows = _rows(theirs, "id, seq")
     assert [seq for _, seq in rows] == list(range(1, 11))
     assert [pid for pid, _ in rows[4:]] == [f"pours-{FIRST + i:x}" for i in range(6)]
+
+
+def test_a_backup_of_the_old_layout_moved_into_place_is_converted_and_gains_our_rows(tmp_path: Path) -> None:
+    """The runbook's restore (``mv backup.db predictions.db``) with a backup made before the layout changed."""
+    path = tmp_path / "predictions.db"
+    log = PredictionLog(path, flush_ms=10)
+    log.start()
+    try:
+        log.append_batch(PREFIX, FIRST, NOW, "v2", [[1.0, 2, 0, None, 3.0]] * 2, [5.0, 6.0], 1.0, None)
+        wait_until(lambda: len(_rows(path, "id")) == 2, timeout=scaled(10), what="the first commit")
+        backup = tmp_path / "backup.db"
+        _old_file(backup, [("p2222222222-1", NOW - 5, "v1", 1.5, 2.0, 0.0, None, 3.0, 4.5, 0.3, "r")], [])
+        backup.replace(path)
+        wait_until(lambda: len(_rows(path, "id")) == 3, timeout=scaled(10), what="our rows merged into the backup")
+        assert log.lookup("p2222222222-1") == ("v1", 4.5)
+    finally:
+        log.close()
+    assert _rows(path, "id, seq") == [("p2222222222-1", 1), (f"{PREFIX}{FIRST:x}", 2), (f"{PREFIX}{FIRST + 1:x}", 3)]
