@@ -75,6 +75,7 @@ _INSERT_PRED = f"INSERT OR IGNORE INTO prediction_batches ({', '.join(BATCH_COLU
 # loop (SQLite runs each statement with the GIL released); a build of SQLite with a lower parameter limit
 # (999 before 3.32) gets as many requests as fit.
 ROWS_PER_INSERT = 200  # requests (``prediction_batches`` rows) per INSERT statement
+ENCODED_ROWS_PER_STATEMENT = 1000  # predictions encoded before their statement runs (``_insert_predictions``)
 IDLE_CHECK_S = 1.0  # while idle, the writer still follows the file and applies retention this often
 _INSERT_FB = f"INSERT OR REPLACE INTO feedback ({', '.join(FB_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
 
@@ -400,24 +401,37 @@ def _insert_many(rows: int) -> str:
 
 def _insert_predictions(conn: sqlite3.Connection, batches: list[Batch]) -> None:
     """One ``prediction_batches`` row per request, numbered on from the file's last ``seq`` (read in the same
-    transaction, so a file replaced and recovered since the last commit is numbered correctly);
-    ``ROWS_PER_INSERT`` requests per statement, the remainder in one ``executemany``."""
+    transaction, so a file replaced and recovered since the last commit is numbered correctly).
+
+    The writer holds the GIL while it encodes a request's rows, and SQLite hands it back to the event loop
+    during each statement: so a statement runs as soon as ``ENCODED_ROWS_PER_STATEMENT`` rows are encoded,
+    or ``ROWS_PER_INSERT`` requests (one multi-row INSERT: single-row requests, where per-statement costs
+    count), instead of after the whole commit's. Encoded all at once, one commit held the GIL for 1-4 ms in one
+    stretch, which showed in p99 (benchmarks/PROFILE.md, round 5)."""
     if not batches:
         return
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM prediction_batches").fetchone()[0]
-    params: list[object] = []
-    for prefix, first, n, ts, version, rows, preds, latency_ms, request_id in batches:
-        seq += n
-        params += (seq, ts, version, latency_ms, request_id, prefix, first, n, encode_rows(rows, preds))
     width = len(BATCH_COLUMNS)
     per = min(ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
-    step = per * width
-    whole = len(params) - len(params) % step
-    sql = _insert_many(per)
-    for start in range(0, whole, step):
-        conn.execute(sql, params[start:start + step])
-    if whole < len(params):
-        conn.executemany(_INSERT_PRED, [params[i:i + width] for i in range(whole, len(params), width)])
+    params: list[object] = []
+    encoded = 0
+    for prefix, first, n, ts, version, rows, preds, latency_ms, request_id in batches:
+        seq += n
+        encoded += n
+        params += (seq, ts, version, latency_ms, request_id, prefix, first, n, encode_rows(rows, preds))
+        if encoded >= ENCODED_ROWS_PER_STATEMENT or len(params) == per * width:
+            _execute(conn, params, per, width)
+            params, encoded = [], 0
+    if params:
+        _execute(conn, params, per, width)
+
+
+def _execute(conn: sqlite3.Connection, params: list[object], per: int, width: int) -> None:
+    """``per`` requests in one multi-row INSERT (the statement is cached); fewer by ``executemany``."""
+    if len(params) == per * width:
+        conn.execute(_insert_many(per), params)
+    else:
+        conn.executemany(_INSERT_PRED, [params[i:i + width] for i in range(0, len(params), width)])
 
 
 async def wait_committed(fut: Future[None] | None) -> None:
