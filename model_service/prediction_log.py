@@ -406,8 +406,10 @@ def _insert_predictions(conn: sqlite3.Connection, batches: list[Batch]) -> None:
     The writer holds the GIL while it encodes a request's rows, and SQLite hands it back to the event loop
     during each statement: so a statement runs as soon as ``ENCODED_ROWS_PER_STATEMENT`` rows are encoded,
     or ``ROWS_PER_INSERT`` requests (one multi-row INSERT: single-row requests, where per-statement costs
-    count), instead of after the whole commit's. Encoded all at once, one commit held the GIL for 1-4 ms in one
-    stretch, which showed in p99 (benchmarks/PROFILE.md, round 5)."""
+    count), instead of after the whole commit's. Encoded all at once, a commit of 100 requests of 100 rows
+    held the GIL for ~4 ms in one stretch, a backlog of 1000-row requests for tens of ms: time the event loop
+    could not answer in. (Its effect on the benchmark's p99 was inside the noise: benchmarks/PROFILE.md,
+    round 5.)"""
     if not batches:
         return
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM prediction_batches").fetchone()[0]
