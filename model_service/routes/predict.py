@@ -195,13 +195,11 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
     flags = svc.config.current
     if flags.traffic_feed != "live":
         broken = 0.0 if flags.traffic_feed == "zero" else None
-        for row in rows:
-            row[_TRAFFIC] = broken
+        rows = [[*row[:_TRAFFIC], broken, *row[_TRAFFIC + 1:]] for row in rows]  # (fast_body's rows are tuples)
     elif omitted:
         await feature_lookup.fill(svc.feed, rows, omitted, flags)
     if len(rows) >= NUMPY_MIN_ROWS:
-        # None -> NaN. Converting one flat list is ~30 % cheaper than numpy's nested-list discovery.
-        matrix: np.ndarray | None = np.array(list(chain.from_iterable(rows)), dtype=float).reshape(len(rows), -1)
+        matrix: np.ndarray | None = _matrix(rows)
         predicted = model.predict_matrix(matrix)
         preds = predicted.tolist()
     else:
@@ -253,6 +251,18 @@ async def serve_predict(scope: Scope, receive: Receive, send: Send) -> None:
             "explanation": explanations[j]} for j, pred in enumerate(preds)]
     answer = {"model_version": version, "predictions": out} if is_batch else {**out[0], "model_version": version}
     await asgi.send_json(send, _ENCODER.encode(answer))
+
+
+def _matrix(rows: list[Any]) -> np.ndarray:
+    """The rows as a float matrix, None as NaN. ``fromiter`` over the flat values is the cheapest (~20 % less
+    than ``np.array`` of one flat list, itself ~30 % less than numpy's nested-list discovery); it refuses
+    None, so a batch with a missing value takes ``np.array``."""
+    width = len(FEATURE_NAMES)
+    try:
+        flat = np.fromiter(chain.from_iterable(rows), dtype=float, count=len(rows) * width)
+    except TypeError:
+        flat = np.array(list(chain.from_iterable(rows)), dtype=float)
+    return flat.reshape(len(rows), width)
 
 
 async def _let_the_writer_catch_up(log: PredictionLog) -> None:

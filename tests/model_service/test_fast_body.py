@@ -174,4 +174,7 @@ def test_omitted_and_null_are_told_apart() -> None:
     rows, missing = fast_body.decode(body, True, MAX_ROWS) or ([], [])
     assert missing == [1, 3]
     assert [row[feature_lookup.INDEX] for row in rows] == [None] * 4
-    assert rows[0] == [3.5, 2, 1, None, 12.0] and type(rows[0][4]) is float
+    assert list(rows[0]) == [3.5, 2, 1, None, 12.0] and type(rows[0][4]) is float
+    assert [type(row) for row in rows] == [tuple, list, tuple, list]  # the omitted rows can be filled in place
+    rows, missing = fast_body.decode(json.dumps({"instances": [GOOD, GOOD]}).encode(), True, MAX_ROWS) or ([], [])
+    assert missing == [] and len(rows) == 2

@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from model_service.errors import ApiError
 from model_service.prediction_log import PredictionLog
 from model_service.routes import asgi, predict
-from model_service.routes.predict import minutes_text, predictions_json
+from model_service.routes.predict import _matrix, minutes_text, predictions_json
 
 
 def _values() -> list[float]:
@@ -159,3 +159,12 @@ def test_a_stuck_writer_delays_a_request_by_the_bound_only(tmp_path: Path) -> No
     asyncio.run(predict._let_the_writer_catch_up(log))
     assert time.perf_counter() - started >= predict.BACKLOG_WAIT_S
     assert log.backlogged()  # the request then appends, and a full buffer still answers 503 (LogFull)
+
+
+def test_the_batch_matrix_keeps_every_value_and_reads_none_as_nan() -> None:
+    rows = [(3.5, 2, 1, 4.25, 12.0), [1.0, 1, 0, None, 0.5], (0.1, 200, 0, 10.0, 600.0)]
+    matrix = _matrix(rows)
+    assert matrix.shape == (3, 5) and matrix.dtype == np.float64
+    assert np.isnan(matrix[1, 3]) and np.isnan(matrix).sum() == 1
+    assert matrix[[0, 2]].tolist() == [[3.5, 2.0, 1.0, 4.25, 12.0], [0.1, 200.0, 0.0, 10.0, 600.0]]
+    assert _matrix(rows[::2]).tolist() == matrix[[0, 2]].tolist()  # the fast path (no None) gives the same
