@@ -24,8 +24,8 @@ Durability guarantee (tested):
 Cost per request, on the serving core (issue 18): a request appends one tuple (its rows, predictions and ids
 as prefix + first counter) and the writer stores it as one row of ``prediction_batches`` (its rows as one JSON
 text, ``prediction_log_schema``), ``ROWS_PER_INSERT`` requests per statement: one SQLite step and one GIL
-release per statement. For batches of 100 that is ~0.6 µs a prediction in the writer, against ~1.6 µs for a
-table row per prediction (benchmarks/PROFILE.md, round 5). The index that lets ``/feedback`` find a row
+release per statement. For batches of 100 the writer thread then spends 64-115 µs a request in the server,
+against 137-192 µs for a table row per prediction (benchmarks/PROFILE.md, round 5). The index that lets ``/feedback`` find a row
 before it is committed is built by ``lookup`` for the rows that arrived since the previous lookup, instead of
 by every prediction.
 
@@ -81,8 +81,8 @@ _INSERT_FB = f"INSERT OR REPLACE INTO feedback ({', '.join(FB_COLUMNS)}) VALUES 
 
 PredictionRow = tuple  # matches COLUMNS
 FeedbackRow = tuple  # (prediction_id, ts, actual, model_version, prediction)
-# One request's predictions: (id prefix, first counter or OWN_ID, rows, ts, model_version, rows' features,
-# predictions, latency_ms, request_id); the ids are prefix + "%x" % (first + i).
+# One request's predictions: (id prefix, first counter or OWN_ID, row count, ts, model_version, the rows'
+# features, their predictions, latency_ms, request_id); the ids are prefix + "%x" % (first + i).
 Batch = tuple[str, int, int, float, str, list, list, float | None, str | None]
 
 
