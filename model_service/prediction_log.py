@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -406,10 +407,11 @@ def _insert_predictions(conn: sqlite3.Connection, batches: list[Batch]) -> None:
     The writer holds the GIL while it encodes a request's rows, and SQLite hands it back to the event loop
     during each statement: so a statement runs as soon as ``ENCODED_ROWS_PER_STATEMENT`` rows are encoded,
     or ``ROWS_PER_INSERT`` requests (one multi-row INSERT: single-row requests, where per-statement costs
-    count), instead of after the whole commit's. Encoded all at once, a commit of 100 requests of 100 rows
-    held the GIL for ~4 ms in one stretch, a backlog of 1000-row requests for tens of ms: time the event loop
-    could not answer in. (Its effect on the benchmark's p99 was inside the noise: benchmarks/PROFILE.md,
-    round 5.)"""
+    count), instead of after the whole commit's; and after each statement the writer yields the core
+    (``sched_yield``). Why the yield: the writer wakes once per flush interval with the scheduler's credit for
+    its sleep, so Linux runs it ahead of the event loop until its commit is done -- 1-3 ms in which no request
+    is answered, which became single-row p99 (``service_bench.py``: (b)/(a) p99 1.40-1.59x without the
+    yield, 1.11-1.18x with it, the same window; benchmarks/PROFILE.md, round 5)."""
     if not batches:
         return
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM prediction_batches").fetchone()[0]
@@ -424,6 +426,7 @@ def _insert_predictions(conn: sqlite3.Connection, batches: list[Batch]) -> None:
         if encoded >= ENCODED_ROWS_PER_STATEMENT or len(params) == per * width:
             _execute(conn, params, per, width)
             params, encoded = [], 0
+            os.sched_yield()
     if params:
         _execute(conn, params, per, width)
 
