@@ -25,9 +25,9 @@ Cost per request, on the serving core (issue 18): a request appends one tuple (i
 as prefix + first counter) and the writer stores it as one row of ``prediction_batches`` (its rows as one JSON
 text, ``prediction_log_schema``), ``ROWS_PER_INSERT`` requests per statement: one SQLite step and one GIL
 release per statement. For batches of 100 the writer thread then spends 64-115 µs a request in the server,
-against 137-192 µs for a table row per prediction (benchmarks/PROFILE.md, round 5). The index that lets ``/feedback`` find a row
-before it is committed is built by ``lookup`` for the rows that arrived since the previous lookup, instead of
-by every prediction.
+against 137-192 µs for a table row per prediction (benchmarks/PROFILE.md, round 5). The index that lets
+``/feedback`` find a row before it is committed is built by ``lookup`` for the rows that arrived since the
+previous lookup, instead of by every prediction.
 
 Idle cost: while nothing is waiting to be written, the writer sleeps until the first row arrives (its flush
 interval starts then) or ``IDLE_CHECK_S`` passes (to follow the file and apply retention), instead of waking
