@@ -92,15 +92,20 @@ def split_id(prediction_id: str) -> tuple[str, int] | None:
 
 
 def find(conn: sqlite3.Connection, prediction_id: str) -> tuple[str, float] | None:
-    """(model_version, prediction) of a logged prediction, through the indexes (never a scan of the view)."""
-    row = conn.execute("SELECT model_version, json_extract(rows, '$[0][1]') FROM prediction_batches "
-                       "WHERE id_prefix = ? AND first = ?", (prediction_id, OWN_ID)).fetchone()
-    if row is None and (parts := split_id(prediction_id)) is not None:
+    """(model_version, prediction) of a logged prediction, through the indexes (never a scan of the view).
+
+    An id the service made is looked up by its batch first (one query for the usual /feedback); a row kept
+    under its own id (``OWN_ID``: old files, ``append_predictions``) only when that finds nothing."""
+    row = None
+    if (parts := split_id(prediction_id)) is not None:
         prefix, counter = parts
         row = conn.execute("SELECT model_version, json_extract(rows, '$[' || (? - first) || '][1]') "
                            "FROM (SELECT * FROM prediction_batches WHERE id_prefix = ? AND first BETWEEN 0 AND ? "
                            "ORDER BY first DESC LIMIT 1) WHERE ? < first + n",
                            (counter, prefix, counter, counter)).fetchone()
+    if row is None:
+        row = conn.execute("SELECT model_version, json_extract(rows, '$[0][1]') FROM prediction_batches "
+                           "WHERE id_prefix = ? AND first = ?", (prediction_id, OWN_ID)).fetchone()
     return (row[0], row[1]) if row else None
 
 
